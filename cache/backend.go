@@ -1,0 +1,92 @@
+package cache
+
+import "context"
+
+// Backend is a store addressed by made keys (the keys after the key function,
+// e.g. ":1:sidebar"). A Cache adds Django's semantics on top: key making and
+// validation, versions, default timeouts, statistics, single-flight GetOrSet.
+//
+// Backends follow two rules about bytes. A value passed to Set or Add may be
+// reused by the caller as soon as the call returns, so a backend that keeps it
+// copies it. A value returned by Get is read-only for the caller: a backend
+// may hand out the bytes it stores, and never modifies bytes it has handed
+// out (it replaces them instead).
+//
+// Timeouts reaching a backend are never DefaultTimeout: the Cache resolves the
+// default first. Each backend maps the rest as its Django counterpart does
+// (see the Timeout type). A backend must be safe for concurrent use.
+//
+// Optional methods are discovered with type assertions: ManyGetter,
+// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter and KeyChecker. Where a
+// backend lacks one, the Cache falls back to the single-key methods, as
+// Django's BaseCache does.
+type Backend interface {
+	// Get returns the value and true on a hit, nil and false on a miss.
+	// A stored empty value is a hit.
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Set stores value under key.
+	Set(ctx context.Context, key string, value []byte, timeout Timeout) error
+	// Add stores value only if key is absent or expired, and reports whether
+	// it stored it.
+	Add(ctx context.Context, key string, value []byte, timeout Timeout) (bool, error)
+	// Delete removes key and reports whether something was removed.
+	Delete(ctx context.Context, key string) (bool, error)
+	// Has reports whether key is present and unexpired.
+	Has(ctx context.Context, key string) (bool, error)
+	// Touch gives key a new timeout and reports whether the key existed.
+	Touch(ctx context.Context, key string, timeout Timeout) (bool, error)
+	// Clear removes everything from the store, whatever the key prefix.
+	Clear(ctx context.Context) error
+	// Close releases the backend's resources. It is safe to call twice.
+	Close() error
+}
+
+// Entry is one key and value, for ManySetter.
+type Entry struct {
+	Key   string
+	Value []byte
+}
+
+// ManyGetter is implemented by backends that fetch several keys at once
+// (memcached's multi-get, Redis's MGET). The result holds hits only.
+type ManyGetter interface {
+	GetMany(ctx context.Context, keys []string) (map[string][]byte, error)
+}
+
+// ManySetter is implemented by backends that store several entries at once.
+// It returns the keys that could not be stored.
+type ManySetter interface {
+	SetMany(ctx context.Context, entries []Entry, timeout Timeout) (failed []string, err error)
+}
+
+// ManyDeleter is implemented by backends that delete several keys at once.
+type ManyDeleter interface {
+	DeleteMany(ctx context.Context, keys []string) error
+}
+
+// Incrementer is implemented by backends with an atomic increment. Incr adds
+// delta (which may be negative) to the decimal integer stored under key and
+// returns the new value. A missing key is an error satisfying
+// errors.Is(err, ErrNotFound): returning ErrNotFound itself lets the Cache
+// name the caller's key in the message, a *KeyNotFoundError names another.
+// A value that is not an integer is an error satisfying ErrNotInteger.
+//
+// Without it, a Cache increments with Get and Set at the default timeout,
+// as Django's BaseCache does (not atomic).
+type Incrementer interface {
+	Incr(ctx context.Context, key string, delta int64) (int64, error)
+}
+
+// KeyBytesGetter is implemented by backends that can look up a key given as
+// bytes without converting it to a string, which keeps the hit path free of
+// allocations. The backend must not retain key after returning.
+type KeyBytesGetter interface {
+	GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error)
+}
+
+// KeyChecker is implemented by backends that choose how a Cache treats keys
+// memcached would reject (memcached backends reject them). It gives the
+// default that WithKeyCheck overrides.
+type KeyChecker interface {
+	KeyCheck() KeyCheck
+}

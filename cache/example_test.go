@@ -1,0 +1,120 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/memory"
+)
+
+func Example() {
+	ctx := context.Background()
+	c, err := memory.NewCache(memory.Options{MaxEntries: 1000}, cache.WithKeyPrefix("shop"))
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+
+	c.Set(ctx, "greeting", []byte("hello"), cache.Seconds(60))
+	v, ok, _ := c.Get(ctx, "greeting")
+	fmt.Printf("%s %v\n", v, ok)
+
+	_, ok, _ = c.Get(ctx, "missing") // a miss is not an error
+	fmt.Println(ok)
+
+	added, _ := c.Add(ctx, "greeting", []byte("bonjour"), cache.DefaultTimeout)
+	fmt.Println(added) // the key exists: Add stores nothing
+
+	c.Set(ctx, "visits", []byte("41"), cache.Forever)
+	n, _ := c.Incr(ctx, "visits", 1)
+	fmt.Println(n, c.MakeKey("visits"))
+	// Output:
+	// hello true
+	// false
+	// false
+	// 42 shop:1:visits
+}
+
+func ExampleCache_GetOrSet() {
+	ctx := context.Background()
+	c, _ := memory.NewCache(memory.Options{})
+	defer c.Close()
+
+	load := func(context.Context) ([]byte, error) {
+		fmt.Println("computing")
+		return []byte("expensive result"), nil
+	}
+	for i := 0; i < 2; i++ {
+		v, _ := c.GetOrSet(ctx, "report", load, cache.Seconds(300))
+		fmt.Println(string(v))
+	}
+	// Output:
+	// computing
+	// expensive result
+	// expensive result
+}
+
+func ExampleCache_WithVersion() {
+	ctx := context.Background()
+	c, _ := memory.NewCache(memory.Options{})
+	defer c.Close()
+
+	c.Set(ctx, "menu", []byte("v1 menu"), cache.DefaultTimeout)
+	newVersion, _ := c.IncrVersion(ctx, "menu", 1)
+	v, ok, _ := c.WithVersion(newVersion).Get(ctx, "menu")
+	_, old, _ := c.Get(ctx, "menu")
+	fmt.Println(newVersion, string(v), ok, old)
+	// Output: 2 v1 menu true false
+}
+
+func ExampleNewTyped() {
+	type Article struct {
+		Title string
+		Tags  []string
+	}
+	ctx := context.Background()
+	c, _ := memory.NewCache(memory.Options{})
+	defer c.Close()
+
+	articles := cache.NewTyped[Article](c, cache.JSONCodec{})
+	articles.Set(ctx, "article:1", Article{"Caching in Go", []string{"go", "django"}}, cache.Seconds(60))
+	a, ok, err := articles.Get(ctx, "article:1")
+	fmt.Println(a.Title, a.Tags, ok, err)
+	// Output: Caching in Go [go django] true <nil>
+}
+
+func ExampleOpen() {
+	c, err := backends.Open("memory://?max_entries=1000&timeout=60&key_prefix=app")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	fmt.Println(c.MakeKey("k"), c.DefaultTimeout())
+
+	_, err = backends.Open("memory://?max_entrys=1000")
+	fmt.Println(err)
+	// Output:
+	// app:1:k 1m0s
+	// cache: invalid option: unknown option "max_entrys" in cache URL "memory://?max_entrys=1000"
+}
+
+func ExampleOpenRegistry() {
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default":            "memory://",
+		"template_fragments": "memory://fragments?max_entries=5000",
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+	frags, _ := reg.Fragments() // what {% cache %} uses without using=
+	def, _ := reg.Default()
+	fmt.Println(frags != def, reg.Aliases())
+	_, err = reg.Cache("sessions")
+	fmt.Println(err)
+	// Output:
+	// true [default template_fragments]
+	// The connection 'sessions' doesn't exist.
+}

@@ -1,0 +1,154 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Well-known aliases, as in Django's CACHES setting.
+const (
+	// DefaultAlias is the cache used when no other is named.
+	DefaultAlias = "default"
+	// FragmentsAlias is the cache the {% cache %} tag uses when it exists
+	// (Django's "template_fragments"); otherwise the tag uses DefaultAlias.
+	FragmentsAlias = "template_fragments"
+)
+
+// Registry maps aliases ("default", "template_fragments", any name) to
+// caches, like Django's CACHES. It is fixed once built, so looking a cache
+// up takes no lock; it also carries the key scheme fragment keys use.
+type Registry struct {
+	caches map[string]*Cache
+	scheme KeyScheme
+}
+
+// NewRegistry returns a registry of the given caches. Aliases must be
+// non-empty and caches non-nil.
+func NewRegistry(caches map[string]*Cache) (*Registry, error) {
+	r := &Registry{caches: make(map[string]*Cache, len(caches))}
+	for alias, c := range caches {
+		if alias == "" {
+			return nil, fmt.Errorf("%w: empty cache alias", ErrInvalidOption)
+		}
+		if c == nil {
+			return nil, fmt.Errorf("%w: nil cache for alias %q", ErrInvalidOption, alias)
+		}
+		r.caches[alias] = c
+	}
+	return r, nil
+}
+
+// OpenRegistry opens one cache per alias from URLs with the given openers
+// (cache/backends has a registry opener with every built-in backend). URLs
+// naming the same in-memory store share it. On an error, the caches already
+// opened are closed and the error names the alias.
+func OpenRegistry(urls map[string]string, schemes Schemes, opts ...Option) (*Registry, error) {
+	aliases := make([]string, 0, len(urls))
+	for a := range urls {
+		aliases = append(aliases, a)
+	}
+	sort.Strings(aliases) // deterministic: shared stores take the first alias's options
+	shared := map[string]any{}
+	caches := make(map[string]*Cache, len(urls))
+	for _, alias := range aliases {
+		u, err := ParseURL(urls[alias])
+		if err == nil {
+			u.Shared = shared
+			var c *Cache
+			if c, err = openParsed(u, schemes, opts); err == nil {
+				caches[alias] = c
+				continue
+			}
+		}
+		for _, c := range caches {
+			c.Close()
+		}
+		return nil, fmt.Errorf("cache alias %q: %w", alias, err)
+	}
+	return NewRegistry(caches)
+}
+
+// WithKeyScheme returns a registry with the same caches whose fragment keys
+// use scheme s (KeySchemeDjango61 by default).
+func (r *Registry) WithKeyScheme(s KeyScheme) *Registry {
+	return &Registry{caches: r.caches, scheme: s}
+}
+
+// KeyScheme returns the scheme of fragment keys.
+func (r *Registry) KeyScheme() KeyScheme { return r.scheme }
+
+// Cache returns the cache of an alias, or an error wrapping ErrUnknownAlias
+// with Django's message: The connection 'x' doesn't exist.
+func (r *Registry) Cache(alias string) (*Cache, error) {
+	if c, ok := r.caches[alias]; ok {
+		return c, nil
+	}
+	return nil, &UnknownAliasError{Alias: alias}
+}
+
+// Default returns the "default" cache.
+func (r *Registry) Default() (*Cache, error) { return r.Cache(DefaultAlias) }
+
+// Fragments returns the cache the {% cache %} tag uses without using=:
+// "template_fragments" when it exists, else "default".
+func (r *Registry) Fragments() (*Cache, error) {
+	if c, ok := r.caches[FragmentsAlias]; ok {
+		return c, nil
+	}
+	return r.Cache(DefaultAlias)
+}
+
+// Aliases returns the aliases, sorted.
+func (r *Registry) Aliases() []string {
+	out := make([]string, 0, len(r.caches))
+	for a := range r.caches {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes every cache and returns their errors joined.
+func (r *Registry) Close() error {
+	var errs []error
+	for _, a := range r.Aliases() {
+		if err := r.caches[a].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("cache alias %q: %w", a, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// UnknownAliasError is the error for an alias a Registry does not have.
+type UnknownAliasError struct{ Alias string }
+
+// Error returns Django's message: The connection 'x' doesn't exist.
+func (e *UnknownAliasError) Error() string {
+	return "The connection '" + e.Alias + "' doesn't exist."
+}
+
+// Is makes errors.Is(err, ErrUnknownAlias) true.
+func (e *UnknownAliasError) Is(target error) bool { return target == ErrUnknownAlias }
+
+// InvalidateFragment deletes the fragment the {% cache %} tag stores for a
+// name and vary values in the fragments cache (see Fragments), with the
+// registry's key scheme, and reports whether something was deleted.
+func (r *Registry) InvalidateFragment(ctx context.Context, name string, vary ...any) (bool, error) {
+	c, err := r.Fragments()
+	if err != nil {
+		return false, err
+	}
+	return c.Delete(ctx, r.scheme.FragmentKey(name, vary...))
+}
+
+// InvalidateFragmentIn is InvalidateFragment for the cache of an alias (the
+// tag's using="alias").
+func (r *Registry) InvalidateFragmentIn(ctx context.Context, alias, name string, vary ...any) (bool, error) {
+	c, err := r.Cache(alias)
+	if err != nil {
+		return false, err
+	}
+	return c.Delete(ctx, r.scheme.FragmentKey(name, vary...))
+}

@@ -1,0 +1,57 @@
+// Package golden gives tests the vectors produced by running real Django
+// (3.2.25, 5.2.19 and 6.1.1) through the scripts in the project's shared
+// golden/ folder. The JSON files are copied into data/ so that a fresh clone
+// runs its tests without anything beside it; TestCopiesMatchShared checks the
+// copies against ../shared/golden/out whenever that folder exists.
+package golden
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+)
+
+//go:embed data/*.json
+var files embed.FS
+
+// Versions lists the Django versions the vectors were produced with, oldest
+// first.
+var Versions = []string{"3.2.25", "5.2.19", "6.1.1"}
+
+// Newest is the newest Django version with vectors.
+const Newest = "6.1.1"
+
+// Read returns the raw JSON of one vector file, e.g. Read("fragment_keys", "6.1.1").
+func Read(script, version string) ([]byte, error) {
+	b, err := fs.ReadFile(files, fmt.Sprintf("data/%s__django-%s.json", script, version))
+	if err != nil {
+		return nil, fmt.Errorf("golden: %w", err)
+	}
+	return b, nil
+}
+
+// Decode reads one vector file and unmarshals it into v.
+func Decode(script, version string, v any) error {
+	b, err := Read(script, version)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("golden: %s %s: %w", script, version, err)
+	}
+	return nil
+}
+
+// Names lists the embedded file names (without the data/ folder).
+func Names() ([]string, error) {
+	entries, err := fs.ReadDir(files, "data")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}

@@ -1,0 +1,55 @@
+package golden
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCopiesMatchShared fails when the copies in data/ drift from the vectors
+// beside the checkout (../shared/golden/out), which CI always has.
+func TestCopiesMatchShared(t *testing.T) {
+	shared := filepath.Join("..", "..", "..", "shared", "golden", "out")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("no shared vectors beside the checkout (%v)", err)
+	}
+	names, err := Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
+		t.Fatal("no embedded vector files")
+	}
+	for _, name := range names {
+		want, err := os.ReadFile(filepath.Join(shared, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		got, err := files.ReadFile("data/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s: copy the new vectors into internal/golden/data", name, shared)
+		}
+	}
+}
+
+func TestDecode(t *testing.T) {
+	for _, v := range Versions {
+		var doc struct {
+			DjangoVersion string `json:"django_version"`
+		}
+		if err := Decode("fragment_keys", v, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.DjangoVersion != v {
+			t.Errorf("fragment_keys %s: django_version %q", v, doc.DjangoVersion)
+		}
+	}
+	if _, err := Read("nope", "1.0"); err == nil {
+		t.Error("Read of a missing file: no error")
+	}
+}
