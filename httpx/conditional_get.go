@@ -1,0 +1,88 @@
+package httpx
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ConditionalGet is middleware that handles conditional GET requests like
+// Django's ConditionalGetMiddleware. It buffers the handler's response and,
+// for GET requests only:
+//
+//  1. adds a strong ETag, `"<md5 hex of the body>"`, unless the response
+//     has an ETag header already, has an empty body, or has a Cache-Control
+//     directive named no-store (any case, with or without a value);
+//  2. if the response then has an ETag or a Last-Modified that parses, and
+//     its status is 2xx, evaluates the request as EvaluatePreconditions
+//     does. A 304 keeps only Cache-Control, Content-Location, Date, ETag,
+//     Expires, Last-Modified, Vary and Set-Cookie of the handler's headers,
+//     and no body; a 412 replaces the response with an empty one whose only
+//     header is Content-Type "text/html; charset=utf-8".
+//
+// Other methods, HEAD included, pass through unbuffered and untouched (a
+// HEAD body is empty, so no accurate ETag can be computed; an unsafe
+// request is too late to refuse). A handler that calls Flush streams: what
+// it wrote so far is sent, and the rest of the response passes through
+// untouched (Django's StreamingHttpResponse gets no ETag either; unlike
+// Django, a streamed response with its own ETag is not turned into a 304).
+func ConditionalGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := newRecorder(w)
+		next.ServeHTTP(rec, r)
+		if rec.passedThrough() {
+			return
+		}
+		h := rec.Header()
+		if _, ok := etagHeader(h); !ok && rec.body.Len() > 0 && needsETag(h) {
+			h[hETag] = []string{bodyETag(rec.body.Bytes())}
+		}
+		etag, _ := etagHeader(h)
+		var lm int64
+		if v := h[hLastModified]; len(v) > 0 && v[0] != "" {
+			lm, _ = parseHTTPDateSafeAt(v[0], time.Now())
+		}
+		if (etag != "" || lm != 0) && rec.status >= 200 && rec.status <= 299 {
+			switch evaluate(r, etag, lm, time.Now()) {
+			case http.StatusNotModified:
+				dst := rec.replace()
+				copyNotModifiedHeaders(dst, h)
+				w.WriteHeader(http.StatusNotModified)
+				return
+			case http.StatusPreconditionFailed:
+				rec.replace()
+				writePreconditionFailed(w)
+				return
+			}
+		}
+		rec.commit()
+	})
+}
+
+// needsETag is Django 6.1's ConditionalGetMiddleware.needs_etag: false when
+// a Cache-Control directive name is no-store.
+func needsETag(h http.Header) bool {
+	v, _ := responseHeader(h, hCacheControl)
+	for part, i, ok := nextPart(v, 0); ok; part, i, ok = nextPart(v, i) {
+		name, _, _ := strings.Cut(part, "=")
+		if lowerEqual(pyStrip(name), "no-store") {
+			return false
+		}
+	}
+	return true
+}
+
+// bodyETag is Django's set_response_etag value: the quoted md5 hex digest.
+func bodyETag(body []byte) string {
+	sum := md5.Sum(body)
+	var b [2 + 2*md5.Size]byte
+	b[0], b[len(b)-1] = '"', '"'
+	hex.Encode(b[1:len(b)-1], sum[:])
+	return string(b[:])
+}

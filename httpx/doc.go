@@ -1,0 +1,36 @@
+// Package httpx ports the HTTP side of Django's cache framework to net/http:
+// the header helpers of django.utils.cache and django.utils.http
+// (PatchCacheControl, GetMaxAge, PatchResponseHeaders, AddNeverCacheHeaders,
+// PatchVaryHeaders, HasVaryHeader, QuoteETag, ParseETags, HTTPDate,
+// ParseHTTPDate), conditional request processing (EvaluatePreconditions) and
+// the decorators and middleware built on them (VaryOnHeaders, VaryOnCookie,
+// CacheControl, NeverCache, Condition, ETag, LastModified, ConditionalGet).
+//
+// The results are byte-identical to Django 6.1 (the golden vectors in
+// internal/golden are checked by the tests). Where older Django versions
+// differ, the newest behaviour is reproduced.
+//
+// # Header values
+//
+// Django sees every header value the way its WSGI/ASGI handlers decode it
+// from the wire: each byte is one ISO-8859-1 character, and response headers
+// are encoded back to ISO-8859-1. This package works on the same model, byte
+// by byte: Python's str.strip() whitespace, str.lower() and the regular
+// expression class \w are applied to ISO-8859-1 characters. Any byte string,
+// including invalid UTF-8, therefore has a defined result, and no input
+// makes the package panic.
+//
+// A request header sent on several lines is joined with "," as Django's
+// handlers do (so a duplicated If-Modified-Since is not a valid date). A
+// response header held on several lines of an http.Header is read as the
+// lines joined with ", ", and a helper that rewrites it writes one line.
+//
+// # Middleware
+//
+// Every middleware is a plain func(http.Handler) http.Handler. Those that only
+// add headers (VaryOnHeaders, CacheControl, NeverCache, Condition after the
+// handler ran) patch the header map just before the handler's response header
+// is written, without buffering the body. ConditionalGet has to see the whole
+// body to compute an ETag, so it buffers the response; a handler that calls
+// Flush streams, and its response then passes through untouched.
+package httpx

@@ -1,0 +1,195 @@
+package httpx
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
+// recorder is an http.ResponseWriter that buffers a handler's response
+// (status, headers, body) so that middleware can inspect and rewrite it
+// before anything reaches the client.
+//
+// The handler gets its own header map, initially empty: headers set on the
+// underlying writer by outer middleware stay there and are not visible
+// through Header(). commit merges the recorded headers into the underlying
+// map (a recorded key replaces the outer one).
+//
+// When the handler calls Flush (directly, or through
+// http.ResponseController), or when the body outgrows maxBody, the recorder
+// commits what it has and switches to pass-through: from then on writes go
+// straight to the underlying writer, and Header() returns its map (so that
+// trailers still work). Middleware must then leave the response alone;
+// passedThrough reports it.
+//
+// Informational 1xx statuses (other than 101) are not buffered: they are
+// sent at once with the headers recorded so far, as net/http does.
+//
+// Unwrap gives http.ResponseController access to the underlying writer's
+// other features (deadlines, hijacking, full duplex).
+type recorder struct {
+	w           http.ResponseWriter
+	header      http.Header
+	body        bytes.Buffer
+	status      int
+	wroteHeader bool
+	// maxBody, when positive, is the largest body kept in memory; beyond it
+	// the recorder commits and passes through.
+	maxBody int
+	// passthrough is set once the buffered response has been sent.
+	passthrough bool
+	// flushed is set when the handler called Flush.
+	flushed bool
+	// informational is set once a 1xx response was sent, with the headers
+	// recorded at that time copied to the underlying map.
+	informational bool
+}
+
+func newRecorder(w http.ResponseWriter) *recorder {
+	return &recorder{w: w, status: http.StatusOK}
+}
+
+// Header returns the recorded header map (the underlying one once the
+// recorder passes through).
+func (r *recorder) Header() http.Header {
+	if r.passthrough {
+		return r.w.Header()
+	}
+	if r.header == nil {
+		r.header = make(http.Header)
+	}
+	return r.header
+}
+
+// WriteHeader records the status. Later calls are ignored, as net/http does
+// (without its log line).
+func (r *recorder) WriteHeader(code int) {
+	if r.passthrough {
+		r.w.WriteHeader(code)
+		return
+	}
+	if r.wroteHeader {
+		return
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		r.copyHeaders()
+		r.informational = true
+		r.w.WriteHeader(code)
+		return
+	}
+	r.status, r.wroteHeader = code, true
+}
+
+// Write buffers p, implying WriteHeader(http.StatusOK) like net/http. A
+// status that allows no body (204, 304) refuses it with
+// http.ErrBodyNotAllowed.
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.passthrough {
+		return r.w.Write(p)
+	}
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(r.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if r.maxBody > 0 && r.body.Len()+len(p) > r.maxBody {
+		r.commit()
+		return r.w.Write(p)
+	}
+	return r.body.Write(p)
+}
+
+// WriteString is Write for a string, without converting it.
+func (r *recorder) WriteString(s string) (int, error) {
+	if r.passthrough {
+		return io.WriteString(r.w, s)
+	}
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(r.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if r.maxBody > 0 && r.body.Len()+len(s) > r.maxBody {
+		r.commit()
+		return io.WriteString(r.w, s)
+	}
+	return r.body.WriteString(s)
+}
+
+// FlushError sends the response so far and flushes the underlying writer;
+// the recorder passes through from then on. It returns the underlying
+// writer's error (http.ErrNotSupported when it cannot flush).
+func (r *recorder) FlushError() error {
+	r.flushed = true
+	if !r.passthrough {
+		if !r.wroteHeader {
+			r.WriteHeader(http.StatusOK)
+		}
+		r.commit()
+	}
+	return http.NewResponseController(r.w).Flush()
+}
+
+// Flush implements http.Flusher; see FlushError.
+func (r *recorder) Flush() { _ = r.FlushError() }
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
+
+// passedThrough reports whether the response has already been sent.
+func (r *recorder) passedThrough() bool { return r.passthrough }
+
+// copyHeaders merges the recorded headers into the underlying map.
+func (r *recorder) copyHeaders() {
+	if len(r.header) == 0 {
+		return
+	}
+	dst := r.w.Header()
+	for k, v := range r.header {
+		dst[k] = v
+	}
+}
+
+// commit sends the recorded response unchanged and switches to
+// pass-through. It is a no-op once passed through.
+func (r *recorder) commit() {
+	if r.passthrough {
+		return
+	}
+	r.passthrough = true
+	r.copyHeaders()
+	r.w.WriteHeader(r.status)
+	if r.body.Len() > 0 {
+		_, _ = r.w.Write(r.body.Bytes())
+	}
+	r.body = bytes.Buffer{}
+}
+
+// replace discards the recorded response and returns the underlying header
+// map for the caller to write a different response. Headers an earlier 1xx
+// response copied there are removed again. It must not be called once the
+// recorder passes through.
+func (r *recorder) replace() http.Header {
+	dst := r.w.Header()
+	if r.informational {
+		for k := range r.header {
+			delete(dst, k)
+		}
+	}
+	r.passthrough = true
+	r.body = bytes.Buffer{}
+	return dst
+}
+
+// bodyAllowed reports whether a response with this status may have a body.
+func bodyAllowed(status int) bool {
+	switch {
+	case status >= 100 && status <= 199:
+		return false
+	case status == http.StatusNoContent, status == http.StatusNotModified:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,67 @@
+package httpx
+
+import (
+	"net/http"
+	"strings"
+)
+
+// PatchVaryHeaders adds headers to the Vary header as Django 6.1's
+// patch_vary_headers does. The existing value is split on commas, each part
+// stripped and empty parts dropped; each new header (stripped) whose
+// lowercase form is not among the existing ones is appended, keeping its
+// spelling. New headers are compared with the existing ones only, so
+// PatchVaryHeaders(h, "Accept", "accept") on an empty header gives
+// "Accept, accept". Blank new headers are ignored. If "*" is among the result, Vary becomes exactly "*";
+// otherwise the parts are joined with ", ". The header is always set, to ""
+// when there is nothing to list.
+func PatchVaryHeaders(h http.Header, headers ...string) {
+	existing, _ := responseHeader(h, hVary)
+	var b strings.Builder
+	star := false
+	add := func(part string) {
+		if part == "*" {
+			star = true
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(part)
+	}
+	for part, i, ok := nextPart(existing, 0); ok; part, i, ok = nextPart(existing, i) {
+		add(part)
+	}
+	for _, nh := range headers {
+		nh = pyStrip(nh)
+		if nh != "" && !hasPart(existing, nh) {
+			add(nh)
+		}
+	}
+	if star {
+		h[hVary] = []string{"*"}
+		return
+	}
+	h[hVary] = []string{b.String()}
+}
+
+// hasPart reports whether one of the stripped comma-separated parts of list
+// equals name case-insensitively.
+func hasPart(list, name string) bool {
+	for part, i, ok := nextPart(list, 0); ok; part, i, ok = nextPart(list, i) {
+		if lowerEqual(part, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasVaryHeader reports whether the Vary header lists name, as Django 6.1's
+// has_vary_header does: false without a Vary header; otherwise a
+// case-insensitive comparison of the stripped name with each stripped part
+// (so " * " lists "*").
+func HasVaryHeader(h http.Header, name string) bool {
+	v, ok := responseHeader(h, hVary)
+	if !ok {
+		return false
+	}
+	return hasPart(v, pyStrip(name))
+}
