@@ -115,9 +115,10 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.logger = l; return nil }
 }
 
-// WithMaxValueSize makes Set, Add, SetMany and GetOrSet refuse values longer
-// than n bytes with an error wrapping ErrValueTooLarge (0, the default, means
-// no limit beyond the backend's own).
+// WithMaxValueSize makes Set, Add and SetMany refuse values longer than n
+// bytes with an error wrapping ErrValueTooLarge (0, the default, means no
+// limit beyond the backend's own). GetOrSet returns a loaded value that is
+// too large without storing it, and counts the error.
 func WithMaxValueSize(n int) Option {
 	return func(c *config) error {
 		if n < 0 {

@@ -5,7 +5,8 @@ import "sync/atomic"
 // Stats counts a cache's operations since it was created. Hits and misses
 // count Get, GetKeyBytes, GetMany (per key) and GetOrSet lookups; Sets counts
 // values stored (Set, Add that stored, SetMany per entry, Incr); Deletes
-// counts keys removed; Errors counts failed operations, including rejected
+// counts keys removed by Delete, and the keys given to DeleteMany (bulk
+// deletes do not report what they found); Errors counts failed operations, including rejected
 // keys and the entries SetMany reports as failed.
 type Stats struct {
 	Hits, Misses, Sets, Deletes, Errors uint64
