@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
+)
+
+func runArgs(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func keysOutput(fk, mk string) string {
+	return "fragment key: " + fk + "\nmade key: " + mk + "\n"
+}
+
+func TestKey(t *testing.T) {
+	legacy := cache.KeySchemeLegacy
+	long := strings.Repeat("p", 260)
+	tests := []struct {
+		name     string
+		args     []string
+		want     string
+		stderrIn string
+	}{
+		{"no vary", []string{"key", "sidebar"},
+			keysOutput(cache.FragmentKey("sidebar"), ":1:"+cache.FragmentKey("sidebar")), ""},
+		{"vary", []string{"key", "sidebar", "alice", "1"},
+			keysOutput(cache.FragmentKey("sidebar", "alice", "1"), ":1:"+cache.FragmentKey("sidebar", "alice", 1)), ""},
+		{"int and string agree", []string{"key", "f", "1", "2.5", "True", "None"},
+			keysOutput(cache.FragmentKey("f", 1, 2.5, true, "None"), ":1:"+cache.FragmentKey("f", 1, 2.5, true, nil)), ""},
+		{"empty vary", []string{"key", "f", ""},
+			keysOutput(cache.FragmentKey("f", ""), ":1:"+cache.FragmentKey("f", "")), ""},
+		{"legacy", []string{"key", "--scheme", "legacy", "sidebar", "alice"},
+			keysOutput(legacy.FragmentKey("sidebar", "alice"), ":1:"+legacy.FragmentKey("sidebar", "alice")), ""},
+		{"legacy alias 6.0", []string{"key", "-scheme=6.0", "sidebar", "alice"},
+			keysOutput(legacy.FragmentKey("sidebar", "alice"), ":1:"+legacy.FragmentKey("sidebar", "alice")), ""},
+		{"explicit 6.1", []string{"key", "--scheme=6.1", "sidebar", "alice"},
+			keysOutput(cache.FragmentKey("sidebar", "alice"), ":1:"+cache.FragmentKey("sidebar", "alice")), ""},
+		{"prefix and version", []string{"key", "--prefix", "site", "--version", "3", "sidebar", "alice"},
+			keysOutput(cache.FragmentKey("sidebar", "alice"), "site:3:"+cache.FragmentKey("sidebar", "alice")), ""},
+		{"negative vary after NAME", []string{"key", "f", "-1"},
+			keysOutput(cache.FragmentKey("f", -1), ":1:"+cache.FragmentKey("f", -1)), ""},
+		{"dash NAME after --", []string{"key", "--", "-f"},
+			keysOutput(cache.FragmentKey("-f"), ":1:"+cache.FragmentKey("-f")), ""},
+		{"quoted name kept", []string{"key", `"q"`},
+			keysOutput(cache.FragmentKey(`"q"`), ":1:"+cache.FragmentKey(`"q"`)), ""},
+		{"flag after NAME warns", []string{"key", "f", "--scheme", "legacy"},
+			keysOutput(cache.FragmentKey("f", "--scheme", "legacy"), ":1:"+cache.FragmentKey("f", "--scheme", "legacy")), "put flags before NAME"},
+		{"long key warns", []string{"key", "--prefix", long, "f"},
+			keysOutput(cache.FragmentKey("f"), long+":1:"+cache.FragmentKey("f")), "longer than 250"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runArgs(tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			if out != tt.want {
+				t.Errorf("stdout\n%s\nwant\n%s", out, tt.want)
+			}
+			if tt.stderrIn == "" && errOut != "" || !strings.Contains(errOut, tt.stderrIn) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, tt.stderrIn)
+			}
+		})
+	}
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring of stdout ("" = stdout must be empty)
+		stderr string // substring of stderr ("" = stderr must be empty)
+	}{
+		{"no args", nil, 2, "", "no command"},
+		{"unknown command", []string{"frob"}, 2, "", `unknown command "frob"`},
+		{"help", []string{"help"}, 0, "Usage:", ""},
+		{"-h", []string{"-h"}, 0, "Exit status: 0 success, 1 operational error, 2 usage error", ""},
+		{"--help", []string{"--help"}, 0, "fragcache invalidate --cache URL", ""},
+		{"help key", []string{"help", "key"}, 0, "-scheme", ""},
+		{"help invalidate", []string{"help", "invalidate"}, 0, "-cache URL", ""},
+		{"help unknown", []string{"help", "frob"}, 2, "", `unknown command "frob"`},
+		{"key -h", []string{"key", "-h"}, 0, "Usage: fragcache key", ""},
+		{"key --help", []string{"key", "--help"}, 0, "str()", ""},
+		{"invalidate -h", []string{"invalidate", "-h"}, 0, "-timeout", ""},
+		{"key no NAME", []string{"key"}, 2, "", "missing NAME"},
+		{"key empty NAME", []string{"key", ""}, 2, "", "NAME is empty"},
+		{"key bad scheme", []string{"key", "--scheme", "5.0", "f"}, 2, "", `bad --scheme "5.0"`},
+		{"key bad version", []string{"key", "--version", "x", "f"}, 2, "", "invalid value"},
+		{"key unknown flag", []string{"key", "--frob", "f"}, 2, "", "flag provided but not defined: -frob"},
+		{"key flag without value", []string{"key", "--prefix"}, 2, "", "flag needs an argument"},
+		{"invalidate no cache", []string{"invalidate", "f"}, 2, "", "missing --cache URL"},
+		{"invalidate no NAME", []string{"invalidate", "--cache", "memory://"}, 2, "", "missing NAME"},
+		{"invalidate unknown scheme", []string{"invalidate", "--cache", "nope://x", "f"}, 2, "", "bad --cache URL"},
+		{"invalidate no scheme", []string{"invalidate", "--cache", "/tmp/x", "f"}, 2, "", "bad --cache URL"},
+		{"invalidate relative file", []string{"invalidate", "--cache", "file://relative/dir", "f"}, 2, "", "not an absolute path"},
+		{"invalidate unknown option", []string{"invalidate", "--cache", "memory://?frob=1", "f"}, 2, "", `unknown option "frob"`},
+		{"invalidate bad timeout", []string{"invalidate", "--cache", "memory://", "--timeout", "0s", "f"}, 2, "", "--timeout must be positive"},
+		{"invalidate bad scheme", []string{"invalidate", "--cache", "memory://", "--scheme", "x", "f"}, 2, "", "bad --scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runArgs(tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut)
+			}
+			check := func(what, got, want string) {
+				if want == "" && got != "" || !strings.Contains(got, want) {
+					t.Errorf("%s %q, want it to contain %q", what, got, want)
+				}
+			}
+			check("stdout", out, tt.stdout)
+			check("stderr", errOut, tt.stderr)
+			if tt.code == 2 && !strings.Contains(errOut, "Usage:") {
+				t.Errorf("usage error without usage: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestInvalidate(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	type stored struct {
+		url    string // the URL the entry is stored through
+		scheme cache.KeyScheme
+		name   string
+		vary   []any
+	}
+	tests := []struct {
+		name        string
+		store       *stored
+		args        []string
+		wantDeleted bool
+		wantMade    string // the made key printed; "" = not checked
+	}{
+		{"plain", &stored{url: "file://" + dir + "/a", name: "sidebar", vary: []any{"alice", 1}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/a", "sidebar", "alice", "1"}, true,
+			":1:" + cache.FragmentKey("sidebar", "alice", 1)},
+		{"other vary", &stored{url: "file://" + dir + "/b", name: "sidebar", vary: []any{"alice"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/b", "sidebar", "bob"}, false, ""},
+		{"URL prefix and version", &stored{url: "file://" + dir + "/c?key_prefix=site&version=3", name: "f", vary: []any{true}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/c?key_prefix=site&version=3", "f", "True"}, true,
+			"site:3:" + cache.FragmentKey("f", true)},
+		{"URL without the prefix misses", &stored{url: "file://" + dir + "/d?key_prefix=site", name: "f"},
+			[]string{"invalidate", "--cache", "file://" + dir + "/d", "f"}, false, ":1:" + cache.FragmentKey("f")},
+		{"flags override URL", &stored{url: "file://" + dir + "/e?key_prefix=site&version=3", name: "f"},
+			[]string{"invalidate", "--cache", "file://" + dir + "/e?key_prefix=other", "--prefix", "site", "--version", "3", "f"}, true,
+			"site:3:" + cache.FragmentKey("f")},
+		{"legacy", &stored{url: "file://" + dir + "/f", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/f", "--scheme", "legacy", "f", "x"}, true,
+			":1:" + cache.KeySchemeLegacy.FragmentKey("f", "x")},
+		{"legacy entry, 6.1 key", &stored{url: "file://" + dir + "/g", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/g", "f", "x"}, false, ""},
+		{"missing directory", nil,
+			[]string{"invalidate", "--cache", "file://" + dir + "/never", "f"}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c *cache.Cache
+			var key string
+			if tt.store != nil {
+				var err error
+				c, err = backends.Open(tt.store.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				key = tt.store.scheme.FragmentKey(tt.store.name, tt.store.vary...)
+				if err := c.Set(ctx, key, []byte("<aside>"), cache.Forever); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, out, errOut := runArgs(tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			want := "deleted: no (no such entry)\n"
+			if tt.wantDeleted {
+				want = "deleted: yes\n"
+			}
+			if !strings.HasSuffix(out, want) {
+				t.Errorf("stdout %q, want it to end with %q", out, want)
+			}
+			if tt.wantMade != "" && !strings.Contains(out, "made key: "+tt.wantMade+"\n") {
+				t.Errorf("stdout %q does not show made key %q", out, tt.wantMade)
+			}
+			if c != nil {
+				has, err := c.Has(ctx, key)
+				if err != nil || has == tt.wantDeleted {
+					t.Errorf("entry still there: %v (err %v), want %v", has, err, !tt.wantDeleted)
+				}
+			}
+			if tt.wantDeleted { // a second run finds nothing
+				if _, out, _ := runArgs(tt.args...); !strings.HasSuffix(out, "deleted: no (no such entry)\n") {
+					t.Errorf("second run: %q", out)
+				}
+			}
+		})
+	}
+}
+
+func TestInvalidatePrivateCaches(t *testing.T) {
+	for _, url := range []string{"memory://", "memory://x?max_entries=10", "dummy://"} {
+		code, out, errOut := runArgs("invalidate", "--cache", url, "f", "1")
+		if code != 0 || !strings.HasSuffix(out, "deleted: no (no such entry)\n") || !strings.Contains(errOut, "nothing to delete") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", url, code, out, errOut)
+		}
+	}
+}
+
+func TestInvalidateOperationalError(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The cache directory would be below a regular file.
+	code, out, errOut := runArgs("invalidate", "--cache", "file://"+blocker+"/cache", "f")
+	if code != 1 || errOut == "" || strings.Contains(errOut, "Usage:") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1 with an error and no usage", code, out, errOut)
+	}
+}

@@ -1,0 +1,68 @@
+// Package render renders Django-syntax templates (pongo2 v6) from an fs.FS
+// to net/http responses, with the {% cache %} fragment tag bound to a
+// cache.Registry.
+//
+//	rd, err := render.New(render.Options{FS: templatesFS, Registry: reg})
+//	…
+//	func page(w http.ResponseWriter, r *http.Request) {
+//		rd.Render(w, r, "articles/list.html", pongo2.Context{"articles": list})
+//	}
+//
+// # Template names
+//
+// Names are slash-separated paths from the root of the FS, as in Django:
+// {% include "partials/nav.html" %} means the same file in every template.
+// A name starting with "./" or "../" is relative to the template that
+// includes or extends it. A name that leaves the root ("/etc/passwd",
+// "../x.html" in a root template) is refused as "not found".
+//
+// # Parsing and reloading
+//
+// Each template is parsed once, on first use (or by Preload), and kept by
+// the Renderer; renders of a parsed template take no lock. With
+// Options.Debug, every render re-reads the files the template came from
+// and re-parses it when one changed.
+//
+// # Rendering
+//
+// A render writes into a buffer; Render then sets Content-Type and
+// Content-Length and writes the response once. An unknown template, a
+// parse error, or an error or panic during rendering is logged with the
+// template name and line and becomes a 500 with nothing of the page in it.
+//
+// # The request in templates
+//
+// Templates see the request as "request", with Django's names:
+//
+//	request.path, request.path_info   the URL path (decoded)
+//	request.method                    "GET", "POST", …
+//	request.GET.page                  the last value of query parameter page
+//	request.COOKIES.sessionid         a cookie's value
+//	request.META.HTTP_HOST            CGI-style variables and HTTP_* headers
+//	request.META.REMOTE_ADDR
+//	request.headers.user_agent        a header, Django's HttpHeaders names
+//	request.get_full_path             path and query string
+//	request.get_host, request.scheme, request.is_secure
+//	request.user                      Options.User's value, or an anonymous
+//	                                  user (username "", is_authenticated false)
+//
+// Each member is computed only when a template reads it, at most once per
+// render, so {% cache 500 sidebar request.user.username %} calls the
+// User hook once. Django templates cannot pass arguments to methods, so
+// request.GET.get("x") is not supported: write request.GET.x.
+//
+// The render context also holds, under tags.RequestContextKey, a value
+// that is the request's context.Context; the {% cache %} tag uses it for
+// its cache calls, so the request's deadline or cancellation bounds them.
+// Like every per-render value, it is not visible inside
+// {% include … with x=y only %}, where request reads as empty and the tag
+// uses context.Background().
+//
+// # pongo2 v6 caveats
+//
+// Avoid {% include some_variable %}: pongo2 parses such templates on every
+// render, concurrently with other renders, which is a data race in pongo2
+// and is not protected by the Renderer. {% cycle %} and {% ifchanged %}
+// keep state in the parsed template and race between concurrent renders
+// too.
+package render

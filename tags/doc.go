@@ -1,0 +1,161 @@
+// Package tags provides Django's {% cache %} template fragment tag for
+// pongo2 v6, with keys byte-identical to Django's, so that Go and Django
+// processes can share one cache.
+//
+//	{% cache timeout fragment_name [vary_on …] [using="alias"] %}
+//	    … expensive part of the page …
+//	{% endcache %}
+//
+// # Setting it up
+//
+// Importing the package registers the tag with pongo2 (pongo2 v6 keeps tags
+// in a process-wide registry; this is the package's only global state).
+// Bind a cache.Registry to a template set with New and Install:
+//
+//	frags, err := tags.New(reg, tags.Options{Logger: logger})
+//	…
+//	set := pongo2.NewSet("site", loader)
+//	if err := frags.Install(set); err != nil { … }
+//
+// Install stores the *Fragments in set.Globals under ContextKey; a
+// per-render context may carry one under the same key instead. The key
+// "_fragcache" is reserved, as are RequestContextKey ("_fragcache_ctx"),
+// under which a renderer passes the request's context.Context for the
+// tag's cache calls, and "_fragcache_nested", which the tag sets while it
+// renders a fragment: template authors must not use these names. Several
+// template sets with different Fragments work side by side. A template set
+// without a Fragments fails to render a {% cache %} tag with the error
+// "fragcache: {% cache %} used in a template set without tags.Fragments
+// installed".
+//
+// # Django's semantics
+//
+// The tag follows django/templatetags/cache.py (Django 3.2 to 6.1):
+//
+//   - At least two arguments, else a parse error; a missing {% endcache %}
+//     is reported as Django does. Words after endcache
+//     ({% endcache sidebar %}) are ignored.
+//   - Arguments are whitespace-separated words, as Django's split_contents
+//     makes them: {% cache 1 f a -1 %} has the vary-on values a and -1 (pongo2
+//     alone would read a-1). A word must be one pongo2 expression: a word
+//     with something left over fails with Django's "Could not parse the
+//     remainder" message.
+//   - The timeout is an expression (10, a variable, 2|noop:"x y"), resolved
+//     on every render and converted with Python's int(): a float is
+//     truncated (1.9 → 1), True is 1, the string "10" is 10, None means
+//     forever; anything else (the string "1.5", a list, a missing variable,
+//     which Django resolves to the empty string) is an error. 0 and negative
+//     timeouts store an already-expired entry, so the body renders every
+//     time. Besides Python's types, a cache.Timeout value is used as it is
+//     and a time.Duration counts its whole seconds.
+//   - The fragment name is the word as written, never resolved: quotes
+//     stay, so "quoted_name" gives the key template.cache."quoted_name".….
+//   - Vary-on values are expressions; each resolved value is stringified as
+//     Python's str() would (see package internal/pystr: 1.0, True, None,
+//     ['a', 1], …) into the key of cache.AppendFragmentKey, under the
+//     registry's KeyScheme. A missing variable is the empty string. Words pongo2 reads
+//     differently from Django are read as Django does: the numbers 1e20,
+//     1_000 and .5, True/False/None (context names with built-in values),
+//     _("text") (the text; no translation is applied), and pongo2's
+//     keywords true, false, in, not, and, or, as, export, which are ordinary
+//     variable names for Django.
+//   - using="alias" selects another cache; it is an option only as the last
+//     word of a tag with at least three arguments (in {% cache 10
+//     using="x" %}, using="x" is the fragment name, as in Django). The alias
+//     is resolved on every render; an unknown one is a render error.
+//     Without using=, the tag uses Registry.Fragments(): the
+//     "template_fragments" cache if there is one, else "default".
+//   - A hit writes the stored bytes as they are (they were escaped when
+//     rendered); a miss renders the body, stores it and writes it.
+//
+// The errors carry Django's messages (pongo2's *Error adds the template
+// name, line and column):
+//
+//	''cache'' tag requires at least 2 arguments.
+//	Unclosed tag on line 3: 'cache'. Looking for one of: endcache.
+//	Could not parse the remainder: '="a"' from 'using="a"'
+//	"cache" tag got a non-integer timeout value: '1.5'
+//	Invalid cache name specified for cache tag: 'unknown'
+//
+// Invalidate a fragment from Go with Fragments.InvalidateFragment (or
+// InvalidateFragmentUsing for a tag with using=): it deletes the key the tag
+// writes, as Django's cache.delete(make_template_fragment_key(name, vary))
+// does.
+//
+// # Behaviours that carry over from Django
+//
+//   - Values computed inside a fragment are frozen with it: forloop.Counter,
+//     {% cycle %} and {% ifchanged %} state inside a cached body are those of
+//     the render that stored it. In a loop, vary on what identifies the item
+//     ({% cache 600 row item.ID %}), not on the loop counter.
+//   - Keys do not include the template: two templates (or a base template
+//     and its children, when the tag wraps a {% block %}) using the same
+//     fragment name and vary-on values share one entry, and the first one
+//     rendered wins. Give fragments distinct names, or vary them on what
+//     distinguishes them.
+//   - Nested fragments are cached separately: when the outer entry expires
+//     or is invalidated, the inner one may still be served, stale, inside
+//     the re-rendered outer fragment.
+//   - Autoescape is not part of the key: a fragment stored under
+//     {% autoescape off %} is served unescaped where autoescape is on, and
+//     the other way round. Keep the autoescape setting of a fragment the
+//     same everywhere it appears.
+//   - Like Django's, the body sees the surrounding context (with, for and
+//     block variables), and variables it sets ({% set %}) are not visible
+//     after the tag (the body renders in a child context, on a miss as on a
+//     hit).
+//
+// # Beyond Django
+//
+//   - Single flight: concurrent misses of one key in one Fragments render
+//     the body once and share it. A tag nested in a fragment being rendered
+//     renders on its own (so that nested fragments cannot wait on each
+//     other); when a shared render fails, the renders that joined it render
+//     for themselves, so each gets its own error.
+//   - A body that fails stores nothing and writes nothing; its error keeps
+//     the template name and line. A panic in the body (pongo2 panics on an
+//     unexported struct field, for one) becomes a render error.
+//   - A body larger than Options.MaxFragmentBytes (1 MiB by default) is
+//     written but not stored.
+//   - A failing cache never fails the page: when Get or Set fails (or the
+//     request's context is done), the body is rendered and written, the
+//     error is counted in Stats and logged, at most once per fragment name
+//     per second.
+//   - The hit path allocates nothing of its own on the memory backend when
+//     the arguments are literals (pongo2 allocates when it evaluates
+//     variables).
+//
+// # Deviations forced by pongo2
+//
+//   - pongo2 does not keep the quote character of a string: a fragment name
+//     written 'name' (single quotes) is keyed as "name".
+//   - pongo2 cannot tell a missing variable from a nil value: a vary-on
+//     variable holding nil is keyed as the empty string (Django would write None), and a
+//     timeout variable holding nil is an error (Django would cache
+//     forever). Write the literal None, or pass cache.Forever.
+//   - Expressions are pongo2's, which accept more than Django's filter
+//     expressions (a+1, a == b, function calls); Django's exponent with a
+//     sign (1e-5) is not a literal here (pongo2 reads 1e - 5), and Django
+//     rejects it.
+//   - An error inside a filter or a nested tag is reported with pongo2's
+//     message and position; Django's own messages are used for the tag's
+//     errors.
+//
+// # pongo2 v6 traps
+//
+//   - Do not use TemplateSet Options TrimBlocks or LStripBlocks: pongo2 v6
+//     rewrites the shared token list on every render with them (a data race,
+//     and output that changes from one render to the next).
+//   - {% cycle %} and {% ifchanged %} keep their state in the parsed
+//     template: they race between concurrent renders, and inside a cached
+//     body their state is frozen in the fragment.
+//   - {% include some_variable %} parses the included template on every
+//     render (a data race in pongo2); pongo2's From* functions must not run
+//     concurrently with each other.
+//   - Reading an unexported struct field panics in pongo2; the tag turns a
+//     panic inside its body into an error, but the rest of the page needs
+//     the renderer's recover.
+//   - {% include … only %} drops the per-render context, hence the request's
+//     context.Context (the tag then uses context.Background()), but not the
+//     set's Globals, so the tag still finds its Fragments.
+package tags

@@ -1,0 +1,207 @@
+package tags
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flosch/pongo2/v6"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/fragcache/fragcache/cache"
+)
+
+// ContextKey is the reserved template-context key under which Install stores
+// the *Fragments in a template set's Globals; a per-render context may set it
+// too (it then wins over the set's Globals, as pongo2 merges the render
+// context over Globals). Template authors must not use this name for their
+// own variables: a template that reads it gets an opaque value, and a
+// template context that overrides it with anything else makes every
+// {% cache %} tag fail with a render error.
+const ContextKey = "_fragcache"
+
+// RequestContextKey is the reserved per-render context key under which a
+// renderer passes the request's context.Context to the {% cache %} tag. When
+// it holds a context.Context, the tag uses it for its cache calls (so a
+// deadline or cancellation bounds them); otherwise the tag uses
+// context.Background(). Template authors must not use this name.
+const RequestContextKey = "_fragcache_ctx"
+
+// nestedKey is the reserved private-context key that marks a body rendered
+// by a {% cache %} miss, so that nested tags skip single-flight (which would
+// otherwise wait on itself when an inner fragment has the outer one's key).
+const nestedKey = "_fragcache_nested"
+
+// DefaultMaxFragmentBytes is the MaxFragmentBytes used when Options leaves it
+// 0: 1 MiB.
+const DefaultMaxFragmentBytes = 1 << 20
+
+// logInterval is the minimum time between two log lines about one fragment
+// name.
+const logInterval = time.Second
+
+// Options configures a Fragments.
+type Options struct {
+	// Logger receives backend errors (a failing Get or Set, a context
+	// deadline), at most one line per fragment name per second; nil means
+	// silent. Errors are counted in Stats either way.
+	Logger *slog.Logger
+	// MaxFragmentBytes bounds the rendered body the tag stores: a larger
+	// body is written to the page but not stored (counted as a StoreSkip).
+	// 0 means DefaultMaxFragmentBytes; a negative value is an error.
+	MaxFragmentBytes int
+}
+
+// Fragments binds a cache.Registry to pongo2 templates: Install it in a
+// pongo2.TemplateSet and the set's {% cache %} tags read and write the
+// registry's caches. It is safe for concurrent use; several Fragments (for
+// example one per template set) work side by side.
+type Fragments struct {
+	reg      *cache.Registry
+	logger   *slog.Logger
+	maxBytes int
+
+	stats   sync.Map // fragment name (string, boxed) → *counters
+	flights sync.Map // *cache.Cache → *singleflight.Group
+}
+
+// counters are the statistics of one fragment name.
+type counters struct {
+	hits, misses, renders, storeSkips, errors atomic.Uint64
+	lastLog                                   atomic.Int64 // Unix nanoseconds
+}
+
+// FragmentStats counts what the {% cache %} tags did for one fragment name
+// (all templates and vary-on values together).
+type FragmentStats struct {
+	// Name is the fragment name as written in the tag (quotes kept).
+	Name string
+	// Hits counts renders served from the cache.
+	Hits uint64
+	// Misses counts cache lookups that found nothing.
+	Misses uint64
+	// Renders counts executions of the tag's body.
+	Renders uint64
+	// StoreSkips counts rendered bodies not stored because they were
+	// larger than Options.MaxFragmentBytes.
+	StoreSkips uint64
+	// Errors counts cache backend errors (Get or Set); the page was still
+	// rendered.
+	Errors uint64
+}
+
+// New returns a Fragments over reg. A nil registry or a negative
+// MaxFragmentBytes is an error.
+func New(reg *cache.Registry, opts Options) (*Fragments, error) {
+	if reg == nil {
+		return nil, errors.New("fragcache/tags: nil cache registry")
+	}
+	if opts.MaxFragmentBytes < 0 {
+		return nil, errors.New("fragcache/tags: negative MaxFragmentBytes")
+	}
+	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes}
+	if f.maxBytes == 0 {
+		f.maxBytes = DefaultMaxFragmentBytes
+	}
+	return f, nil
+}
+
+// Install makes set's templates use f: it stores f in set.Globals under
+// ContextKey (creating Globals if needed). Call it before rendering starts:
+// pongo2 reads Globals without a lock.
+func (f *Fragments) Install(set *pongo2.TemplateSet) error {
+	if f == nil {
+		return errors.New("fragcache/tags: Install on a nil *Fragments")
+	}
+	if set == nil {
+		return errors.New("fragcache/tags: nil template set")
+	}
+	if set.Globals == nil {
+		set.Globals = pongo2.Context{}
+	}
+	set.Globals[ContextKey] = f
+	return nil
+}
+
+// Registry returns the registry f was built with.
+func (f *Fragments) Registry() *cache.Registry { return f.reg }
+
+// Stats returns the counters of every fragment name seen so far, sorted by
+// name.
+func (f *Fragments) Stats() []FragmentStats {
+	var out []FragmentStats
+	f.stats.Range(func(k, v any) bool {
+		c := v.(*counters)
+		out = append(out, FragmentStats{
+			Name:       k.(string),
+			Hits:       c.hits.Load(),
+			Misses:     c.misses.Load(),
+			Renders:    c.renders.Load(),
+			StoreSkips: c.storeSkips.Load(),
+			Errors:     c.errors.Load(),
+		})
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// InvalidateFragment deletes the entry a {% cache %} tag without using=
+// stores for the fragment name and vary-on values, from the cache the tag
+// uses (the registry's Fragments cache: "template_fragments" if it exists,
+// else "default"), and reports whether an entry was removed. The key is the
+// one the tag writes, under the registry's KeyScheme: name is the fragment
+// name as written in the tag (quotes kept), and vary holds the values the
+// vary-on arguments resolve to (a missing template variable resolves to "",
+// so pass "" for it, not nil, which stands for Python's None).
+func (f *Fragments) InvalidateFragment(ctx context.Context, name string, vary ...any) (bool, error) {
+	return f.reg.InvalidateFragment(ctx, name, vary...)
+}
+
+// InvalidateFragmentUsing is InvalidateFragment for a tag with
+// using="alias": it deletes the entry from the cache of that alias.
+func (f *Fragments) InvalidateFragmentUsing(ctx context.Context, alias, name string, vary ...any) (bool, error) {
+	return f.reg.InvalidateFragmentIn(ctx, alias, name, vary...)
+}
+
+// counters returns the counters of a fragment name; key is the name boxed
+// once at parse time, so that the lookup does not allocate.
+func (f *Fragments) counters(key any) *counters {
+	if c, ok := f.stats.Load(key); ok {
+		return c.(*counters)
+	}
+	c, _ := f.stats.LoadOrStore(key, new(counters))
+	return c.(*counters)
+}
+
+// group returns the single-flight group of a cache.
+func (f *Fragments) group(c *cache.Cache) *singleflight.Group {
+	if g, ok := f.flights.Load(c); ok {
+		return g.(*singleflight.Group)
+	}
+	g, _ := f.flights.LoadOrStore(c, new(singleflight.Group))
+	return g.(*singleflight.Group)
+}
+
+// backendError counts a backend error and logs it, at most once per
+// fragment name per logInterval.
+func (f *Fragments) backendError(st *counters, name, op string, key []byte, err error) {
+	st.errors.Add(1)
+	if f.logger == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := st.lastLog.Load()
+	if now-last < int64(logInterval) || !st.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	f.logger.Warn("fragcache: {% cache %} backend error; fragment rendered without the cache",
+		slog.String("fragment", name),
+		slog.String("op", op),
+		slog.String("key", string(key)),
+		slog.Any("error", err))
+}

@@ -1,0 +1,373 @@
+package tags
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/flosch/pongo2/v6"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/pystr"
+)
+
+// TagName is the name of the fragment cache tag: {% cache %} … {% endcache %}.
+const TagName = "cache"
+
+func init() {
+	// pongo2 v6 keeps tags in a process-wide registry; this registration is
+	// the package's only global state besides its sync.Pools. pongo2 itself
+	// has no "cache" tag; if another package registered one first, ours
+	// replaces it (templates parsed afterwards use this tag).
+	if pongo2.RegisterTag(TagName, parseCacheTag) != nil {
+		_ = pongo2.ReplaceTag(TagName, parseCacheTag)
+	}
+}
+
+// Django's messages.
+const (
+	msgArgs     = "''cache'' tag requires at least 2 arguments."
+	msgUnclosed = "Unclosed tag on line %d: 'cache'. Looking for one of: endcache."
+	msgAlias    = "Invalid cache name specified for cache tag: "
+	msgNoFrags  = "fragcache: {% cache %} used in a template set without tags.Fragments installed"
+)
+
+// cacheNode is a parsed {% cache timeout name vary… [using=alias] %}.
+type cacheNode struct {
+	start   *pongo2.Token
+	body    *pongo2.NodeWrapper
+	timeout arg
+	// fixed is set when the timeout is a literal: t is then its value.
+	fixed bool
+	t     cache.Timeout
+	name  string
+	// nameKey is name boxed once, the key of the stats map.
+	nameKey any
+	vary    []arg
+	using   *arg
+}
+
+// parseCacheTag is the pongo2 TagParser of {% cache %}. It follows Django's
+// do_cache: the body is parsed first (an unclosed tag is reported before a
+// bad argument list), then the arguments are split into words as
+// Token.split_contents() would.
+func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (node pongo2.INodeTag, perr *pongo2.Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			node, perr = nil, tagError(args.Error(fmt.Sprintf("fragcache: panic parsing {%% cache %%}: %v", r), start))
+		}
+	}()
+	body, _, err := doc.WrapUntilTag("endcache")
+	if err != nil {
+		if err.OrigError != nil && err.OrigError.Error() == "Unexpected EOF, expected tag endcache." {
+			// pongo2's message for a missing end tag; Django's names the
+			// opening tag's line, so the error points there.
+			return nil, tagError(&pongo2.Error{
+				Template:  err.Template,
+				Filename:  start.Filename,
+				Line:      start.Line,
+				Column:    start.Col,
+				Token:     start,
+				OrigError: fmt.Errorf(msgUnclosed, start.Line),
+			})
+		}
+		return nil, err
+	}
+	// {% endcache anything %}: Django compares only the first word of the
+	// end tag, so trailing words are accepted and ignored.
+
+	words := splitWords(args)
+	if len(words) < 2 {
+		return nil, tagError(args.Error(msgArgs, start))
+	}
+	var using *word
+	if len(words) > 2 && words[len(words)-1].isUsing() {
+		using = &words[len(words)-1]
+		words = words[:len(words)-1]
+	}
+
+	n := &cacheNode{start: start, body: body}
+	// The timeout: an expression, resolved at render time.
+	if n.timeout, perr = compileWord(args, words[0]); perr != nil {
+		return nil, tagError(perr)
+	}
+	if n.timeout.kind == argConst {
+		if t, msg := timeoutOf(n.timeout.lit); msg == "" {
+			n.fixed, n.t = true, t
+		}
+	}
+	// The fragment name: the word as written, never resolved.
+	n.name = words[1].text()
+	n.nameKey = n.name
+	args.ConsumeN(words[1].end - words[1].start)
+	// The vary-on arguments.
+	if len(words) > 2 {
+		n.vary = make([]arg, 0, len(words)-2)
+		for _, w := range words[2:] {
+			a, perr := compileWord(args, w)
+			if perr != nil {
+				return nil, tagError(perr)
+			}
+			n.vary = append(n.vary, a)
+		}
+	}
+	// using=: the text after "using=" is compiled as an expression.
+	if using != nil {
+		eq := using.toks[1]
+		if eq.Val != "=" || len(using.toks) == 2 {
+			after := using.text()[len("using="):]
+			return nil, tagError(args.Error(fmt.Sprintf("Could not parse the remainder: '%s' from '%s'", after, after), eq))
+		}
+		args.ConsumeN(2)
+		a, perr := compileWord(args, word{start: using.start + 2, end: using.end, toks: using.toks[2:]})
+		if perr != nil {
+			return nil, tagError(perr)
+		}
+		n.using = &a
+	}
+	if args.Remaining() > 0 { // cannot happen: every token belongs to a word
+		return nil, tagError(args.Error("fragcache: unexpected {% cache %} argument", nil))
+	}
+	return n, nil
+}
+
+// Pools for the hit path.
+var (
+	keyPool  = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+	varyPool = sync.Pool{New: func() any { s := make([]any, 0, 8); return &s }}
+	bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// Pooled buffers larger than these are dropped rather than kept.
+const (
+	maxPooledKey  = 4 << 10
+	maxPooledBody = 256 << 10
+)
+
+// Execute renders the tag, as Django's CacheNode.render: resolve the
+// timeout, pick the cache, resolve the vary-on values, build the key, serve
+// a hit as it is or render the body, store it and write it.
+func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr = n.errorf(ec, "fragcache: panic in {%% cache %%}: %v", r)
+		}
+	}()
+	f, ok := ec.Public[ContextKey].(*Fragments)
+	if !ok || f == nil {
+		if v, present := ec.Public[ContextKey]; present && v != nil {
+			return n.errorf(ec, "%s (%s holds a %T)", msgNoFrags, ContextKey, v)
+		}
+		return n.errorf(ec, "%s", msgNoFrags)
+	}
+
+	timeout := n.t
+	if !n.fixed {
+		v, perr := n.timeout.resolve(ec)
+		if perr != nil {
+			return perr
+		}
+		var msg string
+		if timeout, msg = timeoutOf(v); msg != "" {
+			return n.errorf(ec, "%s", msg)
+		}
+	}
+
+	c, perr := n.cacheFor(ec, f)
+	if perr != nil {
+		return perr
+	}
+
+	vp := varyPool.Get().(*[]any)
+	vary := (*vp)[:0]
+	defer func() {
+		clear(vary)
+		*vp = vary[:0]
+		varyPool.Put(vp)
+	}()
+	for i := range n.vary {
+		v, perr := n.vary[i].resolve(ec)
+		if perr != nil {
+			return perr
+		}
+		vary = append(vary, varyValue(v))
+	}
+
+	kp := keyPool.Get().(*[]byte)
+	key := cache.AppendFragmentKey((*kp)[:0], f.reg.KeyScheme(), n.name, vary)
+	defer func() {
+		if cap(key) <= maxPooledKey {
+			*kp = key[:0]
+			keyPool.Put(kp)
+		}
+	}()
+
+	rctx := requestContext(ec)
+	st := f.counters(n.nameKey)
+	v, hit, err := c.GetKeyBytes(rctx, key)
+	switch {
+	case err != nil:
+		// The backend failed: render without the cache (and do not try to
+		// store into a backend that just failed).
+		f.backendError(st, n.name, "get", key, err)
+		body, perr := n.render(ec, st)
+		if perr != nil {
+			return perr
+		}
+		return n.write(ec, w, body)
+	case hit:
+		st.hits.Add(1)
+		return n.write(ec, w, v)
+	}
+	st.misses.Add(1)
+	return n.miss(ec, w, f, c, key, timeout, st, rctx)
+}
+
+// miss renders the body, stores it and writes it. Concurrent misses of one
+// key in one Fragments render the body once and share it (single-flight),
+// except inside the body of another fragment being rendered: there a nested
+// tag renders on its own, so that a fragment nested in one with the same key,
+// or two templates nesting two fragments in opposite orders, cannot wait on
+// themselves.
+func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f *Fragments, c *cache.Cache,
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) *pongo2.Error {
+	if _, nested := lookup(ec, nestedKey); nested {
+		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+		if perr != nil {
+			return perr
+		}
+		return n.write(ec, w, body)
+	}
+	led := false
+	res, err, _ := f.group(c).Do(string(key), func() (any, error) {
+		led = true
+		// Another flight may have stored the fragment since our lookup.
+		if v, hit, err := c.GetKeyBytes(rctx, key); err == nil && hit {
+			return v, nil
+		}
+		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+		if perr != nil {
+			return nil, perr
+		}
+		return body, nil
+	})
+	if err != nil {
+		if led {
+			return err.(*pongo2.Error)
+		}
+		// The flight we joined failed while rendering with another
+		// request's data: render with ours, so that the error (if any) is
+		// this render's.
+		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+		if perr != nil {
+			return perr
+		}
+		return n.write(ec, w, body)
+	}
+	return n.write(ec, w, res.([]byte))
+}
+
+// renderStore renders the body and stores it unless it is too large.
+func (n *cacheNode) renderStore(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache,
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) ([]byte, *pongo2.Error) {
+	body, perr := n.render(ec, st)
+	if perr != nil {
+		return nil, perr
+	}
+	if len(body) > f.maxBytes {
+		st.storeSkips.Add(1)
+		return body, nil
+	}
+	if err := c.Set(rctx, string(key), body, timeout); err != nil {
+		f.backendError(st, n.name, "set", key, err)
+	}
+	return body, nil
+}
+
+// render executes the body into a new slice, in a child context (so that a
+// {% set %} in the body does not leak out on a miss when it cannot on a
+// hit). A failing body writes and stores nothing.
+func (n *cacheNode) render(ec *pongo2.ExecutionContext, st *counters) (body []byte, perr *pongo2.Error) {
+	st.renders.Add(1)
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if r := recover(); r != nil {
+			body, perr = nil, n.errorf(ec, "fragcache: panic rendering the {%% cache %%} body: %v", r)
+		}
+		if buf.Cap() <= maxPooledBody {
+			bodyPool.Put(buf)
+		}
+	}()
+	child := pongo2.NewChildExecutionContext(ec)
+	child.Private[nestedKey] = true
+	if perr := n.body.Execute(child, buf); perr != nil {
+		// Errors of filters and some tags carry no file name (or no
+		// position at all): the body belongs to the tag's template.
+		if perr.Filename == "" {
+			perr.Filename = n.start.Filename
+		}
+		if perr.Line <= 0 {
+			perr.Line, perr.Column, perr.Token = n.start.Line, n.start.Col, n.start
+		}
+		return nil, perr
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+func (n *cacheNode) write(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, b []byte) *pongo2.Error {
+	if _, err := w.Write(b); err != nil {
+		return tagError(ec.OrigError(err, n.start))
+	}
+	return nil
+}
+
+// cacheFor returns the cache of the tag: the using= alias, resolved on
+// every render, or the registry's fragments cache.
+func (n *cacheNode) cacheFor(ec *pongo2.ExecutionContext, f *Fragments) (*cache.Cache, *pongo2.Error) {
+	if n.using == nil {
+		c, err := f.reg.Fragments()
+		if err != nil {
+			return nil, tagError(ec.OrigError(err, n.start))
+		}
+		return c, nil
+	}
+	v, perr := n.using.resolve(ec)
+	if perr != nil {
+		return nil, perr
+	}
+	v = varyValue(v)
+	if alias, ok := v.(string); ok {
+		if c, err := f.reg.Cache(alias); err == nil {
+			return c, nil
+		}
+	}
+	return nil, n.errorf(ec, "%s%s", msgAlias, pystr.Repr(v))
+}
+
+// varyValue maps a resolved argument to the Python value Django would have:
+// a missing variable is the empty string and the literal None is None.
+func varyValue(v any) any {
+	switch v.(type) {
+	case nil:
+		return ""
+	case pyNone:
+		return nil
+	}
+	return v
+}
+
+// requestContext returns the request's context passed by the renderer
+// under RequestContextKey, or context.Background().
+func requestContext(ec *pongo2.ExecutionContext) context.Context {
+	if ctx, ok := ec.Public[RequestContextKey].(context.Context); ok && ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// errorf returns a render error at the tag's position.
+func (n *cacheNode) errorf(ec *pongo2.ExecutionContext, format string, a ...any) *pongo2.Error {
+	return tagError(ec.Error(fmt.Sprintf(format, a...), n.start))
+}
