@@ -4,6 +4,12 @@
 //	memory://[name]?max_entries=300&cull_frequency=3&max_bytes=64MiB
 //	file:///var/tmp/fragcache?max_entries=300&cull_frequency=3
 //	dummy://
+//	memcached://host:11211;host2:11211?op_timeout=500ms&max_idle_conns=64&selector=django&hash_long_keys=0&text_flags=0
+//	redis://[[user]:password@]host:6379[/db][;replica:6379…]?dial_timeout=1s&pool_size=20   (rediss:// for TLS)
+//
+// Redis caches fail open (see cache/failopen): errors and timeouts become
+// misses behind a circuit breaker, tuned by failure_threshold=5&cool_down=5s&op_timeout=100ms,
+// or turned off by failopen=0.
 //
 // Every URL also takes the cache options timeout, key_prefix, version and
 // key_check (see cache.Open). Unknown options and bad values are errors that
@@ -13,17 +19,23 @@ package backends
 import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/dummy"
+	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/file"
+	"github.com/fragcache/fragcache/cache/memcached"
 	"github.com/fragcache/fragcache/cache/memory"
+	"github.com/fragcache/fragcache/cache/redis"
 )
 
 // Schemes returns a new map from URL scheme to opener for every built-in
 // backend. Add entries to it to open backends of your own.
 func Schemes() cache.Schemes {
 	return cache.Schemes{
-		"memory": memory.Open,
-		"file":   file.Open,
-		"dummy":  dummy.Open,
+		"memory":    memory.Open,
+		"file":      file.Open,
+		"dummy":     dummy.Open,
+		"memcached": memcached.Open,
+		"redis":     failopen.Opener(redis.Open, failopen.Options{}),
+		"rediss":    failopen.Opener(redis.Open, failopen.Options{}),
 	}
 }
 

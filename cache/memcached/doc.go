@@ -1,0 +1,75 @@
+// Package memcached is a cache backend for memcached servers, built on
+// github.com/bradfitz/gomemcache, that behaves as Django's PyMemcacheCache
+// and shares servers with it: a Go application and a Django application
+// pointed at the same servers read each other's entries.
+//
+//	b, err := memcached.New(memcached.Options{Servers: []string{"10.0.0.1:11211", "10.0.0.2:11211"}})
+//	c, err := cache.New(b)
+//
+// or, through cache/backends, with a URL:
+//
+//	memcached://10.0.0.1:11211;10.0.0.2:11211?op_timeout=200ms&max_idle_conns=128
+//
+// # Django compatibility
+//
+// Keys are Django's made keys (":1:sidebar"), sent as their UTF-8 bytes.
+// Like Django's memcached backends the backend rejects keys memcached
+// cannot take (KeyCheck is cache.KeyCheckReject, with Django's messages);
+// Options.HashLongKeys stores them under a hashed key instead.
+//
+// Timeouts are sent as Django computes them (see Expiration): Forever as 0,
+// whole seconds otherwise, expired ones as -1 or negative, and timeouts over
+// 30 days as an absolute Unix time. Entries therefore live whole seconds:
+// 1.5 s lives one second, and 0.5 s is already expired.
+//
+// Values are written with pymemcache's flags. By default every value is
+// written with flag 0 (FlagBytes), which Django reads as bytes. With
+// Options.TextFlags, valid UTF-8 text is written with flag 16 (FlagText),
+// which Django reads as str, and integers with flag 2 (FlagInteger), read
+// as int; Incr keeps a value's flags. Values Django writes as bytes, str or
+// int (flags 0, 16, 2, and 4 for Python 2's long) read back as their bytes:
+// the UTF-8 text, or the decimal digits. Anything else Django stores is a
+// Python pickle (flag 1) — a SafeString, a float, a dict, True. The backend
+// never unpickles (unpickling runs code, and cached bytes are data): Get
+// and GetMany fail on it with a *FlagsError wrapping ErrForeignValue, so
+// that the mismatch shows instead of passing as a miss. Django's {% cache %}
+// tag stores a SafeString, so fragments Django renders are pickles: Django
+// reads fragments this backend wrote (as str with TextFlags), but not the
+// other way round.
+//
+// With several servers, SelectorDjango (the default) places each key on the
+// server pymemcache's HashClient would choose (rendezvous hashing with
+// murmur3), as long as both sides list the same servers under the same
+// names; SelectorGomemcache places keys as a plain gomemcache client does.
+//
+// # Operations
+//
+// GetMany is one multi-get per server, the servers queried concurrently.
+// SetMany and DeleteMany send one command per key, eight at a time, since
+// gomemcache has no pipelining. Incr and Decr are memcached's incr and decr:
+// atomic, clamped at 0, keeping the entry's expiry; a missing key is an
+// error naming the made key, as in Django. Has is a get. Clear is flush_all
+// on every server and ignores the key prefix, as in Django.
+//
+// A value over the server's item size (1 MiB unless memcached runs with -I)
+// makes Set and Add fail with an error wrapping cache.ErrValueTooLarge; the
+// server has then already removed the key's previous value, as Django's
+// test_memcached_deletes_key_on_failed_set expects. SetMany reports such
+// keys as failed.
+//
+// # Connections, timeouts and contexts
+//
+// New does not connect; connections are opened on demand and kept, up to
+// Options.MaxIdleConns (default 64, well above gomemcache's 2) idle ones per
+// server. A server that is down makes the operations on its keys fail with
+// an error (connection refused at once, or after Options.Timeout). When a
+// command fails on a connection the server has closed (after a restart,
+// all idle connections are such), the backend drops its idle connections
+// and, for commands that may safely run twice (all but Add and Incr), tries
+// once more on a new connection.
+//
+// gomemcache takes no context. The backend checks the context before each
+// operation, and between the commands of SetMany and DeleteMany, but cannot
+// interrupt a command under way: Options.Timeout (default 500 ms) bounds
+// connecting and each read or write, and so each call.
+package memcached
