@@ -133,18 +133,24 @@ func (s *Store) Dir() string { return s.dir }
 // FileName returns the name of the file holding madeKey in the directory:
 // hex(md5(madeKey)) + Suffix, as Django names it.
 func FileName(madeKey string) string {
-	var b [2*md5.Size + len(Suffix)]byte
-	sum := md5.Sum([]byte(madeKey))
-	hex.Encode(b[:], sum[:])
-	copy(b[2*md5.Size:], Suffix)
+	var b fileName
+	b.set(madeKey)
 	return string(b[:])
 }
 
-func (s *Store) path(key string) string {
-	var b [2*md5.Size + len(Suffix)]byte
-	sum := md5.Sum([]byte(key))
+// fileName holds a cache file's name, built without allocating.
+type fileName [2*md5.Size + len(Suffix)]byte
+
+func (b *fileName) set(madeKey string) {
+	sum := md5.Sum([]byte(madeKey))
 	hex.Encode(b[:], sum[:])
 	copy(b[2*md5.Size:], Suffix)
+}
+
+// path returns the path of the file holding key.
+func (s *Store) path(key string) string {
+	var b fileName
+	b.set(key)
 	return s.prefix + string(b[:])
 }
 
@@ -333,7 +339,9 @@ func (s *Store) write(path string, data []byte) error {
 // isCacheFile reports whether a directory entry is a cache file: named
 // "*.djcache" and not beginning with "." (Python's glob skips those).
 func isCacheFile(name []byte) bool {
-	return len(name) > 0 && name[0] != '.' && strings.HasSuffix(string(name), Suffix)
+	n := len(name)
+	// A comparison with a converted []byte does not allocate.
+	return n > len(Suffix) && name[0] != '.' && string(name[n-len(Suffix):]) == Suffix
 }
 
 // count returns the number of cache files in the directory; a missing

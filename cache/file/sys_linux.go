@@ -163,7 +163,7 @@ func listDir(dir string, fn func(name []byte)) error {
 		return pathErr("open", dir, err)
 	}
 	defer syscall.Close(fd)
-	buf := make([]byte, 16<<10)
+	buf := make([]byte, 8<<10)
 	for {
 		n, err := syscall.ReadDirent(fd, buf)
 		if err == syscall.EINTR {

@@ -26,10 +26,10 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		return nil, err
 	}
 	opts := Options{Dir: dir}
-	if opts.MaxEntries, err = u.Int("max_entries", 0, 1, math.MaxInt); err != nil {
+	if opts.MaxEntries, err = u.Int("max_entries", 0, 1, math.MaxInt32); err != nil {
 		return nil, err
 	}
-	if opts.CullFrequency, err = u.Int("cull_frequency", 0, 0, math.MaxInt); err != nil {
+	if opts.CullFrequency, err = u.Int("cull_frequency", 0, 0, math.MaxInt32); err != nil {
 		return nil, err
 	}
 	if u.Has("cull_frequency") && opts.CullFrequency == 0 {
