@@ -40,11 +40,11 @@ type URL struct {
 func ParseURL(raw string) (*URL, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || scheme == "" {
-		return nil, fmt.Errorf("%w: cache URL %q has no scheme (want e.g. memory://, file:///path, memcached://host:port, redis://host:port/db)", ErrInvalidOption, raw)
+		return nil, fmt.Errorf("%w: cache URL %q has no scheme (want e.g. memory://, file:///path, memcached://host:port, redis://host:port/db)", ErrInvalidOption, Redact(raw))
 	}
 	for i, r := range scheme {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
-			return nil, fmt.Errorf("%w: cache URL %q: bad scheme %q", ErrInvalidOption, raw, scheme)
+			return nil, fmt.Errorf("%w: cache URL %q: bad scheme %q", ErrInvalidOption, Redact(raw), scheme)
 		}
 	}
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
@@ -53,11 +53,11 @@ func ParseURL(raw string) (*URL, error) {
 	loc, rawQuery, _ := strings.Cut(rest, "?")
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cache URL %q: bad query: %v", ErrInvalidOption, raw, err)
+		return nil, fmt.Errorf("%w: cache URL %q: bad query: %v", ErrInvalidOption, Redact(raw), err)
 	}
 	for name, vals := range q {
 		if len(vals) > 1 {
-			return nil, fmt.Errorf("%w: cache URL %q: option %q given %d times", ErrInvalidOption, raw, name, len(vals))
+			return nil, fmt.Errorf("%w: cache URL %q: option %q given %d times", ErrInvalidOption, Redact(raw), name, len(vals))
 		}
 	}
 	return &URL{Raw: raw, Scheme: strings.ToLower(scheme), Location: loc, query: q, read: map[string]bool{}}, nil
@@ -190,21 +190,57 @@ func (u *URL) CheckAllRead() error {
 	return nil
 }
 
-// redacted hides a password in the URL for messages.
-func (u *URL) redacted() string {
-	at := strings.LastIndexByte(u.Location, '@')
-	if at < 0 {
-		return u.Raw
+// redacted is the URL for messages, without passwords.
+func (u *URL) redacted() string { return Redact(u.Raw) }
+
+// Redact returns a cache URL fit for messages and logs: the password of the
+// user information and the values of password, secret and token query
+// options are replaced by "xxxxx". It works on malformed URLs too.
+func Redact(raw string) string {
+	rest, frag, hasFrag := strings.Cut(raw, "#")
+	head, query, hasQuery := strings.Cut(rest, "?")
+	if i := strings.Index(head, "://"); i >= 0 {
+		scheme, loc := head[:i+3], head[i+3:]
+		// Several servers may each carry credentials: "a:pw@h1;b:pw@h2".
+		parts := strings.FieldsFunc(loc, func(r rune) bool { return r == ';' || r == ',' })
+		seps := []byte{}
+		for _, r := range loc {
+			if r == ';' || r == ',' {
+				seps = append(seps, byte(r))
+			}
+		}
+		var b strings.Builder
+		b.WriteString(scheme)
+		for j, p := range parts {
+			if at := strings.LastIndexByte(p, '@'); at >= 0 {
+				if user, _, ok := strings.Cut(p[:at], ":"); ok {
+					p = user + ":xxxxx" + p[at:]
+				}
+			}
+			b.WriteString(p)
+			if j < len(seps) {
+				b.WriteByte(seps[j])
+			}
+		}
+		head = b.String()
 	}
-	user, _, hasPass := strings.Cut(u.Location[:at], ":")
-	if !hasPass {
-		return u.Raw
+	if hasQuery {
+		opts := strings.Split(query, "&")
+		for i, o := range opts {
+			name, _, ok := strings.Cut(o, "=")
+			switch strings.ToLower(name) {
+			case "password", "secret", "token":
+				if ok {
+					opts[i] = name + "=xxxxx"
+				}
+			}
+		}
+		head += "?" + strings.Join(opts, "&")
 	}
-	s := u.Scheme + "://" + user + ":xxxxx" + u.Location[at:]
-	if len(u.query) > 0 {
-		s += "?" + u.query.Encode()
+	if hasFrag {
+		head += "#" + frag
 	}
-	return s
+	return head
 }
 
 // ParseSize parses a byte count such as "65536", "64KiB", "1.5MB" or "2g".

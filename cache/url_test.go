@@ -103,3 +103,30 @@ func TestRedactedPassword(t *testing.T) {
 		t.Errorf("error %v: want the option named and the password hidden", err)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis://:pw@h:6379/0":                  "redis://:xxxxx@h:6379/0",
+		"redis://u:pw@h1;v:pw2@h2?db=1":         "redis://u:xxxxx@h1;v:xxxxx@h2?db=1",
+		"redis://h?password=pw&Token=t&db=1#x":  "redis://h?password=xxxxx&Token=xxxxx&db=1#x",
+		"memcached://a:1,b:2?op_timeout=1s":     "memcached://a:1,b:2?op_timeout=1s",
+		"redis://user@h":                        "redis://user@h",
+		"no scheme at all :pw@":                 "no scheme at all :pw@",
+		"redis://h?password":                    "redis://h?password",
+		"redis://u:p@ss@h/0?secret=s&secret=s2": "redis://u:xxxxx@h/0?secret=xxxxx&secret=xxxxx",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	u, err := ParseURL("redis://h?password=s3cret&timeout=soon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Timeout("timeout", 0); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("getter error leaks the password: %v", err)
+	}
+	if _, err := ParseURL("redis://h?password=s3cret&a=1&a=2"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("ParseURL error leaks the password: %v", err)
+	}
+}

@@ -7,9 +7,10 @@
 //	memcached://host:11211;host2:11211?op_timeout=500ms&max_idle_conns=64&selector=django&hash_long_keys=0&text_flags=0
 //	redis://[[user]:password@]host:6379[/db][;replica:6379…]?dial_timeout=1s&pool_size=20   (rediss:// for TLS)
 //
-// Redis caches fail open (see cache/failopen): errors and timeouts become
-// misses behind a circuit breaker, tuned by failure_threshold=5&cool_down=5s&op_timeout=100ms,
-// or turned off by failopen=0.
+// memcached and Redis caches fail open (see cache/failopen): errors and
+// timeouts become misses behind a circuit breaker, tuned by
+// failure_threshold=5&cool_down=5s&op_timeout=100ms, or turned off by
+// failopen=0.
 //
 // Every URL also takes the cache options timeout, key_prefix, version and
 // key_check (see cache.Open). Unknown options and bad values are errors that
@@ -33,7 +34,7 @@ func Schemes() cache.Schemes {
 		"memory":    memory.Open,
 		"file":      file.Open,
 		"dummy":     dummy.Open,
-		"memcached": memcached.Open,
+		"memcached": failopen.Opener(memcached.Open, failopen.Options{}),
 		"redis":     failopen.Opener(redis.Open, failopen.Options{}),
 		"rediss":    failopen.Opener(redis.Open, failopen.Options{}),
 	}

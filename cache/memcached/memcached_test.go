@@ -764,7 +764,7 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	b := c.Backend().(*memcached.Backend)
+	b := unwrapMemcached(t, c)
 	if got := strings.Join(b.Servers(), ","); got != "127.0.0.1:1,127.0.0.1:2,localhost:11211" {
 		t.Errorf("Servers = %s", got)
 	}
@@ -778,7 +778,7 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c0.Backend().(*memcached.Backend).Servers(); len(got) != 1 || got[0] != memcached.DefaultServer {
+	if got := unwrapMemcached(t, c0).Servers(); len(got) != 1 || got[0] != memcached.DefaultServer {
 		t.Errorf("memcached:// servers = %q", got)
 	}
 	c0.Close()
@@ -816,4 +816,21 @@ func TestNewOptions(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalidOption", name, err)
 		}
 	}
+}
+
+// unwrapMemcached returns the memcached backend of a cache opened by URL,
+// under its fail-open wrapper.
+func unwrapMemcached(t *testing.T, c *cache.Cache) *memcached.Backend {
+	t.Helper()
+	b := c.Backend()
+	if w, ok := b.(interface{ Unwrap() cache.Backend }); ok {
+		b = w.Unwrap()
+	} else {
+		t.Error("memcached:// is not wrapped to fail open")
+	}
+	mb, ok := b.(*memcached.Backend)
+	if !ok {
+		t.Fatalf("backend is %T", b)
+	}
+	return mb
 }

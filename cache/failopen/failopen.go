@@ -1,0 +1,763 @@
+// Package failopen wraps a cache.Backend so that a failing cache costs a
+// cache miss instead of an error: backend errors and timeouts become misses,
+// each operation is bounded by a timeout, and a circuit breaker stops calling
+// a backend that keeps failing until it has had time to come back.
+//
+// A cache is an optimisation. When Redis or memcached is down or slow, a
+// page should render uncached, not fail, and should not pay a network
+// timeout on every request either. Wrap gives a backend that behaves so, and
+// counts and logs what it swallowed, so failures stay observable.
+//
+// # What each method does when the backend fails
+//
+// A failure is an error from the wrapped backend, or the operation running
+// past Options.OpTimeout. While the breaker is open, calls fail at once
+// without reaching the backend ("short-circuited"), with the same results:
+//
+//	Get, GetKeyBytes  a miss (nil, false, nil): the caller renders the value
+//	GetMany           an empty map, nil: every key a miss
+//	Has               false, nil
+//	Add               false, nil: nothing stored (GetOrSet then returns the value it loaded)
+//	Touch             false, nil: "no such key"; the caller may store it again
+//	Delete            false, nil
+//	Set, DeleteMany   nil
+//	SetMany           every key reported as not stored, nil error
+//	Incr              the error (ErrOpen when short-circuited): a counter cannot
+//	                  pretend to have counted, and a made-up value would be wrong
+//	Clear             the error (ErrOpen when short-circuited): a caller who asked
+//	                  to empty the cache must learn that it was not emptied
+//	Close             always passed through
+//
+// A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany) is counted
+// in Stats.DroppedWrites: when a backend was unreachable rather than
+// restarted empty, it may still hold values that such a write would have
+// replaced or deleted. Flush it after an outage if stale values matter.
+//
+// # What is not a backend failure
+//
+// Errors that say the call itself was wrong are returned unchanged by every
+// method and do not count against the backend: cache.ErrInvalidKey,
+// cache.ErrValueTooLarge, cache.ErrNotInteger, cache.ErrNotFound (Incr on a
+// missing key), cache.ErrInvalidOption, cache.ErrNilContext and
+// cache.ErrClosed, and the caller's own context being done (cancelled, or
+// past a deadline the caller set). Only the timeout this package adds counts
+// as a backend timeout.
+//
+// # Circuit breaker
+//
+// After Options.FailureThreshold consecutive failures the breaker opens: for
+// Options.CoolDown (plus up to Options.Jitter of it, so that a fleet of
+// processes does not probe in step) every call short-circuits, costing a
+// clock read and no backend time. Then one call is let through as a probe
+// (half-open) while the others keep short-circuiting: success closes the
+// breaker, failure opens it for another cool-down.
+//
+// # Timeouts
+//
+// Each operation runs under context.WithTimeout(ctx, Options.OpTimeout),
+// default 100 ms: about a hundred times a healthy cache round trip on a
+// LAN, so GC pauses and load spikes do not trip it, yet short enough that
+// a hung cache costs a page no more than rendering a few fragments would.
+// The wrapped backend must honour its context (cache/redis does; a client
+// without context support is bounded by its own socket timeouts). The
+// timeout's context costs a healthy call under a microsecond and four small
+// allocations, next to the tens of microseconds of a network round trip.
+//
+// # Optional interfaces
+//
+// The wrapper implements cache.ManyGetter, cache.ManySetter,
+// cache.ManyDeleter, cache.KeyBytesGetter and cache.KeyChecker whatever the
+// wrapped backend implements, falling back to the single-key methods exactly
+// as cache.Cache would (so a batch counts as one operation). cache.Incrementer
+// cannot be emulated without the cache's default timeout, so Wrap returns a
+// type with Incr only when the wrapped backend has one; otherwise the Cache
+// uses its own Get-and-Set increment through the wrapper — whose Get fails
+// open, so that such an Incr on a failing backend reports cache.ErrNotFound
+// rather than the failure.
+package failopen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fragcache/fragcache/cache"
+)
+
+// Defaults for Options fields left zero.
+const (
+	// DefaultFailureThreshold is the number of consecutive failures that
+	// opens the breaker.
+	DefaultFailureThreshold = 5
+	// DefaultCoolDown is how long an open breaker skips the backend.
+	DefaultCoolDown = 5 * time.Second
+	// DefaultJitter is the largest random part added to a cool-down, as a
+	// fraction of it.
+	DefaultJitter = 0.1
+	// DefaultOpTimeout bounds each operation (see the package
+	// documentation for the choice).
+	DefaultOpTimeout = 100 * time.Millisecond
+	// DefaultLogInterval is the least time between two failure log lines.
+	DefaultLogInterval = 10 * time.Second
+)
+
+// ErrOpen is returned by Incr and Clear while the breaker is open: the
+// backend was not called.
+var ErrOpen = errors.New("failopen: circuit open: cache backend skipped")
+
+// Options configures Wrap. The zero value gives the defaults.
+type Options struct {
+	// FailureThreshold is the number of consecutive failures that opens
+	// the breaker. Zero means DefaultFailureThreshold.
+	FailureThreshold int
+	// CoolDown is how long the breaker stays open before letting a probe
+	// through. Zero means DefaultCoolDown.
+	CoolDown time.Duration
+	// Jitter adds a random part of up to Jitter×CoolDown to each
+	// cool-down. Zero means DefaultJitter; negative means none.
+	Jitter float64
+	// OpTimeout bounds each operation. Zero means DefaultOpTimeout;
+	// negative means no timeout beyond the caller's context.
+	OpTimeout time.Duration
+	// Logger, if not nil, receives a Warn line when a failure is swallowed
+	// (at most one per LogInterval, with the number of failures not
+	// logged since), and a line when the breaker opens or closes.
+	Logger *slog.Logger
+	// LogInterval is the least time between two failure lines. Zero means
+	// DefaultLogInterval.
+	LogInterval time.Duration
+	// Name identifies the backend in log lines, e.g. "redis://10.0.0.1:6379".
+	Name string
+	// Now is the clock of the breaker and the log limiter. Nil means
+	// time.Now. Operation timeouts always use real time.
+	Now func() time.Time
+}
+
+// State is the state of the circuit breaker.
+type State int32
+
+const (
+	// Closed: calls reach the backend.
+	Closed State = iota
+	// Open: calls short-circuit until the cool-down ends.
+	Open
+	// HalfOpen: one probe call is reaching the backend; the others
+	// short-circuit.
+	HalfOpen
+)
+
+// String returns "closed", "open" or "half-open".
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case Open:
+		return "open"
+	case HalfOpen:
+		return "half-open"
+	}
+	return "unknown"
+}
+
+// Stats is a snapshot of the wrapper's counters, for a debug page or
+// metrics.
+type Stats struct {
+	// State is the breaker's state.
+	State State
+	// OpenUntil is when an open breaker lets a probe through (zero unless
+	// State is Open).
+	OpenUntil time.Time
+	// ConsecutiveFailures is the current run of failures (it opens the
+	// breaker at FailureThreshold).
+	ConsecutiveFailures int
+	// Failures counts operations that failed at the backend, timeouts
+	// included.
+	Failures uint64
+	// Timeouts counts the failures that were operation timeouts.
+	Timeouts uint64
+	// ShortCircuited counts calls answered without calling the backend
+	// because the breaker was open.
+	ShortCircuited uint64
+	// DroppedWrites counts writes (Set, SetMany, Add, Touch, Delete,
+	// DeleteMany) that failed or were short-circuited and were reported as
+	// done or as nothing stored.
+	DroppedWrites uint64
+	// Opens counts the times the breaker opened.
+	Opens uint64
+	// LastError is the message of the last failure, and LastErrorAt its
+	// time (zero before any).
+	LastError   string
+	LastErrorAt time.Time
+}
+
+// Wrapper is what Wrap returns: a cache.Backend with the optional
+// interfaces, and access to the breaker. Its concrete type is *Backend, or
+// *IncrBackend when the wrapped backend implements cache.Incrementer.
+type Wrapper interface {
+	cache.Backend
+	cache.ManyGetter
+	cache.ManySetter
+	cache.ManyDeleter
+	cache.KeyBytesGetter
+	cache.KeyChecker
+	// State returns the breaker's state.
+	State() State
+	// Stats returns the counters.
+	Stats() Stats
+	// Unwrap returns the wrapped backend.
+	Unwrap() cache.Backend
+}
+
+// Backend is the fail-open wrapper of a backend without an atomic
+// increment. See the package documentation for what each method does when
+// the backend fails.
+type Backend struct {
+	inner     cache.Backend
+	many      cache.ManyGetter     // nil when inner lacks it
+	manySet   cache.ManySetter     // nil when inner lacks it
+	manyDel   cache.ManyDeleter    // nil when inner lacks it
+	bytes     cache.KeyBytesGetter // nil when inner lacks it
+	keyCheck  cache.KeyCheck
+	threshold int32
+	coolDown  time.Duration
+	jitter    float64
+	opTimeout time.Duration
+	now       func() time.Time
+	logger    *slog.Logger
+	logEvery  int64 // nanoseconds
+	name      string
+
+	// Breaker. state and failures are read on every call; transitions
+	// take mu.
+	state     atomic.Int32
+	failures  atomic.Int32 // consecutive, while closed
+	openUntil atomic.Int64 // Unix nanoseconds of the clock
+	mu        sync.Mutex
+
+	nFailures, nTimeouts, nShort, nDropped, nOpens atomic.Uint64
+	last                                           atomic.Pointer[lastError]
+
+	lastLog    atomic.Int64 // Unix nanoseconds; 0 = never
+	suppressed atomic.Uint64
+}
+
+// IncrBackend is the fail-open wrapper of a backend with an atomic
+// increment: a Backend that also forwards Incr.
+type IncrBackend struct {
+	*Backend
+	incr cache.Incrementer
+}
+
+type lastError struct {
+	msg string
+	at  time.Time
+}
+
+// Wrap returns b wrapped: failures become misses, operations are bounded
+// by opts.OpTimeout, and a circuit breaker skips b while it keeps failing.
+// The result is a *IncrBackend when b implements cache.Incrementer, else a
+// *Backend.
+func Wrap(b cache.Backend, opts Options) Wrapper {
+	if b == nil {
+		b = nilBackend{}
+	}
+	w := &Backend{
+		inner:     b,
+		keyCheck:  cache.KeyCheckWarn,
+		threshold: int32(opts.FailureThreshold),
+		coolDown:  opts.CoolDown,
+		jitter:    opts.Jitter,
+		opTimeout: opts.OpTimeout,
+		now:       opts.Now,
+		logger:    opts.Logger,
+		logEvery:  int64(opts.LogInterval),
+		name:      opts.Name,
+	}
+	w.many, _ = b.(cache.ManyGetter)
+	w.manySet, _ = b.(cache.ManySetter)
+	w.manyDel, _ = b.(cache.ManyDeleter)
+	w.bytes, _ = b.(cache.KeyBytesGetter)
+	if kc, ok := b.(cache.KeyChecker); ok {
+		w.keyCheck = kc.KeyCheck()
+	}
+	if opts.FailureThreshold <= 0 || opts.FailureThreshold > 1<<30 {
+		w.threshold = DefaultFailureThreshold
+	}
+	if w.coolDown <= 0 {
+		w.coolDown = DefaultCoolDown
+	}
+	switch {
+	case w.jitter == 0:
+		w.jitter = DefaultJitter
+	case w.jitter < 0:
+		w.jitter = 0
+	}
+	switch {
+	case w.opTimeout == 0:
+		w.opTimeout = DefaultOpTimeout
+	case w.opTimeout < 0:
+		w.opTimeout = 0
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.logEvery <= 0 {
+		w.logEvery = int64(DefaultLogInterval)
+	}
+	if w.name == "" {
+		w.name = "cache backend"
+	}
+	if inc, ok := b.(cache.Incrementer); ok {
+		return &IncrBackend{Backend: w, incr: inc}
+	}
+	return w
+}
+
+// Unwrap returns the wrapped backend.
+func (b *Backend) Unwrap() cache.Backend { return b.inner }
+
+// State returns the breaker's state.
+func (b *Backend) State() State { return State(b.state.Load()) }
+
+// Stats returns the counters.
+func (b *Backend) Stats() Stats {
+	s := Stats{
+		State:               b.State(),
+		ConsecutiveFailures: int(b.failures.Load()),
+		Failures:            b.nFailures.Load(),
+		Timeouts:            b.nTimeouts.Load(),
+		ShortCircuited:      b.nShort.Load(),
+		DroppedWrites:       b.nDropped.Load(),
+		Opens:               b.nOpens.Load(),
+	}
+	if s.State == Open {
+		s.OpenUntil = time.Unix(0, b.openUntil.Load())
+	}
+	if l := b.last.Load(); l != nil {
+		s.LastError, s.LastErrorAt = l.msg, l.at
+	}
+	return s
+}
+
+// KeyCheck returns the wrapped backend's key check, or cache.KeyCheckWarn
+// (the Cache's default) when it has none.
+func (b *Backend) KeyCheck() cache.KeyCheck { return b.keyCheck }
+
+// outcome of one call.
+type outcome uint8
+
+const (
+	success outcome = iota
+	failure         // the backend failed or was skipped: fail open
+	passed          // an error the caller must see, not the backend's fault
+)
+
+// allow reports whether a call may reach the backend, and whether it is the
+// half-open probe.
+func (b *Backend) allow() (ok, probe bool) {
+	switch State(b.state.Load()) {
+	case Closed:
+		return true, false
+	case HalfOpen:
+		return false, false
+	}
+	if b.now().UnixNano() < b.openUntil.Load() {
+		return false, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if State(b.state.Load()) == Open && b.now().UnixNano() >= b.openUntil.Load() {
+		b.state.Store(int32(HalfOpen))
+		return true, true
+	}
+	return false, false
+}
+
+// call runs f under the breaker and the operation timeout, and classifies
+// the result. On failure the error is the backend's, or ErrOpen when the
+// call was short-circuited.
+func (b *Backend) call(ctx context.Context, op string, f func(context.Context) error) (outcome, error) {
+	if ctx == nil {
+		return passed, cache.ErrNilContext
+	}
+	ok, probe := b.allow()
+	if !ok {
+		b.nShort.Add(1)
+		return failure, ErrOpen
+	}
+	octx, cancel := ctx, context.CancelFunc(nil)
+	if b.opTimeout > 0 {
+		// A caller's deadline sooner than the timeout already bounds the
+		// call (and then ends as the caller's, passed through).
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > b.opTimeout {
+			octx, cancel = context.WithTimeout(ctx, b.opTimeout)
+		}
+	}
+	err := f(octx)
+	timedOut := err != nil && octx.Err() != nil
+	if cancel != nil {
+		cancel()
+	}
+	switch {
+	case err == nil:
+		b.succeeded(probe)
+		return success, nil
+	case ctx.Err() != nil || passThrough(err):
+		b.neutral(probe)
+		return passed, err
+	}
+	if !timedOut && errors.Is(err, context.DeadlineExceeded) {
+		timedOut = true // the backend's own deadline, or ours seen first by the backend
+	}
+	b.failed(ctx, op, err, timedOut, probe)
+	return failure, err
+}
+
+// passThrough reports errors that say the call was wrong, not the backend.
+func passThrough(err error) bool {
+	return errors.Is(err, cache.ErrInvalidKey) || errors.Is(err, cache.ErrValueTooLarge) ||
+		errors.Is(err, cache.ErrNotInteger) || errors.Is(err, cache.ErrNotFound) ||
+		errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrNilContext) ||
+		errors.Is(err, cache.ErrClosed)
+}
+
+func (b *Backend) succeeded(probe bool) {
+	if probe {
+		b.mu.Lock()
+		b.failures.Store(0)
+		b.state.Store(int32(Closed))
+		b.mu.Unlock()
+		if b.logger != nil {
+			b.logger.LogAttrs(context.Background(), slog.LevelInfo, "fragcache: cache backend is back; circuit closed",
+				slog.String("backend", b.name))
+		}
+		return
+	}
+	if b.failures.Load() != 0 {
+		b.failures.Store(0)
+	}
+}
+
+// neutral ends a call whose result says nothing about the backend. A probe
+// ending so leaves the breaker open, ready to let the next call probe.
+func (b *Backend) neutral(probe bool) {
+	if probe {
+		b.mu.Lock()
+		b.openUntil.Store(b.now().UnixNano())
+		b.state.Store(int32(Open))
+		b.mu.Unlock()
+	}
+}
+
+func (b *Backend) failed(ctx context.Context, op string, err error, timedOut, probe bool) {
+	now := b.now()
+	b.nFailures.Add(1)
+	if timedOut {
+		b.nTimeouts.Add(1)
+	}
+	b.last.Store(&lastError{msg: err.Error(), at: now})
+	b.logFailure(ctx, now, op, err)
+	if probe {
+		b.open(ctx, now, err, "probe failed")
+		return
+	}
+	if n := b.failures.Add(1); n >= b.threshold && State(b.state.Load()) == Closed {
+		b.open(ctx, now, err, "consecutive failures")
+	}
+}
+
+// open opens the breaker, from closed or from a failed probe.
+func (b *Backend) open(ctx context.Context, now time.Time, err error, why string) {
+	cool := b.coolDown
+	if b.jitter > 0 {
+		cool += time.Duration(rand.Float64() * b.jitter * float64(b.coolDown))
+	}
+	b.mu.Lock()
+	if State(b.state.Load()) == Open {
+		b.mu.Unlock()
+		return
+	}
+	b.openUntil.Store(now.Add(cool).UnixNano())
+	b.state.Store(int32(Open))
+	b.failures.Store(0)
+	b.mu.Unlock()
+	b.nOpens.Add(1)
+	if b.logger != nil {
+		b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failing; circuit open, skipping it",
+			slog.String("backend", b.name), slog.String("reason", why),
+			slog.Duration("cool_down", cool), slog.String("error", err.Error()))
+	}
+}
+
+// logFailure logs at most one failure per log interval, with the number of
+// failures not logged since the last line.
+func (b *Backend) logFailure(ctx context.Context, now time.Time, op string, err error) {
+	if b.logger == nil {
+		return
+	}
+	n := now.UnixNano()
+	last := b.lastLog.Load()
+	if last != 0 && n-last < b.logEvery || !b.lastLog.CompareAndSwap(last, n) {
+		b.suppressed.Add(1)
+		return
+	}
+	b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failed; failing open",
+		slog.String("backend", b.name), slog.String("op", op), slog.String("error", err.Error()),
+		slog.Uint64("suppressed", b.suppressed.Swap(0)))
+}
+
+// dropped counts a write reported as done or as nothing stored.
+func (b *Backend) dropped(o outcome) {
+	if o == failure {
+		b.nDropped.Add(1)
+	}
+}
+
+// Get returns the value, or a miss when the backend fails.
+func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	var v []byte
+	var hit bool
+	o, err := b.call(ctx, "Get", func(ctx context.Context) (err error) {
+		v, hit, err = b.inner.Get(ctx, key)
+		return err
+	})
+	switch o {
+	case passed:
+		return nil, false, err
+	case failure:
+		return nil, false, nil
+	}
+	return v, hit, nil
+}
+
+// GetKeyBytes is Get with the key as bytes, through the wrapped backend's
+// GetKeyBytes when it has one.
+func (b *Backend) GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error) {
+	var v []byte
+	var hit bool
+	o, err := b.call(ctx, "Get", func(ctx context.Context) (err error) {
+		if b.bytes != nil {
+			v, hit, err = b.bytes.GetKeyBytes(ctx, key)
+		} else {
+			v, hit, err = b.inner.Get(ctx, string(key))
+		}
+		return err
+	})
+	switch o {
+	case passed:
+		return nil, false, err
+	case failure:
+		return nil, false, nil
+	}
+	return v, hit, nil
+}
+
+// GetMany returns the hits, or none when the backend fails.
+func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	var m map[string][]byte
+	o, err := b.call(ctx, "GetMany", func(ctx context.Context) (err error) {
+		if b.many != nil {
+			m, err = b.many.GetMany(ctx, keys)
+			return err
+		}
+		m = make(map[string][]byte, len(keys))
+		for _, k := range keys {
+			v, ok, err := b.inner.Get(ctx, k)
+			if err != nil {
+				return err
+			}
+			if ok {
+				m[k] = v
+			}
+		}
+		return nil
+	})
+	switch o {
+	case passed:
+		return nil, err
+	case failure:
+		return map[string][]byte{}, nil
+	}
+	return m, nil
+}
+
+// Set stores the value; a failure is swallowed.
+func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cache.Timeout) error {
+	o, err := b.call(ctx, "Set", func(ctx context.Context) error {
+		return b.inner.Set(ctx, key, value, timeout)
+	})
+	b.dropped(o)
+	if o == passed {
+		return err
+	}
+	return nil
+}
+
+// Add stores the value if the key is absent; a failure reports false.
+func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cache.Timeout) (bool, error) {
+	var added bool
+	o, err := b.call(ctx, "Add", func(ctx context.Context) (err error) {
+		added, err = b.inner.Add(ctx, key, value, timeout)
+		return err
+	})
+	b.dropped(o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return added, nil
+}
+
+// SetMany stores the entries; a failure reports every key as not stored.
+func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout cache.Timeout) ([]string, error) {
+	var failed []string
+	o, err := b.call(ctx, "SetMany", func(ctx context.Context) (err error) {
+		if b.manySet != nil {
+			failed, err = b.manySet.SetMany(ctx, entries, timeout)
+			return err
+		}
+		for _, e := range entries {
+			if err := b.inner.Set(ctx, e.Key, e.Value, timeout); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.dropped(o)
+	switch o {
+	case passed:
+		return nil, err
+	case failure:
+		all := make([]string, len(entries))
+		for i, e := range entries {
+			all[i] = e.Key
+		}
+		return all, nil
+	}
+	return failed, nil
+}
+
+// Delete removes the key; a failure reports false.
+func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
+	var deleted bool
+	o, err := b.call(ctx, "Delete", func(ctx context.Context) (err error) {
+		deleted, err = b.inner.Delete(ctx, key)
+		return err
+	})
+	b.dropped(o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return deleted, nil
+}
+
+// DeleteMany removes the keys; a failure is swallowed.
+func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
+	o, err := b.call(ctx, "DeleteMany", func(ctx context.Context) error {
+		if b.manyDel != nil {
+			return b.manyDel.DeleteMany(ctx, keys)
+		}
+		for _, k := range keys {
+			if _, err := b.inner.Delete(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.dropped(o)
+	if o == passed {
+		return err
+	}
+	return nil
+}
+
+// Has reports whether the key is present; a failure reports false.
+func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
+	var has bool
+	o, err := b.call(ctx, "Has", func(ctx context.Context) (err error) {
+		has, err = b.inner.Has(ctx, key)
+		return err
+	})
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return has, nil
+}
+
+// Touch gives the key a new timeout; a failure reports false.
+func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) (bool, error) {
+	var touched bool
+	o, err := b.call(ctx, "Touch", func(ctx context.Context) (err error) {
+		touched, err = b.inner.Touch(ctx, key, timeout)
+		return err
+	})
+	b.dropped(o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return touched, nil
+}
+
+// Clear empties the backend. Its failure is returned (ErrOpen when the
+// breaker is open): a cache that was not emptied must not look emptied.
+func (b *Backend) Clear(ctx context.Context) error {
+	_, err := b.call(ctx, "Clear", b.inner.Clear)
+	return err
+}
+
+// Close closes the wrapped backend.
+func (b *Backend) Close() error { return b.inner.Close() }
+
+// Incr increments through the wrapped backend. Its failure is returned
+// (ErrOpen when the breaker is open): a counter cannot fail open.
+func (b *IncrBackend) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	var n int64
+	_, err := b.call(ctx, "Incr", func(ctx context.Context) (err error) {
+		n, err = b.incr.Incr(ctx, key, delta)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// nilBackend stands in for a nil backend given to Wrap: every operation
+// fails with an error wrapping cache.ErrInvalidOption, which is passed
+// through to the caller.
+type nilBackend struct{}
+
+var errNilBackend = fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
+
+func (nilBackend) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, errNilBackend
+}
+func (nilBackend) Set(context.Context, string, []byte, cache.Timeout) error {
+	return errNilBackend
+}
+func (nilBackend) Add(context.Context, string, []byte, cache.Timeout) (bool, error) {
+	return false, errNilBackend
+}
+func (nilBackend) Delete(context.Context, string) (bool, error) { return false, errNilBackend }
+func (nilBackend) Has(context.Context, string) (bool, error)    { return false, errNilBackend }
+func (nilBackend) Touch(context.Context, string, cache.Timeout) (bool, error) {
+	return false, errNilBackend
+}
+func (nilBackend) Clear(context.Context) error { return errNilBackend }
+func (nilBackend) Close() error                { return nil }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package failopen_test
+
+const raceEnabled = false

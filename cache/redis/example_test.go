@@ -1,0 +1,39 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/redis"
+)
+
+// Opening a Redis cache by URL: a primary and a replica, database 1. The
+// cache opens even when the servers are down; with cache/backends,
+// failures then become misses.
+func Example() {
+	c, err := backends.Open("redis://:s3cret@10.0.0.1:6379;10.0.0.2:6379/1?timeout=600&key_prefix=shop")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	fmt.Println(c.MakeKey("sidebar"), c.DefaultTimeout())
+	// Output: shop:1:sidebar 10m0s
+}
+
+// Deleting every cached view of a prefix, as django-redis's
+// delete_pattern does.
+func ExampleBackend_DeletePattern() {
+	ctx := context.Background()
+	c, err := backends.Open("redis://127.0.0.1:6379/0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	if rb, ok := redis.FromCache(c); ok {
+		n, err := rb.DeletePattern(ctx, redis.EscapePattern(c.MakeKey("views."))+"*")
+		fmt.Println(n, err)
+	}
+}

@@ -1,0 +1,634 @@
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/pystr"
+)
+
+// Defaults for Options fields left zero. A cache should fail fast: the
+// caller can always render what it wanted to fetch.
+const (
+	// DefaultDialTimeout bounds connecting to a server.
+	DefaultDialTimeout = time.Second
+	// DefaultReadTimeout bounds waiting for a reply on a connection.
+	DefaultReadTimeout = time.Second
+	// DefaultWriteTimeout bounds writing a command on a connection.
+	DefaultWriteTimeout = time.Second
+	// DefaultMaxRetries is how many times a command that failed on a broken
+	// connection is retried (once: a connection the server closed, say
+	// after a restart, is replaced without failing the caller).
+	DefaultMaxRetries = 1
+	// DefaultScanCount is the COUNT hint of the SCAN calls DeletePattern
+	// makes, and the most keys it deletes with one DEL.
+	DefaultScanCount = 1000
+	// DefaultDatabases is the number of databases a server has unless
+	// configured otherwise (Redis's "databases 16"): db must be below it.
+	DefaultDatabases = 16
+)
+
+// Options configures a Backend made by New.
+type Options struct {
+	// Addrs lists the servers as "host:port" (the port defaults to 6379).
+	// Writes go to Addrs[0]. Reads go to Addrs[0] when it is the only
+	// server, and otherwise to one of Addrs[1:] chosen at random, as
+	// Django does. Empty means "127.0.0.1:6379".
+	Addrs []string
+	// Username and Password authenticate on every server (AUTH; Username
+	// for Redis 6 ACL users).
+	Username, Password string
+	// DB is the database number selected on every server.
+	DB int
+	// TLSConfig, if not nil, makes the connections use TLS.
+	TLSConfig *tls.Config
+	// DialTimeout, ReadTimeout and WriteTimeout bound connecting, reading
+	// a reply and writing a command. Zero means the Default… constants; a
+	// negative value means no timeout.
+	DialTimeout, ReadTimeout, WriteTimeout time.Duration
+	// PoolSize is the number of connections kept per server. Zero means
+	// go-redis's default (10 per GOMAXPROCS).
+	PoolSize int
+	// MaxRetries is how many times a command failing on a network error is
+	// retried. Zero means DefaultMaxRetries; negative means never.
+	MaxRetries int
+	// OpTimeout, if positive, bounds every operation, on top of the
+	// caller's context deadline.
+	OpTimeout time.Duration
+	// ScanCount is the COUNT hint of DeletePattern's SCAN calls. Zero
+	// means DefaultScanCount.
+	ScanCount int
+}
+
+// Backend is the Redis backend. It implements cache.Backend and the
+// optional cache.ManyGetter, cache.ManySetter, cache.ManyDeleter and
+// cache.Incrementer. It is safe for concurrent use.
+type Backend struct {
+	// clients[0] takes writes; reads go to clients[0] if it is alone,
+	// otherwise to clients[1:].
+	clients   []*goredis.Client
+	names     []string // server addresses for messages
+	opTimeout time.Duration
+	scanCount int
+
+	incr  *goredis.Script
+	touch *goredis.Script
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Lua scripts. KEYS[1] is the made key.
+const (
+	// incrScript is Django's incr (EXISTS, then INCRBY) made atomic. A
+	// missing key gives a nil reply. The result is read back with GET, as
+	// a string: Lua turns INCRBY's integer reply into a double, which
+	// loses precision beyond 2^53.
+	incrScript = `if redis.call('exists', KEYS[1]) == 1 then redis.call('incrby', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1]) else return false end`
+	// persistScript is touch with no timeout: PERSIST, reporting whether
+	// the key exists (PERSIST alone reports 0 for a key without expiry).
+	persistScript = `if redis.call('exists', KEYS[1]) == 1 then redis.call('persist', KEYS[1]) return 1 else return 0 end`
+)
+
+// New returns a Backend over the servers opts names. It does not connect:
+// connections are made by the first operations, so New succeeds while the
+// servers are down.
+func New(opts Options) (*Backend, error) {
+	addrs := opts.Addrs
+	if len(addrs) == 0 {
+		addrs = []string{"127.0.0.1:6379"}
+	}
+	if opts.DB < 0 {
+		return nil, fmt.Errorf("%w: redis: negative database number %d", cache.ErrInvalidOption, opts.DB)
+	}
+	if opts.PoolSize < 0 {
+		return nil, fmt.Errorf("%w: redis: negative pool size %d", cache.ErrInvalidOption, opts.PoolSize)
+	}
+	if opts.ScanCount < 0 {
+		return nil, fmt.Errorf("%w: redis: negative scan count %d", cache.ErrInvalidOption, opts.ScanCount)
+	}
+	cos := make([]*goredis.Options, len(addrs))
+	for i, a := range addrs {
+		addr, err := normalizeAddr(a)
+		if err != nil {
+			return nil, err
+		}
+		cos[i] = &goredis.Options{
+			Addr:     addr,
+			Username: opts.Username,
+			Password: opts.Password,
+			DB:       opts.DB,
+		}
+		if opts.TLSConfig != nil {
+			cos[i].TLSConfig = opts.TLSConfig.Clone()
+		}
+	}
+	return newBackend(cos, opts), nil
+}
+
+// NewWithClients returns a Backend over clients made by the caller: writes
+// go to primary, reads to primary when there are no replicas, otherwise to
+// one of the replicas at random. The Backend sets nothing on the clients;
+// give them Options.ContextTimeoutEnabled so that operations honour their
+// contexts' deadlines. Close closes the clients. A nil client is an error
+// wrapping cache.ErrInvalidOption.
+func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Backend, error) {
+	clients := append([]*goredis.Client{primary}, replicas...)
+	for i, c := range clients {
+		if c == nil {
+			return nil, fmt.Errorf("%w: redis: client %d is nil", cache.ErrInvalidOption, i)
+		}
+	}
+	b := &Backend{
+		clients:   clients,
+		names:     make([]string, len(clients)),
+		scanCount: DefaultScanCount,
+		incr:      goredis.NewScript(incrScript),
+		touch:     goredis.NewScript(persistScript),
+	}
+	for i, c := range clients {
+		b.names[i] = c.Options().Addr
+	}
+	return b, nil
+}
+
+// newBackend makes the clients from per-server go-redis options, filling in
+// what opts says and the package defaults.
+func newBackend(cos []*goredis.Options, opts Options) *Backend {
+	b := &Backend{
+		clients:   make([]*goredis.Client, len(cos)),
+		names:     make([]string, len(cos)),
+		opTimeout: opts.OpTimeout,
+		scanCount: opts.ScanCount,
+		incr:      goredis.NewScript(incrScript),
+		touch:     goredis.NewScript(persistScript),
+	}
+	if b.scanCount == 0 {
+		b.scanCount = DefaultScanCount
+	}
+	for i, co := range cos {
+		co.DialTimeout = orDefault(opts.DialTimeout, DefaultDialTimeout)
+		co.ReadTimeout = orDefault(opts.ReadTimeout, DefaultReadTimeout)
+		co.WriteTimeout = orDefault(opts.WriteTimeout, DefaultWriteTimeout)
+		co.PoolSize = opts.PoolSize
+		switch {
+		case opts.MaxRetries == 0:
+			co.MaxRetries = DefaultMaxRetries
+		case opts.MaxRetries < 0:
+			co.MaxRetries = -1
+		default:
+			co.MaxRetries = opts.MaxRetries
+		}
+		// One dial attempt per command: go-redis would otherwise retry a
+		// refused connection five times, 100 ms apart.
+		co.DialerRetries = 1
+		co.ContextTimeoutEnabled = true
+		b.clients[i] = goredis.NewClient(co)
+		b.names[i] = co.Addr
+	}
+	return b
+}
+
+// orDefault maps 0 to def and a negative duration to go-redis's "no
+// timeout" (-1).
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return -1
+	}
+	return d
+}
+
+// normalizeAddr adds the default port to a host.
+func normalizeAddr(a string) (string, error) {
+	if a == "" {
+		return "", fmt.Errorf("%w: redis: empty server address", cache.ErrInvalidOption)
+	}
+	host, port, err := splitHostPort(a)
+	if err != nil {
+		return "", fmt.Errorf("%w: redis: server address %q: %v", cache.ErrInvalidOption, a, err)
+	}
+	return joinHostPort(host, port), nil
+}
+
+// Clients returns the go-redis clients, the primary first, for commands
+// the Backend does not offer. The Backend owns them: do not close them.
+func (b *Backend) Clients() []*goredis.Client {
+	return append([]*goredis.Client(nil), b.clients...)
+}
+
+// writer returns the client writes go to.
+func (b *Backend) writer() *goredis.Client { return b.clients[0] }
+
+// reader returns the client a read goes to and its index: the only server,
+// or a random one of the replicas (Django's _get_connection_pool_index).
+func (b *Backend) reader() (*goredis.Client, int) {
+	if len(b.clients) == 1 {
+		return b.clients[0], 0
+	}
+	i := 1 + rand.IntN(len(b.clients)-1)
+	return b.clients[i], i
+}
+
+// ctx applies the operation timeout.
+func (b *Backend) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.opTimeout > 0 {
+		return context.WithTimeout(ctx, b.opTimeout)
+	}
+	return ctx, noCancel
+}
+
+func noCancel() {}
+
+// fail wraps an error of a command sent to server i. When ctx is done the
+// error also wraps ctx.Err(), so that errors.Is(err,
+// context.DeadlineExceeded) holds after go-redis reports the deadline as a
+// network timeout.
+func (b *Backend) fail(ctx context.Context, cmd string, i int, err error) error {
+	if errors.Is(err, goredis.ErrClosed) {
+		return fmt.Errorf("redis %s on %s: %w (%w)", cmd, b.names[i], cache.ErrClosed, err)
+	}
+	ctxErr := ctx.Err()
+	if ctxErr == nil {
+		// The connection's deadline, set from the context's, may fire
+		// just before the context's own timer.
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			ctxErr = context.DeadlineExceeded
+		}
+	}
+	if ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("redis %s on %s: %w (%w)", cmd, b.names[i], ctxErr, err)
+	}
+	return fmt.Errorf("redis %s on %s: %w", cmd, b.names[i], err)
+}
+
+// seconds maps a timeout reaching the backend to Django's
+// get_backend_timeout for Redis: forever, or max(0, int(seconds)).
+func seconds(t cache.Timeout) (secs int64, forever bool) {
+	if t == cache.Forever {
+		return 0, true
+	}
+	if t <= 0 {
+		return 0, false
+	}
+	return int64(t) / int64(time.Second), false
+}
+
+// Get returns the value stored under key (GET on a read server).
+func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c, i := b.reader()
+	v, err := c.Get(ctx, key).Bytes()
+	if err != nil {
+		if err == goredis.Nil {
+			return nil, false, nil
+		}
+		return nil, false, b.fail(ctx, "GET", i, err)
+	}
+	return v, true, nil
+}
+
+// GetMany returns the values of the keys present (one MGET on a read
+// server).
+func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c, i := b.reader()
+	vals, err := c.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, b.fail(ctx, "MGET", i, err)
+	}
+	for j, v := range vals {
+		if s, ok := v.(string); ok && j < len(keys) {
+			out[keys[j]] = []byte(s)
+		}
+	}
+	return out, nil
+}
+
+// Set stores value under key: SET k v EX seconds, SET k v for Forever, DEL k
+// when the timeout is under a second or expired.
+func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cache.Timeout) error {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c := b.writer()
+	secs, forever := seconds(timeout)
+	if !forever && secs == 0 {
+		if err := c.Del(ctx, key).Err(); err != nil {
+			return b.fail(ctx, "DEL", 0, err)
+		}
+		return nil
+	}
+	if err := c.Set(ctx, key, value, time.Duration(secs)*time.Second).Err(); err != nil {
+		return b.fail(ctx, "SET", 0, err)
+	}
+	return nil
+}
+
+// Add stores value under key if it is absent: SET k v NX EX seconds. With a
+// timeout under a second or expired it does what Django does: SET k v NX,
+// then DEL k if that stored, reporting whether it stored.
+func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cache.Timeout) (bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c := b.writer()
+	secs, forever := seconds(timeout)
+	ok, err := c.SetNX(ctx, key, value, time.Duration(secs)*time.Second).Result()
+	if err != nil {
+		return false, b.fail(ctx, "SET NX", 0, err)
+	}
+	if ok && !forever && secs == 0 {
+		if err := c.Del(ctx, key).Err(); err != nil {
+			return false, b.fail(ctx, "DEL", 0, err)
+		}
+	}
+	return ok, nil
+}
+
+// Delete removes key (DEL) and reports whether it existed.
+func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	n, err := b.writer().Del(ctx, key).Result()
+	if err != nil {
+		return false, b.fail(ctx, "DEL", 0, err)
+	}
+	return n > 0, nil
+}
+
+// DeleteMany removes the keys with one DEL.
+func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	if err := b.writer().Del(ctx, keys...).Err(); err != nil {
+		return b.fail(ctx, "DEL", 0, err)
+	}
+	return nil
+}
+
+// Has reports whether key exists (EXISTS on a read server).
+func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c, i := b.reader()
+	n, err := c.Exists(ctx, key).Result()
+	if err != nil {
+		return false, b.fail(ctx, "EXISTS", i, err)
+	}
+	return n > 0, nil
+}
+
+// Touch gives key a new timeout and reports whether it existed: EXPIRE k
+// seconds, EXPIRE k 0 (which deletes) when the timeout is under a second or
+// expired, and PERSIST for Forever.
+func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) (bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c := b.writer()
+	secs, forever := seconds(timeout)
+	if forever {
+		n, err := b.touch.Run(ctx, c, []string{key}).Int64()
+		if err != nil {
+			return false, b.fail(ctx, "PERSIST", 0, err)
+		}
+		return n == 1, nil
+	}
+	ok, err := c.Expire(ctx, key, time.Duration(secs)*time.Second).Result()
+	if err != nil {
+		return false, b.fail(ctx, "EXPIRE", 0, err)
+	}
+	return ok, nil
+}
+
+// Clear removes every key of the database (FLUSHDB on the write server),
+// whatever the key prefix, as Django does.
+func (b *Backend) Clear(ctx context.Context) error {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	if err := b.writer().FlushDB(ctx).Err(); err != nil {
+		return b.fail(ctx, "FLUSHDB", 0, err)
+	}
+	return nil
+}
+
+// SetMany stores the entries in one transaction: MSET, then EXPIRE per key
+// (none for Forever), as Django's set_many does. With a timeout under a
+// second or expired the keys are deleted, which is what MSET followed by
+// EXPIRE 0 leaves. It never reports failed keys: it stores all or returns an
+// error.
+func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout cache.Timeout) ([]string, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c := b.writer()
+	secs, forever := seconds(timeout)
+	if !forever && secs == 0 {
+		keys := make([]string, len(entries))
+		for i, e := range entries {
+			keys[i] = e.Key
+		}
+		if err := c.Del(ctx, keys...).Err(); err != nil {
+			return nil, b.fail(ctx, "DEL", 0, err)
+		}
+		return nil, nil
+	}
+	pairs := make([]any, 0, 2*len(entries))
+	for _, e := range entries {
+		pairs = append(pairs, e.Key, e.Value)
+	}
+	_, err := c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.MSet(ctx, pairs...)
+		if !forever {
+			ttl := time.Duration(secs) * time.Second
+			for _, e := range entries {
+				p.Expire(ctx, e.Key, ttl)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, b.fail(ctx, "MSET", 0, err)
+	}
+	return nil, nil
+}
+
+// Incr adds delta to the integer stored under key, atomically: one script
+// runs Django's EXISTS check and INCRBY. A missing key is a
+// *KeyNotFoundError; a value that is not a decimal integer, or a result
+// overflowing an int64, is a *cache.NotIntegerError. The key keeps its
+// expiry.
+func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	s, err := b.incr.Run(ctx, b.writer(), []string{key}, delta).Text()
+	if err != nil {
+		if err == goredis.Nil {
+			return 0, &KeyNotFoundError{Key: key}
+		}
+		if msg := err.Error(); strings.Contains(msg, "not an integer or out of range") || strings.Contains(msg, "would overflow") {
+			return 0, fmt.Errorf("%w (redis: %v)", &cache.NotIntegerError{Key: key}, err)
+		}
+		return 0, b.fail(ctx, "INCRBY", 0, err)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("redis INCRBY on %s: unexpected result %q: %w", b.names[0], s, err)
+	}
+	return n, nil
+}
+
+// DeletePattern deletes the keys matching a Redis glob pattern on made keys,
+// as django-redis's delete_pattern does, and returns how many it deleted. It
+// walks the write server's keys with SCAN MATCH pattern COUNT n (never KEYS,
+// which blocks the server) and deletes them in batches of at most n, so a
+// large database is neither blocked nor loaded into memory at once.
+//
+// The pattern is matched against made keys: build it from the cache's key
+// making, e.g. EscapePattern(c.MakeKey("views.")) + "*" for every key
+// starting with "views." at the cache's prefix and version, or
+// c.MakeKey("views.*") when the prefix holds none of *?[]\. Keys written
+// during the walk may be missed or deleted.
+func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error) {
+	c := b.writer()
+	var (
+		cursor  uint64
+		deleted int
+		batch   []string
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		n, err := c.Del(ctx, batch...).Result()
+		if err != nil {
+			return b.fail(ctx, "DEL", 0, err)
+		}
+		deleted += int(n)
+		batch = batch[:0]
+		return nil
+	}
+	for {
+		keys, next, err := c.Scan(ctx, cursor, pattern, int64(b.scanCount)).Result()
+		if err != nil {
+			return deleted, b.fail(ctx, "SCAN", 0, err)
+		}
+		for _, k := range keys {
+			batch = append(batch, k)
+			if len(batch) >= b.scanCount {
+				if err := flush(); err != nil {
+					return deleted, err
+				}
+			}
+		}
+		cursor = next
+		if cursor == 0 {
+			break
+		}
+	}
+	if err := flush(); err != nil {
+		return deleted, err
+	}
+	return deleted, nil
+}
+
+// EscapePattern escapes the characters special to Redis glob patterns
+// (* ? [ ] \) so that s matches itself in DeletePattern.
+func EscapePattern(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			sb.WriteByte('\\')
+		}
+		sb.WriteByte(s[i])
+	}
+	return sb.String()
+}
+
+// Close closes the connections to every server. Later operations fail
+// with an error wrapping cache.ErrClosed. Closing twice is not an error.
+func (b *Backend) Close() error {
+	b.closeOnce.Do(func() {
+		var errs []error
+		for _, c := range b.clients {
+			if err := c.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		b.closeErr = errors.Join(errs...)
+	})
+	return b.closeErr
+}
+
+// Unwrapper is implemented by cache.Backend wrappers, such as
+// cache/failopen's, that give access to the backend they wrap.
+type Unwrapper interface {
+	Unwrap() cache.Backend
+}
+
+// FromCache returns the Redis backend under c, looking through wrappers
+// that implement Unwrapper (the fail-open wrapper does), so that
+// DeletePattern can be reached from a cache opened by URL:
+//
+//	if rb, ok := redis.FromCache(c); ok {
+//		n, err := rb.DeletePattern(ctx, redis.EscapePattern(c.MakeKey("views."))+"*")
+//	}
+func FromCache(c *cache.Cache) (*Backend, bool) {
+	return FromBackend(c.Backend())
+}
+
+// FromBackend is FromCache for a backend.
+func FromBackend(b cache.Backend) (*Backend, bool) {
+	for range 100 { // bounded, in case a wrapper unwraps to itself
+		switch v := b.(type) {
+		case *Backend:
+			return v, true
+		case Unwrapper:
+			b = v.Unwrap()
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// KeyNotFoundError is the error of Incr on a missing key. Its message is
+// Django's Redis backend's, which names the made key and ends with a
+// period: Key ':1:nope' not found.
+type KeyNotFoundError struct {
+	// Key is the made key.
+	Key string
+}
+
+// Error returns Django's message.
+func (e *KeyNotFoundError) Error() string {
+	return "Key " + pystr.Repr(e.Key) + " not found."
+}
+
+// Is makes errors.Is(err, cache.ErrNotFound) true.
+func (e *KeyNotFoundError) Is(target error) bool { return target == cache.ErrNotFound }
