@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -179,6 +180,24 @@ func TestMissingBinary(t *testing.T) {
 			}
 		} else if err != nil || !strings.Contains(string(out), "SKIP") || !strings.Contains(string(out), "memcached not installed") {
 			t.Errorf("without %s: err %v, output:\n%s", RequireEnv, err, out)
+		}
+	}
+}
+
+func TestRedisWithPassword(t *testing.T) {
+	s := Redis(t, "--requirepass", "pw")
+	conn, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprint(conn, "AUTH pw\r\nPING\r\n")
+	r := bufio.NewReader(conn)
+	for _, want := range []string{"+OK", "+PONG"} {
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, want) {
+			t.Fatalf("got %q, %v; want %s", line, err, want)
 		}
 	}
 }
