@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,55 +194,46 @@ func (u *URL) CheckAllRead() error {
 // redacted is the URL for messages, without passwords.
 func (u *URL) redacted() string { return Redact(u.Raw) }
 
-// Redact returns a cache URL fit for messages and logs: the password of the
-// user information and the values of password, secret and token query
-// options are replaced by "xxxxx". It works on malformed URLs too.
+// Redact returns a cache URL fit for messages and logs: the password of
+// every server's user information and the values of password, secret and
+// token query options are replaced by "xxxxx". It works on malformed URLs
+// too.
 func Redact(raw string) string {
 	rest, frag, hasFrag := strings.Cut(raw, "#")
-	head, query, hasQuery := strings.Cut(rest, "?")
-	if i := strings.Index(head, "://"); i >= 0 {
-		scheme, loc := head[:i+3], head[i+3:]
-		// Several servers may each carry credentials: "a:pw@h1;b:pw@h2".
-		parts := strings.FieldsFunc(loc, func(r rune) bool { return r == ';' || r == ',' })
-		seps := []byte{}
-		for _, r := range loc {
-			if r == ';' || r == ',' {
-				seps = append(seps, byte(r))
-			}
-		}
-		var b strings.Builder
-		b.WriteString(scheme)
-		for j, p := range parts {
-			if at := strings.LastIndexByte(p, '@'); at >= 0 {
-				if user, _, ok := strings.Cut(p[:at], ":"); ok {
-					p = user + ":xxxxx" + p[at:]
-				}
-			}
-			b.WriteString(p)
-			if j < len(seps) {
-				b.WriteByte(seps[j])
-			}
-		}
-		head = b.String()
+	loc, query, hasQuery := strings.Cut(rest, "?")
+	scheme, loc, ok := strings.Cut(loc, "://")
+	if !ok {
+		return raw
 	}
+	loc = userinfoPassword.ReplaceAllString(loc, "${1}${2}:xxxxx@")
+	out := scheme + "://" + loc
 	if hasQuery {
 		opts := strings.Split(query, "&")
 		for i, o := range opts {
-			name, _, ok := strings.Cut(o, "=")
-			switch strings.ToLower(name) {
+			name, _, hasValue := strings.Cut(o, "=")
+			n, err := url.QueryUnescape(name)
+			if err != nil {
+				n = name
+			}
+			switch strings.ToLower(n) {
 			case "password", "secret", "token":
-				if ok {
+				if hasValue {
 					opts[i] = name + "=xxxxx"
 				}
 			}
 		}
-		head += "?" + strings.Join(opts, "&")
+		out += "?" + strings.Join(opts, "&")
 	}
 	if hasFrag {
-		head += "#" + frag
+		out += "#" + frag
 	}
-	return head
+	return out
 }
+
+// userinfoPassword matches the user:password@ part of a server in a cache
+// URL's location, which may list several servers separated by ";" or ",",
+// each perhaps with its own scheme://.
+var userinfoPassword = regexp.MustCompile(`(^|[/;,])([^:@/;,?#]*):[^@/;,?#]*@`)
 
 // ParseSize parses a byte count such as "65536", "64KiB", "1.5MB" or "2g".
 func ParseSize(s string) (int64, error) {

@@ -106,14 +106,19 @@ func TestRedactedPassword(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"redis://:pw@h:6379/0":                  "redis://:xxxxx@h:6379/0",
-		"redis://u:pw@h1;v:pw2@h2?db=1":         "redis://u:xxxxx@h1;v:xxxxx@h2?db=1",
-		"redis://h?password=pw&Token=t&db=1#x":  "redis://h?password=xxxxx&Token=xxxxx&db=1#x",
-		"memcached://a:1,b:2?op_timeout=1s":     "memcached://a:1,b:2?op_timeout=1s",
-		"redis://user@h":                        "redis://user@h",
-		"no scheme at all :pw@":                 "no scheme at all :pw@",
-		"redis://h?password":                    "redis://h?password",
-		"redis://u:p@ss@h/0?secret=s&secret=s2": "redis://u:xxxxx@h/0?secret=xxxxx&secret=xxxxx",
+		"redis://:pw@h:6379/0":                        "redis://:xxxxx@h:6379/0",
+		"redis://u:pw@h1;v:pw2@h2?db=1":               "redis://u:xxxxx@h1;v:xxxxx@h2?db=1",
+		"redis://h?password=pw&Token=t&db=1#x":        "redis://h?password=xxxxx&Token=xxxxx&db=1#x",
+		"memcached://a:1,b:2?op_timeout=1s":           "memcached://a:1,b:2?op_timeout=1s",
+		"redis://user@h":                              "redis://user@h",
+		"no scheme at all :pw@":                       "no scheme at all :pw@",
+		"redis://h?password":                          "redis://h?password",
+		"file:///var/tmp/c?key_prefix=site":           "file:///var/tmp/c?key_prefix=site",
+		"rediss://user:s%40cret@h:6380/0?pool_size=3": "rediss://user:xxxxx@h:6380/0?pool_size=3",
+		"redis://:a@h1:6379;:b@h2:6379/1":             "redis://:xxxxx@h1:6379;:xxxxx@h2:6379/1",
+		"redis://:a@h1/1;redis://:b@h2/1":             "redis://:xxxxx@h1/1;redis://:xxxxx@h2/1",
+		"redis://h?db=2&PASSWORD=secret":              "redis://h?db=2&PASSWORD=xxxxx",
+		"redis://h?pass%77ord=secret":                 "redis://h?pass%77ord=xxxxx",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
