@@ -1,0 +1,102 @@
+package pickle
+
+import (
+	"bytes"
+	"math"
+	"math/big"
+	"strconv"
+)
+
+// Kind is the Python type of a Value.
+type Kind uint8
+
+// The kinds of Value. The zero Value is None.
+const (
+	KindNone      Kind = iota // None
+	KindBool                  // bool: Value.Bool
+	KindInt                   // int of any size: Value.Int
+	KindFloat                 // float: Value.Float
+	KindStr                   // str: Value.Str; Value.Safe for a Django SafeString
+	KindBytes                 // bytes: Value.Bytes
+	KindByteArray             // bytearray: Value.Bytes
+)
+
+var kindNames = [...]string{
+	KindNone:      "None",
+	KindBool:      "bool",
+	KindInt:       "int",
+	KindFloat:     "float",
+	KindStr:       "str",
+	KindBytes:     "bytes",
+	KindByteArray: "bytearray",
+}
+
+// String returns the Python name of the kind ("str", "None", …).
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Value is one of the plain Python values this package reads and writes.
+// Only the field that belongs to Kind is meaningful; the others are zero.
+type Value struct {
+	Kind Kind
+	// Str is the text of a str, as UTF-8 (see the package documentation for
+	// lone surrogates).
+	Str string
+	// Safe reports that a str is a django.utils.safestring.SafeString (or
+	// its old name SafeText): text Django treats as already HTML-escaped.
+	Safe bool
+	// Bytes is the content of a bytes or bytearray.
+	Bytes []byte
+	// Int is the value of an int. Encode treats nil as 0.
+	Int *big.Int
+	// Float is the value of a float.
+	Float float64
+	// Bool is the value of a bool.
+	Bool bool
+}
+
+// Text returns the text of a str or SafeString value; ok is false for every
+// other kind.
+func (v Value) Text() (text string, ok bool) {
+	if v.Kind != KindStr {
+		return "", false
+	}
+	return v.Str, true
+}
+
+// Equal reports whether v and w are the same Python value of the same kind.
+// Floats compare by their bits, so NaN equals the same NaN and 0.0 differs
+// from -0.0; a nil Int equals 0.
+func (v Value) Equal(w Value) bool {
+	if v.Kind != w.Kind {
+		return false
+	}
+	switch v.Kind {
+	case KindNone:
+		return true
+	case KindBool:
+		return v.Bool == w.Bool
+	case KindInt:
+		return intOrZero(v.Int).Cmp(intOrZero(w.Int)) == 0
+	case KindFloat:
+		return math.Float64bits(v.Float) == math.Float64bits(w.Float)
+	case KindStr:
+		return v.Str == w.Str && v.Safe == w.Safe
+	case KindBytes, KindByteArray:
+		return bytes.Equal(v.Bytes, w.Bytes)
+	}
+	return false
+}
+
+var bigZero = new(big.Int)
+
+func intOrZero(i *big.Int) *big.Int {
+	if i == nil {
+		return bigZero
+	}
+	return i
+}
