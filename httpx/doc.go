@@ -33,4 +33,14 @@
 // is written, without buffering the body. ConditionalGet has to see the whole
 // body to compute an ETag, so it buffers the response; a handler that calls
 // Flush streams, and its response then passes through untouched.
+//
+// # Page cache
+//
+// CachePage (Django's cache_page) and SiteCache (UpdateCacheMiddleware plus
+// FetchFromCacheMiddleware) store whole responses in a cache.Cache under
+// Django's page keys (PageKeys, HeaderList, GetCacheKey, LearnCacheKey,
+// InvalidatePage), so that keys match those of Django processes sharing the
+// cache, for the key scheme chosen (WithKeyScheme). The storing rules are
+// those of the newest Django with every security fix, made stricter where
+// Django replays data to other clients: see PageCache.
 package httpx

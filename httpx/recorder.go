@@ -43,6 +43,10 @@ type recorder struct {
 	// informational is set once a 1xx response was sent, with the headers
 	// recorded at that time copied to the underlying map.
 	informational bool
+	// onPassThrough, when set, is called just before the recorder commits
+	// because the handler flushed or the body outgrew maxBody, while the
+	// recorded headers can still be changed.
+	onPassThrough func()
 }
 
 func newRecorder(w http.ResponseWriter) *recorder {
@@ -94,7 +98,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if r.maxBody > 0 && r.body.Len()+len(p) > r.maxBody {
-		r.commit()
+		r.passThrough()
 		return r.w.Write(p)
 	}
 	return r.body.Write(p)
@@ -112,7 +116,7 @@ func (r *recorder) WriteString(s string) (int, error) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if r.maxBody > 0 && r.body.Len()+len(s) > r.maxBody {
-		r.commit()
+		r.passThrough()
 		return io.WriteString(r.w, s)
 	}
 	return r.body.WriteString(s)
@@ -127,7 +131,7 @@ func (r *recorder) FlushError() error {
 		if !r.wroteHeader {
 			r.WriteHeader(http.StatusOK)
 		}
-		r.commit()
+		r.passThrough()
 	}
 	return http.NewResponseController(r.w).Flush()
 }
@@ -150,6 +154,14 @@ func (r *recorder) copyHeaders() {
 	for k, v := range r.header {
 		dst[k] = v
 	}
+}
+
+// passThrough runs onPassThrough and commits.
+func (r *recorder) passThrough() {
+	if r.onPassThrough != nil && !r.passthrough {
+		r.onPassThrough()
+	}
+	r.commit()
 }
 
 // commit sends the recorded response unchanged and switches to

@@ -617,7 +617,6 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	}
 }
 
-
 func TestIsInteractive(t *testing.T) {
 	null, err := os.Open(os.DevNull)
 	if err != nil {

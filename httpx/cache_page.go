@@ -1,0 +1,48 @@
+package httpx
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/fragcache/fragcache/cache"
+)
+
+// CachePage is Django's cache_page decorator: middleware that caches the
+// responses of the handler it wraps for timeout (see PageCache for the
+// rules). The cache comes from WithCache, or WithRegistry and WithAlias
+// ("default" unless given); the key prefix is "" unless WithKeyPrefix is
+// given (cache_page ignores CACHE_MIDDLEWARE_KEY_PREFIX and ALIAS, and so
+// does CachePage: there are no such globals here).
+//
+// The timeout is Django's page_timeout, in whole seconds (rounded up):
+//
+//   - a positive timeout is how long pages are stored, even when the
+//     response's max-age is longer or shorter; the header keeps the smaller
+//     max-age (Django's patch_response_headers);
+//   - cache.Expired (Django's 0) or a negative timeout adds
+//     "Cache-Control: max-age=0" and Expires=now and stores nothing;
+//   - cache.DefaultTimeout (Django's None) uses the response's max-age, or
+//     WithSeconds (600) without one; a max-age of 0 is not stored;
+//   - cache.Forever, or anything longer than a year, is a year.
+//
+// Without a usable cache (no WithCache or WithRegistry, an unknown alias),
+// the middleware passes requests through unchanged and logs the problem
+// through WithLogger when the middleware is built; use NewPageCache to get
+// the error instead.
+func CachePage(timeout cache.Timeout, opts ...PageOption) func(http.Handler) http.Handler {
+	opts = append(opts[:len(opts):len(opts)], pageTimeoutOption(timeout))
+	return pageMiddleware(opts)
+}
+
+// pageMiddleware builds the middleware, or a pass-through one when the
+// options do not give a cache.
+func pageMiddleware(opts []PageOption) func(http.Handler) http.Handler {
+	p, err := NewPageCache(opts...)
+	if err != nil {
+		if l := newPageConfig(opts).logger; l != nil {
+			l.Error("httpx: page cache disabled", slog.String("error", err.Error()))
+		}
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return p.Handler
+}
