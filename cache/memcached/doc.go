@@ -24,18 +24,28 @@
 //
 // Values are written with pymemcache's flags. By default every value is
 // written with flag 0 (FlagBytes), which Django reads as bytes. With
-// Options.TextFlags, valid UTF-8 text is written with flag 16 (FlagText),
-// which Django reads as str, and integers with flag 2 (FlagInteger), read
-// as int; Incr keeps a value's flags. Values Django writes as bytes, str or
-// int (flags 0, 16, 2, and 4 for Python 2's long) read back as their bytes:
-// the UTF-8 text, or the decimal digits. Anything else Django stores is a
-// Python pickle (flag 1) — a SafeString, a float, a dict, True. The backend
-// never unpickles (unpickling runs code, and cached bytes are data): Get
-// and GetMany fail on it with a *FlagsError wrapping ErrForeignValue, so
-// that the mismatch shows instead of passing as a miss. Django's {% cache %}
-// tag stores a SafeString, so fragments Django renders are pickles: Django
-// reads fragments this backend wrote (as str with TextFlags), but not the
-// other way round.
+// Options.TextFlags (URL text_flags=1, or its other name django_values=1),
+// valid UTF-8 text is written with flag 16 (FlagText), which Django reads as
+// str, and integers with flag 2 (FlagInteger), read as int; Incr keeps a
+// value's flags. That is all a Django peer needs to use what this backend
+// writes: a fragment written as a str renders exactly like the SafeString
+// Django would have stored, since {% cache %} returns the cached value as
+// it is and a template does not escape a node's output.
+//
+// Values Django writes as bytes, str or int (flags 0, 16, 2, and 4 for
+// Python 2's long) read back as their bytes: the UTF-8 text, or the decimal
+// digits. Anything else Django stores is a Python pickle (flag 1): above
+// all a SafeString, which is what {% cache %} stores for every fragment it
+// renders. Pickles are read by package internal/pickle, a restricted
+// decoder that builds plain values itself and never imports, calls or
+// constructs anything a stream names, so a pickle in a shared cache cannot
+// run code here. A pickled str or SafeString reads as its UTF-8 text (a
+// fragment Django rendered reads as exactly its HTML), pickled bytes or
+// bytearray as the bytes, a pickled int as its decimal digits. Any other
+// pickle — a float, True, None, a dict, a list, a model instance, anything
+// naming another global — makes Get and GetMany fail with a *FlagsError
+// wrapping ErrForeignValue, so that the mismatch shows instead of passing
+// as a miss. Reading takes no option: the flags say what each value is.
 //
 // With several servers, SelectorDjango (the default) places each key on the
 // server pymemcache's HashClient would choose (rendezvous hashing with

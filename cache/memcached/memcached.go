@@ -19,6 +19,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/pickle"
 )
 
 // Defaults.
@@ -45,7 +46,7 @@ const (
 // FlagPickle.
 const (
 	FlagBytes      uint32 = 0      // bytes, stored as they are
-	FlagPickle     uint32 = 1 << 0 // a Python pickle: never decoded here
+	FlagPickle     uint32 = 1 << 0 // a Python pickle: decoded as data, never run (see Backend.Get)
 	FlagInteger    uint32 = 1 << 1 // a Python int, in decimal
 	FlagLong       uint32 = 1 << 2 // a Python 2 long, in decimal
 	FlagCompressed uint32 = 1 << 3 // python-memcached's compression: not read here
@@ -61,25 +62,39 @@ const hashedPrefixMax = 160
 const setManyConcurrency = 8
 
 // ErrForeignValue is wrapped by the error of reading a value this backend
-// does not decode: one stored with flags other than FlagBytes, FlagInteger,
-// FlagLong and FlagText, above all a Python pickle (FlagPickle), which
-// Django's PyMemcacheCache writes for anything but bytes, str and int
-// (SafeString included). Pickles are never decoded: unpickling runs code.
+// does not decode: one stored with flags other than FlagBytes, FlagPickle,
+// FlagInteger, FlagLong and FlagText, or a Python pickle (FlagPickle) of
+// anything but a str, a Django SafeString, bytes, a bytearray or an int —
+// say a dict, a float, True or an object — or of something the restricted
+// decoder refuses. Pickles are never executed (see the package documentation).
 var ErrForeignValue = errors.New("memcached: value stored in a format this backend does not read")
 
-// FlagsError is the error of reading a value with flags this backend does
-// not read. It satisfies errors.Is(err, ErrForeignValue).
+// FlagsError is the error of reading a value this backend does not read.
+// It satisfies errors.Is(err, ErrForeignValue).
 type FlagsError struct {
 	Key   string // the made key
 	Flags uint32
+	// Python is the Python type of a pickle (FlagPickle) that decoded to a
+	// value this backend does not return ("bool", "float", "None"); empty
+	// otherwise.
+	Python string
+	// Err is why a pickle (FlagPickle) could not be decoded: a stream
+	// Python could load but the restricted decoder refuses (a dict, a list,
+	// any object, any global but Django's SafeString) or one that is not a
+	// valid pickle. nil otherwise.
+	Err error
 }
 
-// Error names the key and the flags.
+// Error names the key, the flags and, for a pickle, what it holds.
 func (e *FlagsError) Error() string {
 	what := ""
 	switch {
+	case e.Flags == FlagPickle && e.Python != "":
+		what = " (a Python pickle of " + e.Python + ", not text, bytes or an int)"
+	case e.Flags == FlagPickle && e.Err != nil:
+		what = " (a Python pickle that is not read: " + e.Err.Error() + "; pickles are never executed)"
 	case e.Flags == FlagPickle:
-		what = " (a Python pickle, which is never unpickled)"
+		what = " (a Python pickle)"
 	case e.Flags&FlagCompressed != 0:
 		what = " (compressed)"
 	}
@@ -88,6 +103,9 @@ func (e *FlagsError) Error() string {
 
 // Is makes errors.Is(err, ErrForeignValue) true.
 func (e *FlagsError) Is(target error) bool { return target == ErrForeignValue }
+
+// Unwrap returns Err.
+func (e *FlagsError) Unwrap() error { return e.Err }
 
 // Options configures a Backend. The zero value talks to DefaultServer.
 type Options struct {
@@ -131,6 +149,12 @@ type Options struct {
 	// all three back as the same bytes. Note that TextFlags cannot tell
 	// bytes that happen to be valid UTF-8 from text: Django reads them as a
 	// str.
+	//
+	// TextFlags is what sharing values with Django needs: the URL option
+	// django_values, which the Redis backend takes for the same purpose, is
+	// another name for it. Reading needs no option: flags say what a value
+	// is, and Django's pickles of text, bytes and ints are always read (see
+	// Get).
 	TextFlags bool
 	// DialContext, if not nil, opens connections, e.g. with TLS for a
 	// memcached started with --enable-ssl (see memcache.Client.DialContext).
@@ -298,7 +322,7 @@ func (b *Backend) flags(v []byte) uint32 {
 	if !b.textFlags {
 		return FlagBytes
 	}
-	if isCanonicalInt(v) {
+	if pickle.IsCanonicalInt(v) {
 		return FlagInteger
 	}
 	if utf8.Valid(v) {
@@ -307,32 +331,45 @@ func (b *Backend) flags(v []byte) uint32 {
 	return FlagBytes
 }
 
-// isCanonicalInt reports whether v is an integer as Python's str(int)
-// writes it, short enough for Python's int() (4300 digits by default).
-func isCanonicalInt(v []byte) bool {
-	d := v
-	if len(d) > 0 && d[0] == '-' {
-		d = d[1:]
-	}
-	if len(d) == 0 || len(d) > 4300 || d[0] == '0' && (len(d) > 1 || len(v) > 1) {
-		return false
-	}
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
 
-// value returns the bytes of an item, or a *FlagsError for flags this
+// value returns the bytes of an item, or a *FlagsError for a value this
 // backend does not read.
 func value(key string, it *memcache.Item) ([]byte, error) {
 	switch it.Flags {
 	case FlagBytes, FlagInteger, FlagLong, FlagText:
 		return it.Value, nil
+	case FlagPickle:
+		return pickled(key, it.Value)
 	}
 	return nil, &FlagsError{Key: key, Flags: it.Flags}
+}
+
+// pickled reads a value pymemcache pickled (flag 1) with the restricted
+// decoder of package pickle, which builds plain values and never imports,
+// calls or constructs anything the stream names. A str or a Django
+// SafeString (what {% cache %} stores for a fragment) reads as its UTF-8
+// text, bytes and bytearray as their bytes, an int as its decimal digits.
+// Anything else is a *FlagsError.
+func pickled(key string, data []byte) ([]byte, error) {
+	v, err := pickle.Decode(data)
+	if err != nil {
+		return nil, &FlagsError{Key: key, Flags: FlagPickle, Err: err}
+	}
+	switch v.Kind {
+	case pickle.KindStr:
+		return []byte(v.Str), nil
+	case pickle.KindBytes, pickle.KindByteArray:
+		if v.Bytes == nil {
+			return []byte{}, nil
+		}
+		return v.Bytes, nil
+	case pickle.KindInt:
+		if v.Int == nil {
+			return []byte("0"), nil
+		}
+		return v.Int.Append(nil, 10), nil
+	}
+	return nil, &FlagsError{Key: key, Flags: FlagPickle, Python: v.Kind.String()}
 }
 
 // legalKey reports whether memcached (and gomemcache) accept key.
@@ -455,8 +492,10 @@ func (b *Backend) noRetry(op func() error) error {
 	return err
 }
 
-// Get implements cache.Backend. A value stored with flags the backend does
-// not read (a Python pickle) is an error wrapping ErrForeignValue.
+// Get implements cache.Backend. A Python pickle (FlagPickle) of a str, a
+// SafeString, bytes or an int reads as its text, bytes or digits; any other
+// pickle, and a value with flags the backend does not read, is a
+// *FlagsError wrapping ErrForeignValue.
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := b.ready(ctx); err != nil {
 		return nil, false, err
@@ -537,7 +576,8 @@ func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
 }
 
 // Has implements cache.Backend with a get, as Django's has_key does. A key
-// holding a value the backend does not read (a pickle) is present.
+// holding a value the backend does not read (a pickled dict, say) is
+// present.
 func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 	if err := b.ready(ctx); err != nil {
 		return false, err

@@ -23,6 +23,8 @@ import (
 //	selector        django (default) or gomemcache: see Selector
 //	hash_long_keys  Options.HashLongKeys: 1 or 0 (default 0)
 //	text_flags      Options.TextFlags: 1 or 0 (default 0)
+//	django_values   the same as text_flags, under the name the redis backend
+//	                uses for writing values Django reads as str, int or bytes
 //
 // The URL's timeout option is the cache's default timeout (see cache.Open),
 // not the network timeout.
@@ -66,6 +68,16 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	}
 	if opts.TextFlags, err = u.Bool("text_flags", false); err != nil {
 		return nil, err
+	}
+	if u.Has("django_values") {
+		dv, err := u.Bool("django_values", false)
+		if err != nil {
+			return nil, err
+		}
+		if u.Has("text_flags") && dv != opts.TextFlags {
+			return nil, fmt.Errorf("%w: cache URL %q: text_flags and django_values are the same option and disagree", cache.ErrInvalidOption, u.Raw)
+		}
+		opts.TextFlags = dv
 	}
 	return New(opts)
 }

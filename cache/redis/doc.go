@@ -34,16 +34,43 @@
 //
 // # Values and sharing a Redis with Django
 //
-// Values are stored as the raw bytes given, and read back as such; nothing is
-// ever unpickled. Django's RedisSerializer stores a Python int as ASCII
-// decimal and pickles everything else, and reads a value back as an int when
-// it parses as one, else by unpickling it. So a Django process reading a key
-// this backend wrote gets an int when the bytes are a decimal integer (what
-// Incr keeps there), and otherwise an unpickling error or garbage. Sharing a
-// Redis database with Django therefore works for counters and for
-// invalidation — deleting the keys of Django's fragments (see
-// cache.FragmentKey) and pages, which only needs the same made keys — but not
-// for exchanging other values, unless they are pickled on purpose.
+// Django's RedisSerializer stores a Python int as ASCII decimal and pickles
+// everything else with pickle.HIGHEST_PROTOCOL (5); it reads a value back
+// as an int when int() parses it, else with pickle.loads. Its {% cache %}
+// tag stores each rendered fragment as a pickled SafeString. (django-redis,
+// the usual choice before Django 4.0, does the same with protocol 4.)
+//
+// By default this backend stores values as the raw bytes given and reads
+// them back as such. A Django process reading a key this backend wrote then
+// gets an int when the bytes are a decimal integer (what Incr keeps there),
+// and otherwise an unpickling error or garbage; and this backend reads
+// Django's fragments as pickle bytes. Without the option, a shared database
+// works only for counters and for invalidation — deleting the keys of
+// Django's fragments (see cache.FragmentKey) and pages, which only needs
+// the same made keys. Raw is the default because a Go-only deployment may
+// store arbitrary bytes, some of which could look like a pickle.
+//
+// To exchange values with Django, set Options.DjangoValues (URL
+// django_values=1) on every Go process using the database. Writes are then
+// what Django writes for the same kind of value: an integer in Python's
+// decimal form raw (so INCRBY, Incr, and Django's incr keep working), valid
+// UTF-8 text as a pickled str, other bytes as pickled bytes. Reads decode
+// Django's pickles of str, SafeString, bytes, bytearray and int (protocols 2
+// to 5) into text, bytes and decimal digits, with a restricted decoder
+// (package internal/pickle) that builds plain values itself and never
+// imports, calls or constructs anything a stream names: a pickle in a
+// shared cache cannot run code here. A pickle of any other value (a float,
+// True, a dict, an object) is a *ForeignValueError wrapping
+// ErrForeignValue, never a silent miss. Only values starting with 0x80 and
+// a byte from 2 to 5 (the PROTO opcode and the protocol every pickle of
+// protocol 2 and later starts with) are decoded, and a malformed one reads
+// as its bytes: text and integers stored raw before the option was turned
+// on still read unchanged, as no UTF-8 text and no integer starts with
+// 0x80. With the option on, every value the backend writes is a pickle or
+// a decimal integer, so what it wrote is never ambiguous. A fragment
+// this backend writes as a str renders in Django exactly like the
+// SafeString Django itself stores, since {% cache %} returns the cached
+// value as it is and a template does not escape a node's output.
 //
 // # Several servers
 //

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/pickle"
 	"github.com/fragcache/fragcache/internal/pystr"
 )
 
@@ -68,6 +70,32 @@ type Options struct {
 	// ScanCount is the COUNT hint of DeletePattern's SCAN calls. Zero
 	// means DefaultScanCount.
 	ScanCount int
+	// DjangoValues stores values as Django's RedisSerializer would store
+	// the same kind of Python value, so that a Django process sharing the
+	// database reads them with its pickle.loads, and reads Django's values
+	// back as bytes. Writes: an integer written as Python's str() writes it
+	// ("42", "-7"; no "+", no leading zero, no "-0", at most 4300 digits)
+	// is stored as it is, as Django stores an int (so Incr still works on
+	// it); any other valid UTF-8, the empty value included, is stored as
+	// pickle.dumps(str, 5), and anything else as pickle.dumps(bytes, 5).
+	// Reads: a value that starts as pickles of protocols 2 to 5 do (the
+	// PROTO opcode 0x80, then a byte from 2 to 5; no UTF-8 text and no
+	// decimal integer starts with 0x80) is decoded by a restricted decoder
+	// that never runs code: a str or a Django SafeString (what {% cache %}
+	// stores) reads as its UTF-8 text, bytes or bytearray as their bytes,
+	// an int as its decimal digits; a pickle of anything else (a float, a
+	// bool, None, a dict, an object) is a *ForeignValueError. Every other
+	// value, and one that is truncated or otherwise malformed, reads as its
+	// bytes.
+	//
+	// Without DjangoValues, values are stored and read as raw bytes: a
+	// database shared with Django then exchanges only integers. Turning it
+	// on for a database that already holds raw values is safe for text and
+	// integers, which never look like pickles. A raw binary value written
+	// before, starting with 0x80 and a byte from 2 to 5, may read as what
+	// it holds as a pickle, or fail with a *ForeignValueError when it uses
+	// opcodes the decoder refuses.
+	DjangoValues bool
 }
 
 // Backend is the Redis backend. It implements cache.Backend and the
@@ -80,6 +108,7 @@ type Backend struct {
 	names     []string // server addresses for messages
 	opTimeout time.Duration
 	scanCount int
+	django    bool // Options.DjangoValues
 
 	incr  *goredis.Script
 	touch *goredis.Script
@@ -141,7 +170,8 @@ func New(opts Options) (*Backend, error) {
 // one of the replicas at random. The Backend sets nothing on the clients;
 // give them Options.ContextTimeoutEnabled so that operations honour their
 // contexts' deadlines. Close closes the clients. A nil client is an error
-// wrapping cache.ErrInvalidOption.
+// wrapping cache.ErrInvalidOption. Values are stored as raw bytes (see
+// Options.DjangoValues).
 func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Backend, error) {
 	clients := append([]*goredis.Client{primary}, replicas...)
 	for i, c := range clients {
@@ -170,6 +200,7 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 		names:     make([]string, len(cos)),
 		opTimeout: opts.OpTimeout,
 		scanCount: opts.ScanCount,
+		django:    opts.DjangoValues,
 		incr:      goredis.NewScript(incrScript),
 		touch:     goredis.NewScript(persistScript),
 	}
@@ -286,7 +317,8 @@ func seconds(t cache.Timeout) (secs int64, forever bool) {
 	return int64(t) / int64(time.Second), false
 }
 
-// Get returns the value stored under key (GET on a read server).
+// Get returns the value stored under key (GET on a read server), decoded
+// as Options.DjangoValues says.
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
@@ -298,11 +330,15 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return nil, false, b.fail(ctx, "GET", i, err)
 	}
+	if v, err = b.decode(key, v); err != nil {
+		return nil, false, err
+	}
 	return v, true, nil
 }
 
 // GetMany returns the values of the keys present (one MGET on a read
-// server).
+// server), decoded as Get decodes them: a value Get fails on fails the
+// whole call.
 func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(keys))
 	if len(keys) == 0 {
@@ -317,11 +353,68 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 	}
 	for j, v := range vals {
 		if s, ok := v.(string); ok && j < len(keys) {
-			out[keys[j]] = []byte(s)
+			d, err := b.decode(keys[j], []byte(s))
+			if err != nil {
+				return nil, err
+			}
+			out[keys[j]] = d
 		}
 	}
 	return out, nil
 }
+
+// encode returns the bytes stored for value (see Options.DjangoValues).
+func (b *Backend) encode(value []byte) []byte {
+	switch {
+	case !b.django || pickle.IsCanonicalInt(value):
+		return value
+	case utf8.Valid(value):
+		return pickle.EncodeString(string(value))
+	}
+	return pickle.EncodeBytes(value)
+}
+
+// protoOpcode is the pickle opcode every stream of protocol 2 and later
+// starts with, followed by the protocol number: Django pickles with
+// protocol 5, django-redis with 4.
+const protoOpcode = 0x80
+
+// looksPickled reports whether stored starts as a pickle of protocol 2 to
+// 5 does. No UTF-8 text and no decimal integer does.
+func looksPickled(stored []byte) bool {
+	return len(stored) >= 2 && stored[0] == protoOpcode && stored[1] >= 2 && stored[1] <= 5
+}
+
+// decode returns the value stored bytes stand for (see
+// Options.DjangoValues). The result never shares memory with a pickle.
+func (b *Backend) decode(key string, stored []byte) ([]byte, error) {
+	if !b.django || !looksPickled(stored) {
+		return stored, nil
+	}
+	v, err := pickle.Decode(stored)
+	switch {
+	case errors.Is(err, pickle.ErrMalformed):
+		return stored, nil // not a pickle: raw bytes
+	case err != nil:
+		return nil, &ForeignValueError{Key: key, Err: err}
+	}
+	switch v.Kind {
+	case pickle.KindStr:
+		return []byte(v.Str), nil
+	case pickle.KindBytes, pickle.KindByteArray:
+		if v.Bytes == nil {
+			return []byte{}, nil
+		}
+		return v.Bytes, nil
+	case pickle.KindInt:
+		if v.Int == nil {
+			return []byte("0"), nil
+		}
+		return v.Int.Append(nil, 10), nil
+	}
+	return nil, &ForeignValueError{Key: key, Python: v.Kind.String()}
+}
+
 
 // Set stores value under key: SET k v EX seconds, SET k v for Forever, DEL k
 // when the timeout is under a second or expired.
@@ -336,7 +429,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 		}
 		return nil
 	}
-	if err := c.Set(ctx, key, value, time.Duration(secs)*time.Second).Err(); err != nil {
+	if err := c.Set(ctx, key, b.encode(value), time.Duration(secs)*time.Second).Err(); err != nil {
 		return b.fail(ctx, "SET", 0, err)
 	}
 	return nil
@@ -350,7 +443,7 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 	defer cancel()
 	c := b.writer()
 	secs, forever := seconds(timeout)
-	ok, err := c.SetNX(ctx, key, value, time.Duration(secs)*time.Second).Result()
+	ok, err := c.SetNX(ctx, key, b.encode(value), time.Duration(secs)*time.Second).Result()
 	if err != nil {
 		return false, b.fail(ctx, "SET NX", 0, err)
 	}
@@ -456,7 +549,7 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 	}
 	pairs := make([]any, 0, 2*len(entries))
 	for _, e := range entries {
-		pairs = append(pairs, e.Key, e.Value)
+		pairs = append(pairs, e.Key, b.encode(e.Value))
 	}
 	_, err := c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.MSet(ctx, pairs...)
@@ -616,6 +709,41 @@ func FromBackend(b cache.Backend) (*Backend, bool) {
 	}
 	return nil, false
 }
+
+// ErrForeignValue is wrapped by the error of reading, with
+// Options.DjangoValues, a Python pickle of anything but a str, a Django
+// SafeString, bytes, a bytearray or an int: a float, a bool, None, a dict, a
+// list, an object, a stream naming any other global. Pickles are never
+// executed: such values are refused, not loaded.
+var ErrForeignValue = errors.New("redis: value stored in a format this backend does not read")
+
+// ForeignValueError is the error of reading a value this backend does not
+// read. It satisfies errors.Is(err, ErrForeignValue).
+type ForeignValueError struct {
+	// Key is the made key.
+	Key string
+	// Python is the Python type of a pickle that decoded to a value this
+	// backend does not return ("bool", "float", "None"); empty otherwise.
+	Python string
+	// Err is why the pickle was refused by the restricted decoder (a dict,
+	// a list, an object, a global other than Django's SafeString); nil
+	// when Python is set.
+	Err error
+}
+
+// Error names the key and what it holds.
+func (e *ForeignValueError) Error() string {
+	if e.Python != "" {
+		return fmt.Sprintf("redis: key %q holds a Python pickle of %s, not text, bytes or an int, which this backend does not read", e.Key, e.Python)
+	}
+	return fmt.Sprintf("redis: key %q holds a Python pickle this backend does not read (pickles are never executed): %v", e.Key, e.Err)
+}
+
+// Is makes errors.Is(err, ErrForeignValue) true.
+func (e *ForeignValueError) Is(target error) bool { return target == ErrForeignValue }
+
+// Unwrap returns Err.
+func (e *ForeignValueError) Unwrap() error { return e.Err }
 
 // KeyNotFoundError is the error of Incr on a missing key. Its message is
 // Django's Redis backend's, which names the made key and ends with a

@@ -43,6 +43,7 @@ import (
 //	op_timeout     bound on each whole operation (default none)
 //	pool_size      connections per server (default 10 per GOMAXPROCS)
 //	max_retries    retries of a command failing on a broken connection (default 1; 0 for none)
+//	django_values  Options.DjangoValues: 1 or 0 (default 0); 1 to exchange values with Django
 //
 // The common options timeout, key_prefix, version and key_check are the
 // cache's (see cache.Open). Messages about a bad URL never show the
@@ -77,6 +78,7 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	opts.OpTimeout = o.duration("op_timeout")
 	opts.PoolSize = o.int("pool_size", 0, 1, math.MaxInt32)
 	retries := o.int("max_retries", DefaultMaxRetries, 0, 1000)
+	opts.DjangoValues = o.bool("django_values")
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -319,6 +321,22 @@ func (o *optReader) int(name string, def, min, max int) int {
 		return def
 	}
 	return n
+}
+
+// bool reads 1/0, true/false, yes/no or on/off; absent is false.
+func (o *optReader) bool(name string) bool {
+	v, ok := o.str(name)
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	o.bad(name, v, "1 or 0")
+	return false
 }
 
 // duration reads a Go duration ("150ms") or seconds ("1.5"); "0" means no
