@@ -331,7 +331,6 @@ func (b *Backend) flags(v []byte) uint32 {
 	return FlagBytes
 }
 
-
 // value returns the bytes of an item, or a *FlagsError for a value this
 // backend does not read.
 func value(key string, it *memcache.Item) ([]byte, error) {

@@ -415,7 +415,6 @@ func (b *Backend) decode(key string, stored []byte) ([]byte, error) {
 	return nil, &ForeignValueError{Key: key, Python: v.Kind.String()}
 }
 
-
 // Set stores value under key: SET k v EX seconds, SET k v for Forever, DEL k
 // when the timeout is under a second or expired.
 func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cache.Timeout) error {
