@@ -1,0 +1,150 @@
+// Command server is fragcache's side of the Django-vs-fragcache benchmark
+// (examples/bench/run.sh): the article-list page of examples/bench/templates
+// rendered with render.Renderer, in one of three modes:
+//
+//	-mode none       the {% cache %} tags use dummy:// (Django's DummyCache)
+//	-mode fragment   the {% cache %} tags use -cache
+//	-mode page       as fragment, and the handler is wrapped in
+//	                 httpx.CachePage(60 s) on -cache (Django's cache_page(60))
+//
+// Each "query" (the page's articles, the sidebar) sleeps -db-delay, and runs
+// only when the template reads it, inside its {% cache %} fragment, as a
+// lazy Django QuerySet would.
+//
+//	go run ./examples/bench/server -mode fragment -cache memcached://127.0.0.1:11211
+//	go run ./examples/bench/server -gen-data examples/bench/data/articles.json
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	iofs "io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/flosch/pongo2/v6"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/httpx"
+	"github.com/fragcache/fragcache/render"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8001", "address to listen on")
+	mode := flag.String("mode", "fragment", "none, fragment or page")
+	cacheURL := flag.String("cache", "memory://", "cache URL for the fragment and page modes")
+	templates := flag.String("templates", "examples/bench/templates", "template directory")
+	data := flag.String("data", "examples/bench/data/articles.json", "dataset (JSON)")
+	delay := flag.Duration("db-delay", 2*time.Millisecond, "simulated cost of one database query")
+	genData := flag.String("gen-data", "", "write the dataset to this file and exit")
+	flag.Parse()
+
+	if *genData != "" {
+		if err := os.WriteFile(*genData, Generate().encode(), 0o644); err != nil {
+			fatal(err)
+		}
+		return
+	}
+	ds, err := LoadDataset(*data)
+	if err != nil {
+		fatal(err)
+	}
+	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay})
+	if err != nil {
+		fatal(err)
+	}
+	defer app.Close()
+
+	srv := &http.Server{Addr: *addr, Handler: app, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	slog.Info("bench server listening", "addr", *addr, "mode", *mode, "cache", *cacheURL)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench server:", err)
+	os.Exit(1)
+}
+
+type config struct {
+	Mode      string // none, fragment, page
+	CacheURL  string
+	Templates iofs.FS
+	Data      Dataset
+	Delay     time.Duration
+}
+
+// app serves GET /articles/?page=N.
+type app struct {
+	http.Handler
+	rd  *render.Renderer
+	reg *cache.Registry
+}
+
+func (a *app) Close() error {
+	return errors.Join(a.rd.Close(), a.reg.Close())
+}
+
+func newApp(cfg config) (*app, error) {
+	url := cfg.CacheURL
+	switch cfg.Mode {
+	case "none":
+		url = "dummy://"
+	case "fragment", "page":
+	default:
+		return nil, fmt.Errorf("unknown mode %q (none, fragment or page)", cfg.Mode)
+	}
+	reg, err := backends.OpenRegistry(map[string]string{cache.DefaultAlias: url})
+	if err != nil {
+		return nil, err
+	}
+	rd, err := render.New(render.Options{FS: cfg.Templates, Registry: reg})
+	if err != nil {
+		reg.Close()
+		return nil, err
+	}
+	vals := cfg.Data.values()
+	query := func() {
+		if cfg.Delay > 0 {
+			time.Sleep(cfg.Delay)
+		}
+	}
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := 1
+		if s := r.URL.Query().Get("page"); s != "" {
+			if page, err = strconv.Atoi(s); err != nil {
+				http.Error(w, "bad page", http.StatusBadRequest)
+				return
+			}
+		}
+		rd.Render(w, r, "list.html", pongo2.Context{
+			"page":      page,
+			"next_page": page + 1,
+			// Called by the template only when it renders them (pongo2
+			// calls a function value, as Django calls a callable).
+			"articles": func() []map[string]any { query(); return vals.page(page) },
+			"sidebar":  func() map[string]any { query(); return vals.sidebar },
+		})
+	})
+	if cfg.Mode == "page" {
+		h = httpx.CachePage(cache.Seconds(60), httpx.WithRegistry(reg))(h)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /articles/", h)
+	return &app{Handler: mux, rd: rd, reg: reg}, nil
+}
