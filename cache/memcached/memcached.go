@@ -354,19 +354,8 @@ func pickled(key string, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, &FlagsError{Key: key, Flags: FlagPickle, Err: err}
 	}
-	switch v.Kind {
-	case pickle.KindStr:
-		return []byte(v.Str), nil
-	case pickle.KindBytes, pickle.KindByteArray:
-		if v.Bytes == nil {
-			return []byte{}, nil
-		}
-		return v.Bytes, nil
-	case pickle.KindInt:
-		if v.Int == nil {
-			return []byte("0"), nil
-		}
-		return v.Int.Append(nil, 10), nil
+	if b, ok := v.PlainBytes(); ok {
+		return b, nil
 	}
 	return nil, &FlagsError{Key: key, Flags: FlagPickle, Python: v.Kind.String()}
 }

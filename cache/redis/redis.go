@@ -398,19 +398,8 @@ func (b *Backend) decode(key string, stored []byte) ([]byte, error) {
 	case err != nil:
 		return nil, &ForeignValueError{Key: key, Err: err}
 	}
-	switch v.Kind {
-	case pickle.KindStr:
-		return []byte(v.Str), nil
-	case pickle.KindBytes, pickle.KindByteArray:
-		if v.Bytes == nil {
-			return []byte{}, nil
-		}
-		return v.Bytes, nil
-	case pickle.KindInt:
-		if v.Int == nil {
-			return []byte("0"), nil
-		}
-		return v.Int.Append(nil, 10), nil
+	if b, ok := v.PlainBytes(); ok {
+		return b, nil
 	}
 	return nil, &ForeignValueError{Key: key, Python: v.Kind.String()}
 }
