@@ -22,6 +22,16 @@
 // sweep every SweepInterval. Times come from Options.Now, so tests can drive
 // expiry with a fake clock.
 //
+// # Concurrency
+//
+// One lock guards the store, since every hit on an entry other than the
+// most recently used one moves it in Django's LRU order. A hit on the most
+// recently used entry changes nothing, so it is served without the lock:
+// the store publishes that entry through an atomic pointer, and an entry's
+// value and deadline are swapped together as one immutable record. A hot
+// fragment read from several cores at once therefore scales instead of
+// queueing on the lock.
+//
 // # Bytes are shared read-only
 //
 // Set copies the value in, so callers may reuse their buffers. Get returns
@@ -37,6 +47,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
@@ -86,6 +97,11 @@ type Store struct {
 	items map[string]*entry
 	lru   entry // sentinel: lru.next is the most recently used, lru.prev the least
 	bytes int64
+	// mru publishes lru.next (nil when empty), updated under mu whenever
+	// the front changes. A hit on the most recently used entry changes
+	// nothing in Django's order, so Get serves it without the lock: a hot
+	// fragment read from several cores does not serialise on mu.
+	mru atomic.Pointer[entry]
 
 	maxEntries    int
 	cullFrequency int
@@ -98,13 +114,19 @@ type Store struct {
 }
 
 type entry struct {
-	key        string
-	value      []byte
-	deadline   int64 // Unix nanoseconds; math.MaxInt64 = never
-	prev, next *entry
+	key        string                 // immutable
+	rec        atomic.Pointer[record] // replaced whole, never modified
+	prev, next *entry                 // guarded by Store.mu
 }
 
-func (e *entry) size() int64 { return int64(len(e.key) + len(e.value) + entryOverhead) }
+// record is an entry's value and deadline. It is swapped atomically, so the
+// lock-free read of the most recently used entry sees a consistent pair.
+type record struct {
+	value    []byte
+	deadline int64 // Unix nanoseconds; math.MaxInt64 = never
+}
+
+func (e *entry) size() int64 { return int64(len(e.key) + len(e.rec.Load().value) + entryOverhead) }
 
 // New returns a Store. Negative sizes are errors wrapping
 // cache.ErrInvalidOption. Close stops the background sweep.
@@ -174,6 +196,16 @@ func (s *Store) pushFront(e *entry) {
 	e.next = s.lru.next
 	s.lru.next.prev = e
 	s.lru.next = e
+	s.mru.Store(e)
+}
+
+// publish makes mru match the front of the list after a removal.
+func (s *Store) publish() {
+	if f := s.lru.next; f != &s.lru {
+		s.mru.Store(f)
+	} else {
+		s.mru.Store(nil)
+	}
 }
 
 func (s *Store) moveToFront(e *entry) {
@@ -188,12 +220,16 @@ func (s *Store) remove(e *entry) {
 	s.unlink(e)
 	delete(s.items, e.key)
 	s.bytes -= e.size()
+	if s.mru.Load() == e {
+		s.publish()
+	}
 }
 
 func (s *Store) clearLocked() {
 	clear(s.items)
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	s.bytes = 0
+	s.mru.Store(nil)
 }
 
 // cull removes len/cullFrequency entries from the LRU end (Django's _cull).
@@ -209,7 +245,7 @@ func (s *Store) cull() {
 
 func (s *Store) nowNano() int64 { return s.now().UnixNano() }
 
-func expired(e *entry, now int64) bool { return e.deadline <= now }
+func expired(e *entry, now int64) bool { return e.rec.Load().deadline <= now }
 
 // deadline computes an entry's deadline for a resolved timeout.
 func (s *Store) deadline(t cache.Timeout) int64 {
@@ -232,11 +268,12 @@ func (s *Store) set(key string, value []byte, deadline int64) error {
 	v := make([]byte, len(value))
 	copy(v, value)
 	if e, ok := s.items[key]; ok {
-		s.bytes += int64(len(v) - len(e.value))
-		e.value, e.deadline = v, deadline
+		s.bytes += int64(len(v) - len(e.rec.Load().value))
+		e.rec.Store(&record{v, deadline})
 		s.moveToFront(e)
 	} else {
-		e := &entry{key: key, value: v, deadline: deadline}
+		e := &entry{key: key}
+		e.rec.Store(&record{v, deadline})
 		s.items[key] = e
 		s.bytes += e.size()
 		s.pushFront(e)
@@ -250,6 +287,11 @@ func (s *Store) set(key string, value []byte, deadline int64) error {
 // Get implements cache.Backend.
 func (s *Store) Get(_ context.Context, key string) ([]byte, bool, error) {
 	now := s.nowNano() // outside the lock: keeps the critical section short
+	if e := s.mru.Load(); e != nil && e.key == key {
+		if r := e.rec.Load(); r.deadline > now {
+			return r.value, true, nil
+		}
+	}
 	s.mu.Lock()
 	v, ok := s.getLocked(s.items[key], now)
 	s.mu.Unlock()
@@ -259,6 +301,11 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, bool, error) {
 // GetKeyBytes implements cache.KeyBytesGetter: a hit does not allocate.
 func (s *Store) GetKeyBytes(_ context.Context, key []byte) ([]byte, bool, error) {
 	now := s.nowNano()
+	if e := s.mru.Load(); e != nil && e.key == string(key) {
+		if r := e.rec.Load(); r.deadline > now {
+			return r.value, true, nil
+		}
+	}
 	s.mu.Lock()
 	v, ok := s.getLocked(s.items[string(key)], now)
 	s.mu.Unlock()
@@ -269,12 +316,13 @@ func (s *Store) getLocked(e *entry, now int64) ([]byte, bool) {
 	if e == nil {
 		return nil, false
 	}
-	if expired(e, now) {
+	r := e.rec.Load()
+	if r.deadline <= now {
 		s.remove(e)
 		return nil, false
 	}
 	s.moveToFront(e)
-	return e.value, true
+	return r.value, true
 }
 
 // GetMany implements cache.ManyGetter under one lock.
@@ -361,7 +409,7 @@ func (s *Store) Touch(_ context.Context, key string, timeout cache.Timeout) (boo
 	if !ok || expired(e, s.nowNano()) {
 		return false, nil
 	}
-	e.deadline = d
+	e.rec.Store(&record{e.rec.Load().value, d})
 	return true, nil
 }
 
@@ -378,13 +426,14 @@ func (s *Store) Incr(_ context.Context, key string, delta int64) (int64, error) 
 		}
 		return 0, &cache.KeyNotFoundError{Key: key}
 	}
-	n, err := cache.AddDecimal(e.value, delta)
+	r := e.rec.Load()
+	n, err := cache.AddDecimal(r.value, delta)
 	if err != nil {
 		return 0, &cache.NotIntegerError{Key: key}
 	}
 	v := strconv.AppendInt(nil, n, 10)
-	s.bytes += int64(len(v) - len(e.value))
-	e.value = v
+	s.bytes += int64(len(v) - len(r.value))
+	e.rec.Store(&record{v, r.deadline})
 	s.moveToFront(e)
 	return n, nil
 }

@@ -194,10 +194,10 @@ func TestDjangoLRU(t *testing.T) {
 		clock := newClock()
 		c, s := newCache(t, Options{Now: clock.Now})
 		mustSet(t, c, "n", "1", cache.Seconds(10))
-		before := s.items[":1:n"].deadline
+		before := s.items[":1:n"].rec.Load().deadline
 		c.Incr(ctx, "n", 1)
 		c.Decr(ctx, "n", 1)
-		if after := s.items[":1:n"].deadline; after != before {
+		if after := s.items[":1:n"].rec.Load().deadline; after != before {
 			t.Errorf("incr/decr moved the deadline from %d to %d", before, after)
 		}
 	})
