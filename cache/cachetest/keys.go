@@ -3,6 +3,7 @@ package cachetest
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -274,51 +275,38 @@ func (s *suite) testVersioningIncrDecr(t *testing.T) {
 
 func (s *suite) testVersioningGetSetMany(t *testing.T) {
 	c, v2 := s.versioned(t)
-	both := []string{"ford1", "arthur1"}
-	m := map[string]string{"ford1": "37", "arthur1": "42"}
 	none := map[string]string{}
-
-	// set, using default version = 1
-	setMany(t, c, m, cache.DefaultTimeout)
-	wantGetMany(t, c, both, m)
-	wantGetMany(t, c.WithVersion(1), both, m)
-	wantGetMany(t, c.WithVersion(2), both, none)
-	wantGetMany(t, v2, both, none)
-	wantGetMany(t, v2.WithVersion(1), both, m)
-	wantGetMany(t, v2.WithVersion(2), both, none)
-
-	// set, default version = 1, but manually override version = 2
-	both = []string{"ford2", "arthur2"}
-	m = map[string]string{"ford2": "37", "arthur2": "42"}
-	setMany(t, c.WithVersion(2), m, cache.DefaultTimeout)
-	wantGetMany(t, c, both, none)
-	wantGetMany(t, c.WithVersion(1), both, none)
-	wantGetMany(t, c.WithVersion(2), both, m)
-	wantGetMany(t, v2, both, m)
-	wantGetMany(t, v2.WithVersion(1), both, none)
-	wantGetMany(t, v2.WithVersion(2), both, m)
-
-	// v2 set, using default version = 2
-	both = []string{"ford3", "arthur3"}
-	m = map[string]string{"ford3": "37", "arthur3": "42"}
-	setMany(t, v2, m, cache.DefaultTimeout)
-	wantGetMany(t, c, both, none)
-	wantGetMany(t, c.WithVersion(1), both, none)
-	wantGetMany(t, c.WithVersion(2), both, m)
-	wantGetMany(t, v2, both, m)
-	wantGetMany(t, v2.WithVersion(1), both, none)
-	wantGetMany(t, v2.WithVersion(2), both, m)
-
-	// v2 set, default version = 2, but manually override version = 1
-	both = []string{"ford4", "arthur4"}
-	m = map[string]string{"ford4": "37", "arthur4": "42"}
-	setMany(t, v2.WithVersion(1), m, cache.DefaultTimeout)
-	wantGetMany(t, c, both, m)
-	wantGetMany(t, c.WithVersion(1), both, m)
-	wantGetMany(t, c.WithVersion(2), both, none)
-	wantGetMany(t, v2, both, none)
-	wantGetMany(t, v2.WithVersion(1), both, m)
-	wantGetMany(t, v2.WithVersion(2), both, none)
+	for i, tc := range []struct {
+		name    string
+		writer  *cache.Cache
+		version int // the version the write lands in
+	}{
+		{"set, using default version = 1", c, 1},
+		{"set, default version = 1, but manually override version = 2", c.WithVersion(2), 2},
+		{"v2 set, using default version = 2", v2, 2},
+		{"v2 set, default version = 2, but manually override version = 1", v2.WithVersion(1), 1},
+	} {
+		n := strconv.Itoa(i + 1)
+		both := []string{"ford" + n, "arthur" + n}
+		m := map[string]string{"ford" + n: "37", "arthur" + n: "42"}
+		setMany(t, tc.writer, m, cache.DefaultTimeout)
+		in := func(version int) map[string]string {
+			if version == tc.version {
+				return m
+			}
+			return none
+		}
+		for _, r := range []struct {
+			c       *cache.Cache
+			version int
+		}{
+			{c, 1}, {c.WithVersion(1), 1}, {c.WithVersion(2), 2},
+			{v2, 2}, {v2.WithVersion(1), 1}, {v2.WithVersion(2), 2},
+		} {
+			t.Logf("%s: read at version %d", tc.name, r.version)
+			wantGetMany(t, r.c, both, in(r.version))
+		}
+	}
 }
 
 func wantIncrVersion(t testing.TB, c *cache.Cache, key string, delta, want int) {
