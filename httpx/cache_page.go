@@ -22,7 +22,10 @@ import (
 //   - cache.Expired (Django's 0) or a negative timeout adds
 //     "Cache-Control: max-age=0" and Expires=now and stores nothing;
 //   - cache.DefaultTimeout (Django's None) uses the response's max-age, or
-//     WithSeconds (600) without one; a max-age of 0 is not stored;
+//     WithSeconds (600) without one;
+//   - a response that is stale when made (max-age=0, s-maxage=0,
+//     Pragma: no-cache, an Expires not after Date) is never stored, whatever
+//     the timeout: Django's cache_page stores it for its timeout;
 //   - cache.Forever, or anything longer than a year, is a year.
 //
 // Without a usable cache (no WithCache or WithRegistry, an unknown alias),

@@ -23,22 +23,45 @@ import (
 // # Serving from the cache (FetchFromCacheMiddleware)
 //
 // Only GET and HEAD requests are looked up. Requests are passed to the
-// handler untouched (Cache-Status fwd=bypass) when the page cache could not
-// tell them apart safely: an invalid host (Django's DisallowedHost); a URL
-// whose Django key merges it with another URL that a Go router may serve
-// differently (an encoded slash %2F, /./ or /../ segments, raw bytes beyond
-// ASCII in the query, which the key reads as ISO-8859-1 and url.ParseQuery
-// as UTF-8); a session cookie with WithAnonymousOnly. The learned Vary-header list of
-// the URL is read from the header-list key; without it the request is a
-// miss. Otherwise the page key is computed from the request's values of
-// those headers, and the GET entry is looked up, then, for HEAD, the HEAD
-// entry (a HEAD request may be answered from a GET entry, never the
-// reverse). A hit is written without running the handler, with an Age
-// header (max(0, max-age − (Expires − now))). A conditional request
-// (If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since) is
-// evaluated against the stored ETag and Last-Modified as EvaluatePreconditions
-// does: a 304 carries only Django's header subset (Cache-Control,
-// Content-Location, Date, ETag, Expires, Last-Modified, Vary).
+// handler untouched (Cache-Status fwd=bypass, with a detail naming the
+// rule) when the page cache could not tell them apart safely, or must not
+// answer them:
+//
+//   - upgrade: the request has an Upgrade header (WebSocket, h2c); the
+//     handler may hijack the connection, and nothing of it is stored;
+//   - host: an invalid host (Django's DisallowedHost);
+//   - url: the request target is not byte for byte what Django's key
+//     writes, so that another target shares its key while a handler sees
+//     the two apart: a percent-encoded byte the key decodes (%2F, an
+//     encoded letter, lower-case hex), a byte that is not UTF-8 (the key
+//     writes %25XX, the spelling of another path), /./ or /../ segments, a
+//     query byte iri_to_uri percent-encodes (" < > \ ^ ` { | }, whose
+//     encoded form gives the same key: a handler reflecting the raw query
+//     would otherwise plant its page for every visitor) or reads as
+//     ISO-8859-1 (bytes beyond ASCII), or an absolute-form target
+//     (http://host/path, which httptest.NewRequest makes of a full URL:
+//     give it the path and set Host). Keys of every other request are
+//     Django's;
+//   - header: a header the learned list names was sent on several lines,
+//     which the key joins with "," while net/http keeps the lines apart (two
+//     Cookie lines and one joined line parse differently);
+//   - authorization: the request has Authorization and the learned list
+//     does not name it; only a stored page whose Cache-Control has public,
+//     s-maxage or must-revalidate answers it (RFC 9111 §3.5), and the
+//     handler's response is not stored;
+//   - session: a session cookie, with WithAnonymousOnly.
+//
+// The learned Vary-header list of the URL is read from the header-list key;
+// without it the request is a miss. Otherwise the page key is computed from
+// the request's values of those headers, and the GET entry is looked up,
+// then, for HEAD, the HEAD entry (a HEAD request may be answered from a GET
+// entry, never the reverse). A hit is written without running the handler,
+// with an Age header (max(0, max-age − (Expires − now))). A conditional
+// request (If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since)
+// is evaluated against the stored ETag and Last-Modified as
+// EvaluatePreconditions does: a 304 carries only Django's header subset
+// (Cache-Control, Content-Location, Date, ETag, Expires, Last-Modified,
+// Vary).
 //
 // # Storing (UpdateCacheMiddleware, newest Django with every security fix)
 //
@@ -54,13 +77,23 @@ import (
 //   - Cache-Control has a directive named private, no-cache or no-store (any
 //     case, with or without a value);
 //   - Vary lists "*";
-//   - there is no page timeout and the response's max-age is 0;
-//   - it has trailers, or the client went away before the handler finished.
+//   - it is stale when made: Cache-Control max-age=0 or s-maxage=0,
+//     Pragma: no-cache, or an Expires that is not after Date (or not a
+//     valid date). Django's cache_page stores such a response when it has a
+//     page timeout (its timeout wins for storage), and replays it with
+//     max-age=0 to every client; this page cache never does;
+//   - the page timeout, or WithSeconds for a response without max-age, is 0
+//     or less;
+//   - it has trailers, or the client went away before the handler
+//     finished;
+//   - the handler hijacked the connection (the wrapped writer implements
+//     http.Hijacker and is reachable by http.ResponseController);
+//   - the request carried a header its Vary lists on several lines.
 //
 // Otherwise Expires (if absent) and Cache-Control max-age (the smaller of
 // the handler's and the timeout) are set, and a request with an
 // Authorization header makes the response Vary on Authorization unless
-// Cache-Control has public. A 200 with a positive timeout is then stored:
+// Cache-Control has public. A 200 is then stored:
 // its header list (learned from Vary; Accept-Language left out with
 // WithLanguage) under the header-list key, the page under the page key for
 // the request's method, both for the timeout. The timeout is the page
@@ -82,6 +115,12 @@ import (
 // such a response: a Set-Cookie header is never replayed to another client.
 // WithAnonymousOnly also leaves alone every request that carries a session
 // cookie.
+//
+// A handler that adds Vary: Cookie only when the request has a cookie is a
+// trap (Django has it too): an anonymous request teaches the URL an empty
+// header list, after which requests with cookies are answered with the
+// anonymous page. Vary on Cookie on every response of such a URL, or use
+// WithAnonymousOnly.
 //
 // # Failures
 //
@@ -160,26 +199,26 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	if len(r.Header[hUpgrade]) > 0 {
+		// A protocol switch (WebSocket, h2c): the handler takes over the
+		// connection, nothing of it can be replayed.
+		h.bypass(w, r, "upgrade")
+		return
+	}
 	if p.cfg.anonOnly && hasCookie(r.Header, p.cfg.anonCookie) {
-		p.stats.bypassed.Add(1)
-		p.setStatus(w.Header(), statusBypassPrefix+"session")
-		h.next.ServeHTTP(w, r)
+		h.bypass(w, r, "session")
 		return
 	}
 	s := p.scratch.Get().(*keyScratch)
 	defer p.scratch.Put(s)
 	if !p.keys.urlDigest(r, s) {
-		p.stats.bypassed.Add(1)
-		p.setStatus(w.Header(), statusBypassPrefix+"host")
-		h.next.ServeHTTP(w, r)
+		h.bypass(w, r, "host")
 		return
 	}
 	if s.ambiguous {
-		// Django's key would merge this URL with another one that a Go router
-		// may serve differently: leave it alone.
-		p.stats.bypassed.Add(1)
-		p.setStatus(w.Header(), statusBypassPrefix+"url")
-		h.next.ServeHTTP(w, r)
+		// Django's key would merge this request target with another one
+		// that a handler may serve differently: leave it alone.
+		h.bypass(w, r, "url")
 		return
 	}
 	s.hkey = p.keys.appendHeaderKey(s.hkey[:0], s, r)
@@ -200,31 +239,65 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if found {
 			m.listKnown, m.fwd = true, "miss"
-			s.ctx = s.ctx[:0]
+			s.ctx, s.repeated = s.ctx[:0], false
+			varyAuth := false
 			if native {
 				for name, ok := it.next(); ok; name, ok = it.next() {
 					s.ctx = p.keys.cfg.appendVaryValue(s.ctx, r, bytesString(name), s)
+					varyAuth = varyAuth || string(name) == varyAuthorization
 					m.fwd = "vary-miss"
 				}
 			} else {
 				for _, name := range list {
 					s.ctx = p.keys.cfg.appendVaryValue(s.ctx, r, name, s)
+					varyAuth = varyAuth || name == varyAuthorization
 					m.fwd = "vary-miss"
 				}
 			}
-			served, failed := p.lookup(w, r, s, http.MethodGet)
-			if !served && !failed && r.Method == http.MethodHead {
-				served, failed = p.lookup(w, r, s, http.MethodHead)
-			}
-			if served {
+			if s.repeated {
+				// A header the page varies on came on several lines: joined
+				// for the key, read line by line by the handler.
+				h.bypass(w, r, "header")
 				return
 			}
-			m.fetchErr = failed
+			// RFC 9111 §3.5: a request with credentials gets a stored page
+			// only when the page varies on them or says it may be shared.
+			sharedOnly := !varyAuth && len(r.Header[hAuthorization]) > 0
+			res := p.lookup(w, r, s, http.MethodGet, sharedOnly)
+			if res == lookupMiss && r.Method == http.MethodHead {
+				res = p.lookup(w, r, s, http.MethodHead, sharedOnly)
+			}
+			switch res {
+			case lookupServed:
+				return
+			case lookupFailed:
+				m.fetchErr = true
+			}
+			if sharedOnly {
+				h.bypass(w, r, "authorization")
+				return
+			}
 		}
 	}
 	p.stats.misses.Add(1)
 	p.serveMiss(w, r, s, h.next, m)
 }
+
+// bypass runs the handler for a request the page cache leaves alone.
+func (h *pageHandler) bypass(w http.ResponseWriter, r *http.Request, detail string) {
+	h.p.stats.bypassed.Add(1)
+	h.p.setStatus(w.Header(), statusBypassPrefix+detail)
+	h.next.ServeHTTP(w, r)
+}
+
+// varyAuthorization is Authorization in a learned header list.
+const varyAuthorization = "HTTP_AUTHORIZATION"
+
+const (
+	hUpgrade       = "Upgrade"
+	hAuthorization = "Authorization"
+	hPragma        = "Pragma"
+)
 
 // miss describes a missed lookup.
 type miss struct {
@@ -233,18 +306,29 @@ type miss struct {
 	fetchErr  bool
 }
 
+// lookupResult is what a lookup did.
+type lookupResult uint8
+
+const (
+	lookupMiss   lookupResult = iota // nothing usable stored
+	lookupServed                     // a stored page was written
+	lookupFailed                     // the backend failed
+)
+
 // lookup serves the entry stored under the page key for method (s.url and
-// s.ctx set) and reports whether it did, and whether the backend failed.
-func (p *PageCache) lookup(w http.ResponseWriter, r *http.Request, s *keyScratch, method string) (served, failed bool) {
+// s.ctx set). With sharedOnly, an entry is served only when its
+// Cache-Control lets a shared cache answer a request with Authorization
+// (public, s-maxage or must-revalidate).
+func (p *PageCache) lookup(w http.ResponseWriter, r *http.Request, s *keyScratch, method string, sharedOnly bool) lookupResult {
 	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, method)
 	ctx := r.Context()
 	v, ok, err := p.cache.GetKeyBytes(ctx, s.pkey)
 	if err != nil {
 		p.backendError(ctx, "get", s.pkey, err)
-		return false, true
+		return lookupFailed
 	}
 	if !ok {
-		return false, false
+		return lookupMiss
 	}
 	e, ok := decodeEntry(v)
 	if !ok {
@@ -254,11 +338,31 @@ func (p *PageCache) lookup(w http.ResponseWriter, r *http.Request, s *keyScratch
 			p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "httpx: page cache: stored value is not a page",
 				slog.String("key", string(s.pkey)))
 		}
-		return false, false
+		return lookupMiss
+	}
+	if sharedOnly {
+		cc, _ := e.header(hCacheControl)
+		if !sharedWithCredentials(cc) {
+			return lookupMiss
+		}
 	}
 	p.stats.hits.Add(1)
 	p.serveEntry(w, r, &e, statusHit)
-	return true, false
+	return lookupServed
+}
+
+// sharedWithCredentials reports whether a Cache-Control value has public,
+// s-maxage or must-revalidate: RFC 9111 §3.5's directives that let a
+// shared cache answer a request with Authorization from a stored response.
+func sharedWithCredentials(cc string) bool {
+	for part, i, ok := nextPart(cc, 0); ok; part, i, ok = nextPart(cc, i) {
+		name, _, _ := strings.Cut(part, "=")
+		name = pyStrip(name)
+		if lowerEqual(name, "public") || lowerEqual(name, "s-maxage") || lowerEqual(name, "must-revalidate") {
+			return true
+		}
+	}
+	return false
 }
 
 // serveEntry writes a stored page (with Age), or the 304 or 412 a
@@ -352,9 +456,12 @@ func (p *PageCache) flightKey(r *http.Request, s *keyScratch, m miss) string {
 // sameVariant reports whether r's page key, under the leader's learned
 // header list, is the key the leader stored its page under.
 func (p *PageCache) sameVariant(r *http.Request, s *keyScratch, res *flightResult) bool {
-	s.ctx = s.ctx[:0]
+	s.ctx, s.repeated = s.ctx[:0], false
 	for _, name := range res.list {
 		s.ctx = p.keys.cfg.appendVaryValue(s.ctx, r, name, s)
+	}
+	if s.repeated {
+		return false
 	}
 	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, r.Method)
 	return string(s.pkey) == res.pageKey
@@ -402,6 +509,9 @@ func (p *PageCache) run(w http.ResponseWriter, r *http.Request, s *keyScratch, n
 	if HasVaryHeader(h, "*") {
 		return skip("vary")
 	}
+	if d := expiredAtOnce(h, p.cfg.now()); d != "" {
+		return skip(d)
+	}
 	timeout, ok := p.timeoutFor(h)
 	if !ok {
 		return skip("max-age")
@@ -443,9 +553,12 @@ func (p *PageCache) run(w http.ResponseWriter, r *http.Request, s *keyScratch, n
 
 	// learn_cache_key, then the page.
 	list := HeaderList(responseHeaderValue(h, hVary), p.keys.cfg.language != nil)
-	s.ctx = s.ctx[:0]
+	s.ctx, s.repeated = s.ctx[:0], false
 	for _, name := range list {
 		s.ctx = p.keys.cfg.appendVaryValue(s.ctx, r, name, s)
+	}
+	if s.repeated {
+		return skip("header")
 	}
 	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, r.Method)
 	page := storedPage{status: rec.status, header: storedHeader(h), body: rec.body.Bytes()}
@@ -520,6 +633,46 @@ func (p *PageCache) timeoutFor(h http.Header) (int, bool) {
 		return ma, true
 	}
 	return p.cfg.cacheSeconds, true
+}
+
+// expiredAtOnce returns why a response is stale as soon as it is made, or
+// "": Cache-Control max-age=0 or s-maxage=0, Pragma: no-cache, or an
+// Expires that is not after Date (now when the handler set no valid Date;
+// an Expires that is not a valid date is in the past, RFC 9111 §5.3).
+// Django's cache_page stores such a response when it has a page timeout;
+// this page cache never does.
+func expiredAtOnce(h http.Header, now time.Time) string {
+	cc, _ := responseHeader(h, hCacheControl)
+	for part, i, ok := nextPart(cc, 0); ok; part, i, ok = nextPart(cc, i) {
+		name, value, hasValue := strings.Cut(part, "=")
+		name = pyStrip(name)
+		if !hasValue || !(lowerEqual(name, "max-age") || lowerEqual(name, "s-maxage")) {
+			continue
+		}
+		value = strings.Trim(pyStrip(value), `"`)
+		if n, err := strconv.Atoi(value); err == nil && n <= 0 {
+			return strings.ToLower(name)
+		}
+	}
+	for _, line := range h[hPragma] {
+		for part, i, ok := nextPart(line, 0); ok; part, i, ok = nextPart(line, i) {
+			if lowerEqual(pyStrip(part), "no-cache") {
+				return "pragma"
+			}
+		}
+	}
+	if v, ok := responseHeader(h, hExpires); ok {
+		date := now.Unix()
+		if d, ok := responseHeader(h, hDate); ok {
+			if t, ok := parseHTTPDateSafeAt(d, now); ok {
+				date = t
+			}
+		}
+		if t, ok := parseHTTPDateSafeAt(v, now); !ok || t <= date {
+			return "expires"
+		}
+	}
+	return ""
 }
 
 // maxPageSeconds caps page timeouts: one year, for cache.Forever.

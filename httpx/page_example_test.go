@@ -88,7 +88,11 @@ func ExampleInvalidatePage() {
 		fmt.Fprint(w, "price list ", version)
 	}))
 	get := func() string {
-		r := httptest.NewRequest(http.MethodGet, "http://shop.example/prices", nil)
+		// A server gets the path as the request target (origin form) and the
+		// host in Host; a target with the scheme and host (absolute form,
+		// which httptest.NewRequest makes of a full URL) is never cached.
+		r := httptest.NewRequest(http.MethodGet, "/prices", nil)
+		r.Host = "shop.example"
 		r.Header.Set("Accept-Language", "fr")
 		rr := httptest.NewRecorder()
 		page.ServeHTTP(rr, r)

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -132,12 +133,18 @@ func FuzzPageEntry(f *testing.F) {
 }
 
 // FuzzPageCacheRequest sends arbitrary requests through a page cache: no
-// panic, every response is the handler's or a stored copy of it.
+// panic, and every response is the one its own request target and headers
+// produce. The handler echoes the raw request target, the method and the
+// headers its Vary lists, so a hit that one request stored for another
+// target (a key collision) is caught: two targets are sent in turn, twice.
 func FuzzPageCacheRequest(f *testing.F) {
-	f.Add("GET", "/p?q=1", "testserver", `"x"`, "Sun, 06 Nov 1994 08:49:37 GMT", "Cookie", "a=1")
-	f.Add("HEAD", "/%FF/../x", "H:1", `W/"x", *`, "garbage", "*", "")
-	f.Add("GET", "//x", "[::1]", `"""`, "Sunday, 06-Nov-94 08:49:37 GMT", " Accept-Encoding ,", "\xff")
-	f.Fuzz(func(t *testing.T, method, target, host, inm, ims, vary, cookie string) {
+	f.Add("GET", "/p?q=1", "/p?q=%31", "testserver", `"x"`, "Sun, 06 Nov 1994 08:49:37 GMT", "Cookie", "a=1")
+	f.Add("HEAD", "/%FF/../x", "/%25FF/../x", "H:1", `W/"x", *`, "garbage", "*", "")
+	f.Add("GET", "//x", "/x", "[::1]", `"""`, "Sunday, 06-Nov-94 08:49:37 GMT", " Accept-Encoding ,", "\xff")
+	f.Add("GET", `/s?q=<x>"`, "/s?q=%3Cx%3E%22", "example.com", "", "", "", "")
+	f.Add("GET", "/files/%FF", "/files/%25FF", "example.com", "", "", "Cookie", "a=1")
+	f.Add("GET", "http://example.com/a", "/a", "example.com", "", "", "", "")
+	f.Fuzz(func(t *testing.T, method, target1, target2, host, inm, ims, vary, cookie string) {
 		if method != "GET" && method != "HEAD" {
 			method = "POST"
 		}
@@ -146,17 +153,22 @@ func FuzzPageCacheRequest(f *testing.F) {
 			w.Header().Set("Vary", vary)
 			w.Header().Set("ETag", `"x"`)
 			w.Header().Set("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT")
-			_, _ = w.Write([]byte("body"))
+			_, _ = w.Write([]byte(fuzzEcho(r)))
 		}))
-		for range 2 {
+		for i := range 4 {
+			target := target1
+			if i%2 == 1 {
+				target = target2
+			}
 			r := &http.Request{Method: method, Host: host, RequestURI: target, URL: &url.URL{},
 				Header: http.Header{"If-None-Match": {inm}, "If-Modified-Since": {ims}, "Cookie": {cookie}}}
+			want := fuzzEcho(r)
 			rr := newDiscardRecorder()
 			h.ServeHTTP(rr, r)
 			switch rr.status {
 			case 0, 200:
-				if method != "HEAD" && rr.body.String() != "body" {
-					t.Fatalf("body %q", rr.body.String())
+				if method != "HEAD" && rr.body.String() != want {
+					t.Fatalf("request %d for %q got the page of another request:\n%q\nwant\n%q", i, target, rr.body.String(), want)
 				}
 			case 304, 412:
 			default:
@@ -164,6 +176,12 @@ func FuzzPageCacheRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzEcho is the page FuzzPageCacheRequest's handler makes for r: its raw
+// target and every request header.
+func fuzzEcho(r *http.Request) string {
+	return fmt.Sprintf("%s %q %q %v", r.Method, r.RequestURI, r.Host, r.Header)
 }
 
 func newFuzzCache(t *testing.T) *cache.Cache {

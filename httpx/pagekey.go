@@ -155,12 +155,16 @@ type keyScratch struct {
 	pkey []byte // page key
 	// url is the hex md5 of the absolute URI.
 	url [2 * md5.Size]byte
-	// ambiguous is set by appendAbsoluteURI when requests that a Go router
-	// may tell apart share the URI: the raw path has an encoded "/"
-	// (%2F), dot segments were resolved, or the raw query has bytes
-	// beyond ASCII (read as ISO-8859-1 for the key, as UTF-8 by
-	// url.ParseQuery).
+	// ambiguous is set by appendAbsoluteURI when requests that a handler
+	// may tell apart could share the URI: the key does not keep the
+	// request target byte for byte (a decoded %XX, an encoded slash, a byte
+	// that is not UTF-8, a query byte iri_to_uri encodes or reads as
+	// ISO-8859-1, resolved dot segments, an absolute-form target).
 	ambiguous bool
+	// repeated is set by appendVaryValue when a header it read was sent on
+	// more than one line (joined with "," for the key, parsed line by line
+	// by net/http).
+	repeated bool
 }
 
 // urlDigest computes s.url for r; false for an invalid host.
@@ -341,6 +345,7 @@ func metaValue(r *http.Request, name string, s *keyScratch) (string, bool) {
 	case 1:
 		return v[0], true
 	}
+	s.repeated = true
 	return strings.Join(v, ","), true
 }
 
@@ -456,20 +461,32 @@ func (c *keyConfig) appendAbsoluteURI(dst []byte, r *http.Request, s *keyScratch
 	dst = append(dst, "://"...)
 	dst = append(dst, host...)
 
-	path, raw, query := requestTarget(r)
+	path, raw, origin, query := requestTarget(r)
 	if raw {
 		s.path = appendUnquote(s.path[:0], path)
-		s.ambiguous = hasEncodedSlash(path)
 	} else {
 		s.path = append(s.path[:0], path...)
-		s.ambiguous = r.URL != nil && hasEncodedSlash(r.URL.RawPath)
-	}
-	for i := 0; i < len(query) && !s.ambiguous; i++ {
-		s.ambiguous = query[i] >= 0x80
 	}
 	start := len(dst)
 	dst = appendEscapedPath(dst, s.path)
 	escaped := dst[start:]
+	// The key keeps the request target unchanged only when the target is
+	// already in the form the key writes. Otherwise two different targets
+	// (the raw and the percent-encoded form of a byte, an encoded slash, an
+	// invalid UTF-8 byte and its "%25XX" spelling) share a key while a
+	// handler sees them apart: mark the request ambiguous.
+	switch {
+	case !origin:
+		s.ambiguous = true
+	case raw:
+		s.ambiguous = string(escaped) != path
+	default:
+		// A request made in Go: compare with the path a handler escapes.
+		s.ambiguous = r.URL == nil || string(escaped) != r.URL.EscapedPath()
+	}
+	if !s.ambiguous {
+		s.ambiguous = queryNormalized(query)
+	}
 	if !hasDotSegment(escaped) {
 		if query != "" {
 			dst = append(dst, '?')
@@ -502,10 +519,13 @@ func (c *keyConfig) appendAbsoluteURI(dst []byte, r *http.Request, s *keyScratch
 	return dst, true
 }
 
-// hasEncodedSlash reports whether a raw path has %2F (any case).
-func hasEncodedSlash(p string) bool {
-	for i := 0; i+2 < len(p); i++ {
-		if p[i] == '%' && p[i+1] == '2' && (p[i+2] == 'F' || p[i+2] == 'f') {
+// queryNormalized reports whether iri_to_uri changes the raw query q: a
+// byte beyond ASCII (read as ISO-8859-1 for the key, as UTF-8 by
+// url.ParseQuery) or an ASCII byte it percent-encodes (" < > \ ^ ` { | }
+// and the like, whose %XX form gives the same key).
+func queryNormalized(q string) bool {
+	for i := 0; i < len(q); i++ {
+		if !isQuerySafe(q[i]) {
 			return true
 		}
 	}
@@ -523,28 +543,31 @@ func indexByte(b []byte, c byte) int {
 
 // requestTarget returns the request's path and raw query. From
 // r.RequestURI (a server request) the path is still percent-encoded
-// (raw=true); from r.URL it is decoded.
-func requestTarget(r *http.Request) (path string, raw bool, query string) {
+// (raw=true); from r.URL it is decoded. origin is false for a target not in
+// origin form ("/path?query"): the absolute form (http://host/path?q),
+// whose scheme and host the key does not keep, or "*".
+func requestTarget(r *http.Request) (path string, raw, origin bool, query string) {
 	uri := r.RequestURI
 	if uri == "" {
 		if r.URL == nil {
-			return "", false, ""
+			return "", false, false, ""
 		}
-		return r.URL.Path, false, r.URL.RawQuery
+		return r.URL.Path, false, true, r.URL.RawQuery
 	}
-	if uri[0] != '/' {
+	origin = uri[0] == '/'
+	if !origin {
 		// Absolute form (http://host/path?q), or "*".
 		if i := strings.Index(uri, "://"); i >= 0 {
 			rest := uri[i+3:]
 			j := strings.IndexAny(rest, "/?")
 			if j < 0 {
-				return "", true, ""
+				return "", true, false, ""
 			}
 			uri = rest[j:]
 		}
 	}
 	path, query, _ = strings.Cut(uri, "?")
-	return path, true, query
+	return path, true, origin, query
 }
 
 // appendUnquote appends Python's unquote_to_bytes(s): %XX sequences are

@@ -1,8 +1,10 @@
 package httpx
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 )
 
@@ -25,8 +27,12 @@ import (
 // Informational 1xx statuses (other than 101) are not buffered: they are
 // sent at once with the headers recorded so far, as net/http does.
 //
+// Hijack hands the connection to the handler (http.Hijacker, or
+// http.ResponseController's Hijack, which finds it through Unwrap): the
+// recorder then passes through and the response is never stored.
+//
 // Unwrap gives http.ResponseController access to the underlying writer's
-// other features (deadlines, hijacking, full duplex).
+// other features (deadlines, full duplex).
 type recorder struct {
 	w           http.ResponseWriter
 	header      http.Header
@@ -40,6 +46,8 @@ type recorder struct {
 	passthrough bool
 	// flushed is set when the handler called Flush.
 	flushed bool
+	// hijacked is set when the handler took over the connection.
+	hijacked bool
 	// informational is set once a 1xx response was sent, with the headers
 	// recorded at that time copied to the underlying map.
 	informational bool
@@ -138,6 +146,25 @@ func (r *recorder) FlushError() error {
 
 // Flush implements http.Flusher; see FlushError.
 func (r *recorder) Flush() { _ = r.FlushError() }
+
+// Hijack implements http.Hijacker: it hijacks the underlying connection
+// (http.ErrNotSupported when the underlying writer cannot). A status the
+// handler already set (101 Switching Protocols, say) is sent first with the
+// recorded headers and body, as net/http does when a handler hijacks after
+// WriteHeader. Nothing of the response is stored after a hijack.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !r.passthrough && r.wroteHeader {
+		r.commit()
+	}
+	conn, brw, err := http.NewResponseController(r.w).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.hijacked = true
+	r.passthrough = true
+	r.body = bytes.Buffer{}
+	return conn, brw, nil
+}
 
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
