@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fragcache/fragcache/internal/httpheader"
 )
 
 // DefaultCacheSeconds is Django's default CACHE_MIDDLEWARE_SECONDS, the
@@ -178,9 +180,9 @@ func (m ccMap) put(name, value string, bare bool) ccMap {
 // each part split on the first "="; the name is stripped and lowercased, the
 // value kept verbatim, and a part without "=" is a bare directive.
 func parseCacheControl(m ccMap, s string) ccMap {
-	for part, i, ok := nextPart(s, 0); ok; part, i, ok = nextPart(s, i) {
+	for part, i, ok := httpheader.NextPart(s, 0); ok; part, i, ok = httpheader.NextPart(s, i) {
 		name, value, hasValue := strings.Cut(part, "=")
-		m = m.put(pyLower(pyStrip(name)), value, !hasValue)
+		m = m.put(httpheader.Lower(httpheader.Strip(name)), value, !hasValue)
 	}
 	return m
 }
@@ -251,7 +253,7 @@ func PatchCacheControl(h http.Header, directives ...Directive) error {
 func patchCacheControl(h http.Header, ds []Directive, lenient bool) error {
 	var buf [12]ccEntry
 	m := ccMap(buf[:0])
-	if v, _ := responseHeader(h, hCacheControl); v != "" {
+	if v, _ := httpheader.ResponseHeader(h, httpheader.CacheControl); v != "" {
 		m = parseCacheControl(m, v)
 	}
 
@@ -298,7 +300,7 @@ func patchCacheControl(h http.Header, ds []Directive, lenient bool) error {
 		}
 		m = m.put(d.name, v, d.bare)
 	}
-	h[hCacheControl] = []string{m.String()}
+	h[httpheader.CacheControl] = []string{m.String()}
 	return nil
 }
 
@@ -312,14 +314,14 @@ func hasDirective(ds []Directive, name string) bool {
 }
 
 // pyInt reads s as Python's int(s) does: surrounding whitespace, an
-// optional sign, ASCII digits with single underscores between them. It
+// optional sign, ASCII httpheader.Digits with single underscores between them. It
 // returns the sign and the magnitude without leading zeros or underscores.
 func pyInt(s string) (neg bool, mag string, ok bool) {
 	i, j := 0, len(s)
-	for i < j && isIntSpace(s[i]) {
+	for i < j && httpheader.IsIntSpace(s[i]) {
 		i++
 	}
-	for j > i && isIntSpace(s[j-1]) {
+	for j > i && httpheader.IsIntSpace(s[j-1]) {
 		j--
 	}
 	s = s[i:j]
@@ -333,8 +335,8 @@ func pyInt(s string) (neg bool, mag string, ok bool) {
 	clean := true
 	for k := 0; k < len(s); k++ {
 		switch {
-		case isDigit(s[k]):
-		case s[k] == '_' && k > 0 && k < len(s)-1 && isDigit(s[k-1]) && isDigit(s[k+1]):
+		case httpheader.IsDigit(s[k]):
+		case s[k] == '_' && k > 0 && k < len(s)-1 && httpheader.IsDigit(s[k-1]) && httpheader.IsDigit(s[k+1]):
 			clean = false
 		default:
 			return false, "", false
@@ -361,7 +363,7 @@ func lessThan(neg bool, mag, n string) bool {
 		b, _ := strconv.ParseInt(n, 10, 64)
 		return a < b
 	}
-	// A magnitude of 19 digits or more: compare the decimal strings.
+	// A magnitude of 19 httpheader.Digits or more: compare the decimal strings.
 	nneg := strings.HasPrefix(n, "-")
 	nmag := strings.TrimPrefix(n, "-")
 	if neg != nneg {
@@ -383,14 +385,14 @@ func lessThan(neg bool, mag, n string) bool {
 // A bare "max-age" gives 1 (int(True)). Values beyond the range of int are
 // clamped to it.
 func GetMaxAge(h http.Header) (seconds int, ok bool) {
-	v, present := responseHeader(h, hCacheControl)
+	v, present := httpheader.ResponseHeader(h, httpheader.CacheControl)
 	if !present {
 		return 0, false
 	}
 	found, val, bare := false, "", false
-	for part, i, more := nextPart(v, 0); more; part, i, more = nextPart(v, i) {
+	for part, i, more := httpheader.NextPart(v, 0); more; part, i, more = httpheader.NextPart(v, i) {
 		name, value, hasValue := strings.Cut(part, "=")
-		if lowerEqual(pyStrip(name), "max-age") {
+		if httpheader.LowerEqual(httpheader.Strip(name), "max-age") {
 			found, val, bare = true, value, !hasValue
 		}
 	}
@@ -463,12 +465,12 @@ func patchResponseHeaders(h http.Header, seconds int, now time.Time, lenient boo
 	if seconds < 0 {
 		seconds = 0
 	}
-	if _, ok := h[hExpires]; !ok {
+	if _, ok := h[httpheader.Expires]; !ok {
 		t := now.Unix()
 		if t < minHTTPDateUnix || t > maxHTTPDateUnix || int64(seconds) > maxHTTPDateUnix-t {
 			return &ExpiresRangeError{Seconds: seconds}
 		}
-		h[hExpires] = []string{HTTPDate(time.Unix(t+int64(seconds), 0))}
+		h[httpheader.Expires] = []string{HTTPDate(time.Unix(t+int64(seconds), 0))}
 	}
 	return patchCacheControl(h, []Directive{MaxAge(seconds)}, lenient)
 }

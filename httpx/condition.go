@@ -3,6 +3,8 @@ package httpx
 import (
 	"net/http"
 	"time"
+
+	"github.com/fragcache/fragcache/internal/httpheader"
 )
 
 // Condition returns middleware that answers conditional requests before the
@@ -27,7 +29,7 @@ func Condition(etagFunc func(*http.Request) string, lastModifiedFunc func(*http.
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var lm int64
 			if lastModifiedFunc != nil {
-				lm = pyTimestamp(lastModifiedFunc(r))
+				lm = httpheader.Timestamp(lastModifiedFunc(r))
 			}
 			etag := ""
 			if etagFunc != nil {
@@ -36,7 +38,7 @@ func Condition(etagFunc func(*http.Request) string, lastModifiedFunc func(*http.
 				}
 			}
 			safe := r.Method == http.MethodGet || r.Method == http.MethodHead
-			switch evaluate(r, etag, lm, time.Now()) {
+			switch httpheader.Evaluate(r, etag, lm, time.Now()) {
 			case http.StatusNotModified:
 				if safe {
 					setValidators(w.Header(), etag, lm)
@@ -44,7 +46,7 @@ func Condition(etagFunc func(*http.Request) string, lastModifiedFunc func(*http.
 				w.WriteHeader(http.StatusNotModified)
 				return
 			case http.StatusPreconditionFailed:
-				w.Header()[hContentType] = []string{"text/html; charset=utf-8"}
+				w.Header()[httpheader.ContentType] = []string{"text/html; charset=utf-8"}
 				if safe {
 					setValidators(w.Header(), etag, lm)
 				}
@@ -76,10 +78,10 @@ func LastModified(lastModifiedFunc func(*http.Request) time.Time) func(http.Hand
 // setValidators is the end of Django's condition decorator: Last-Modified
 // if the resource has one and the response does not, and ETag likewise.
 func setValidators(h http.Header, etag string, lm int64) {
-	if _, ok := h[hLastModified]; !ok && lm != 0 {
-		h[hLastModified] = []string{HTTPDate(time.Unix(lm, 0))}
+	if _, ok := h[httpheader.LastModified]; !ok && lm != 0 {
+		h[httpheader.LastModified] = []string{HTTPDate(time.Unix(lm, 0))}
 	}
-	if _, ok := etagHeader(h); !ok && etag != "" {
-		h[hETag] = []string{etag}
+	if _, ok := httpheader.ETagHeader(h); !ok && etag != "" {
+		h[httpheader.ETag] = []string{etag}
 	}
 }

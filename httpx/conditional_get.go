@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/fragcache/fragcache/internal/httpheader"
+	"github.com/fragcache/fragcache/internal/recorder"
 )
 
 // ConditionalGet is middleware that handles conditional GET requests like
@@ -34,44 +37,44 @@ func ConditionalGet(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rec := newRecorder(w)
+		rec := recorder.New(w)
 		next.ServeHTTP(rec, r)
-		if rec.passedThrough() {
+		if rec.PassedThrough() {
 			return
 		}
 		h := rec.Header()
-		if _, ok := etagHeader(h); !ok && rec.body.Len() > 0 && needsETag(h) {
-			h[hETag] = []string{bodyETag(rec.body.Bytes())}
+		if _, ok := httpheader.ETagHeader(h); !ok && len(rec.Body()) > 0 && needsETag(h) {
+			h[httpheader.ETag] = []string{bodyETag(rec.Body())}
 		}
-		etag, _ := etagHeader(h)
+		etag, _ := httpheader.ETagHeader(h)
 		var lm int64
-		if v := h[hLastModified]; len(v) > 0 && v[0] != "" {
-			lm, _ = parseHTTPDateSafeAt(v[0], time.Now())
+		if v := h[httpheader.LastModified]; len(v) > 0 && v[0] != "" {
+			lm, _ = httpheader.ParseDateOK(v[0], time.Now())
 		}
-		if (etag != "" || lm != 0) && rec.status >= 200 && rec.status <= 299 {
-			switch evaluate(r, etag, lm, time.Now()) {
+		if (etag != "" || lm != 0) && rec.Status() >= 200 && rec.Status() <= 299 {
+			switch httpheader.Evaluate(r, etag, lm, time.Now()) {
 			case http.StatusNotModified:
-				dst := rec.replace()
-				copyNotModifiedHeaders(dst, h)
+				dst := rec.Replace()
+				httpheader.CopyNotModified(dst, h)
 				w.WriteHeader(http.StatusNotModified)
 				return
 			case http.StatusPreconditionFailed:
-				rec.replace()
-				writePreconditionFailed(w)
+				rec.Replace()
+				httpheader.WritePreconditionFailed(w)
 				return
 			}
 		}
-		rec.commit()
+		rec.Commit()
 	})
 }
 
 // needsETag is Django 6.1's ConditionalGetMiddleware.needs_etag: false when
 // a Cache-Control directive name is no-store.
 func needsETag(h http.Header) bool {
-	v, _ := responseHeader(h, hCacheControl)
-	for part, i, ok := nextPart(v, 0); ok; part, i, ok = nextPart(v, i) {
+	v, _ := httpheader.ResponseHeader(h, httpheader.CacheControl)
+	for part, i, ok := httpheader.NextPart(v, 0); ok; part, i, ok = httpheader.NextPart(v, i) {
 		name, _, _ := strings.Cut(part, "=")
-		if lowerEqual(pyStrip(name), "no-store") {
+		if httpheader.LowerEqual(httpheader.Strip(name), "no-store") {
 			return false
 		}
 	}

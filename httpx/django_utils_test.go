@@ -113,7 +113,7 @@ func TestPatchCacheControlEdges(t *testing.T) {
 		{"huge existing", []string{"max-age=999999999999999999999999"}, []Directive{MaxAge(30)}, "max-age=30", false},
 		{"huge negative existing", []string{"max-age=-999999999999999999999999"}, []Directive{MaxAge(30)},
 			"max-age=-999999999999999999999999", false},
-		{"19 digits", []string{"max-age=9223372036854775808"}, []Directive{MaxAge(maxInt)},
+		{"19 httpheader.Digits", []string{"max-age=9223372036854775808"}, []Directive{MaxAge(maxInt)},
 			"max-age=9223372036854775807", false},
 		{"empty value", []string{"max-age="}, []Directive{MaxAge(30)}, "", true},
 		{"separator not int space", []string{"max-age=\x1c5"}, []Directive{MaxAge(30)}, "", true},

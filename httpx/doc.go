@@ -1,4 +1,5 @@
-// Package httpx ports the HTTP side of Django's cache framework to net/http:
+// Package httpx ports the HTTP side of Django's cache framework to net/http,
+// except the page cache (package httpx/pagecache):
 // the header helpers of django.utils.cache and django.utils.http
 // (PatchCacheControl, GetMaxAge, PatchResponseHeaders, AddNeverCacheHeaders,
 // PatchVaryHeaders, HasVaryHeader, QuoteETag, ParseETags, HTTPDate,
@@ -36,11 +37,6 @@
 //
 // # Page cache
 //
-// CachePage (Django's cache_page) and SiteCache (UpdateCacheMiddleware plus
-// FetchFromCacheMiddleware) store whole responses in a cache.Cache under
-// Django's page keys (PageKeys, HeaderList, GetCacheKey, LearnCacheKey,
-// InvalidatePage), so that keys match those of Django processes sharing the
-// cache, for the key scheme chosen (WithKeyScheme). The storing rules are
-// those of the newest Django with every security fix, made stricter where
-// Django replays data to other clients: see PageCache.
+// Django's page cache (cache_page and the per-site cache middleware) is
+// package httpx/pagecache, built on this package's helpers.
 package httpx

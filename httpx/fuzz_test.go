@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fragcache/fragcache/internal/httpheader"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>/; the f.Add seeds below are
@@ -18,17 +20,17 @@ func FuzzParseETags(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s, target string) {
 		tags := ParseETags(s)
-		l := etagList(s)
-		if l.empty() != (len(tags) == 0) {
-			t.Fatalf("empty() = %v for %q (tags %q)", l.empty(), s, tags)
+		l := httpheader.ETagList(s)
+		if l.Empty() != (len(tags) == 0) {
+			t.Fatalf("empty() = %v for %q (tags %q)", l.Empty(), s, tags)
 		}
-		star := len(tags) == 1 && tags[0] == "*" && pyStrip(s) == "*"
-		if l.star() != star {
-			t.Fatalf("star() = %v for %q", l.star(), s)
+		star := len(tags) == 1 && tags[0] == "*" && httpheader.Strip(s) == "*"
+		if l.Star() != star {
+			t.Fatalf("star() = %v for %q", l.Star(), s)
 		}
 		strong, weak := false, false
 		for _, tag := range tags {
-			if tag != "*" && !isETag(tag) {
+			if tag != "*" && !httpheader.IsETag(tag) {
 				t.Fatalf("ParseETags(%q) returned %q", s, tag)
 			}
 			if tag != "*" && QuoteETag(tag) != tag {
@@ -39,10 +41,10 @@ func FuzzParseETags(f *testing.F) {
 				weak = weak || strings.Trim(tag, "W/") == strings.Trim(target, "W/")
 			}
 		}
-		if !star && (l.containsStrong(target) != strong || l.containsWeak(target) != weak) {
+		if !star && (l.ContainsStrong(target) != strong || l.ContainsWeak(target) != weak) {
 			t.Fatalf("contains(%q) in %q disagrees with ParseETags", target, s)
 		}
-		if q := QuoteETag(target); !isETag(q) && strings.Count(target, `"`) == 0 {
+		if q := QuoteETag(target); !httpheader.IsETag(q) && strings.Count(target, `"`) == 0 {
 			t.Fatalf("QuoteETag(%q) = %q is not a tag", target, q)
 		}
 	})
@@ -59,7 +61,7 @@ func FuzzParseHTTPDate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, nowUnix int64) {
 		now := time.Unix(nowUnix%(1<<40), 0)
 		got, err := ParseHTTPDateAt(s, now)
-		sec, ok := parseHTTPDateSafeAt(s, now)
+		sec, ok := httpheader.ParseDateOK(s, now)
 		if (err == nil) != ok || ok && got.Unix() != sec {
 			t.Fatalf("forms disagree on %q: %v %v / %d %v", s, got, err, sec, ok)
 		}
@@ -107,7 +109,7 @@ func FuzzPatchCacheControl(f *testing.F) {
 		}
 		// The min rule: never more than what was asked for, unless another
 		// directive named max-age came after it.
-		if got, ok := GetMaxAge(h); ok && got > maxAge && !lowerEqual(directiveName(name), "max-age") {
+		if got, ok := GetMaxAge(h); ok && got > maxAge && !httpheader.LowerEqual(directiveName(name), "max-age") {
 			t.Fatalf("max-age %d > %d in %q", got, maxAge, h.Get("Cache-Control"))
 		}
 	})
@@ -124,7 +126,7 @@ func FuzzPatchVaryHeaders(f *testing.F) {
 		PatchVaryHeaders(h, a, b)
 		out := h.Get("Vary")
 		for _, n := range []string{a, b} {
-			if out != "*" && pyStrip(n) != "" && !strings.Contains(pyStrip(n), ",") && !HasVaryHeader(h, n) {
+			if out != "*" && httpheader.Strip(n) != "" && !strings.Contains(httpheader.Strip(n), ",") && !HasVaryHeader(h, n) {
 				t.Fatalf("%q + %q, %q = %q lacks %q", initial, a, b, out, n)
 			}
 		}

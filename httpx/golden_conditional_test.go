@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fragcache/fragcache/internal/golden"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fragcache/fragcache/internal/golden"
 )
 
 // conditionalVectors mirrors conditional__django-*.json (golden/conditional.py).

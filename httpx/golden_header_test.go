@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fragcache/fragcache/internal/golden"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fragcache/fragcache/internal/golden"
+	"github.com/fragcache/fragcache/internal/httpheader"
 )
 
 // headerUtils mirrors header_utils__django-*.json (golden/header_utils.py).
@@ -251,8 +253,8 @@ func TestGoldenParseETags(t *testing.T) {
 			t.Errorf("#%d ParseETags(%q) (-want +got):\n%s", i, c.Input, diff)
 		}
 		// The allocation-free evaluator agrees with ParseETags.
-		if etagList(c.Input).empty() != (len(got) == 0) {
-			t.Errorf("#%d etagList(%q).empty() disagrees", i, c.Input)
+		if httpheader.ETagList(c.Input).Empty() != (len(got) == 0) {
+			t.Errorf("#%d httpheader.ETagList(%q).Empty() disagrees", i, c.Input)
 		}
 	}
 }
@@ -278,7 +280,7 @@ func TestGoldenParseHTTPDate(t *testing.T) {
 		if err == nil && got.Unix() != *c.OK {
 			t.Errorf("#%d ParseHTTPDateAt(%q) = %d, want %d", i, c.Input, got.Unix(), *c.OK)
 		}
-		sec, ok := parseHTTPDateSafeAt(c.Input, now)
+		sec, ok := httpheader.ParseDateOK(c.Input, now)
 		if ok != (c.OK != nil) || ok && sec != *c.OK {
 			t.Errorf("#%d safe form = %d, %v", i, sec, ok)
 		}

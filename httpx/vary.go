@@ -3,6 +3,8 @@ package httpx
 import (
 	"net/http"
 	"strings"
+
+	"github.com/fragcache/fragcache/internal/httpheader"
 )
 
 // PatchVaryHeaders adds headers to the Vary header as Django 6.1's
@@ -15,7 +17,7 @@ import (
 // otherwise the parts are joined with ", ". The header is always set, to ""
 // when there is nothing to list.
 func PatchVaryHeaders(h http.Header, headers ...string) {
-	existing, _ := responseHeader(h, hVary)
+	existing, _ := httpheader.ResponseHeader(h, httpheader.Vary)
 	var b strings.Builder
 	star := false
 	add := func(part string) {
@@ -27,27 +29,27 @@ func PatchVaryHeaders(h http.Header, headers ...string) {
 		}
 		b.WriteString(part)
 	}
-	for part, i, ok := nextPart(existing, 0); ok; part, i, ok = nextPart(existing, i) {
+	for part, i, ok := httpheader.NextPart(existing, 0); ok; part, i, ok = httpheader.NextPart(existing, i) {
 		add(part)
 	}
 	for _, nh := range headers {
-		nh = pyStrip(nh)
+		nh = httpheader.Strip(nh)
 		if nh != "" && !hasPart(existing, nh) {
 			add(nh)
 		}
 	}
 	if star {
-		h[hVary] = []string{"*"}
+		h[httpheader.Vary] = []string{"*"}
 		return
 	}
-	h[hVary] = []string{b.String()}
+	h[httpheader.Vary] = []string{b.String()}
 }
 
 // hasPart reports whether one of the stripped comma-separated parts of list
 // equals name case-insensitively.
 func hasPart(list, name string) bool {
-	for part, i, ok := nextPart(list, 0); ok; part, i, ok = nextPart(list, i) {
-		if lowerEqual(part, name) {
+	for part, i, ok := httpheader.NextPart(list, 0); ok; part, i, ok = httpheader.NextPart(list, i) {
+		if httpheader.LowerEqual(part, name) {
 			return true
 		}
 	}
@@ -59,9 +61,9 @@ func hasPart(list, name string) bool {
 // case-insensitive comparison of the stripped name with each stripped part
 // (so " * " lists "*").
 func HasVaryHeader(h http.Header, name string) bool {
-	v, ok := responseHeader(h, hVary)
+	v, ok := httpheader.ResponseHeader(h, httpheader.Vary)
 	if !ok {
 		return false
 	}
-	return hasPart(v, pyStrip(name))
+	return hasPart(v, httpheader.Strip(name))
 }

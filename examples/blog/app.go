@@ -22,6 +22,7 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/httpx"
+	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/render"
 	"github.com/fragcache/fragcache/tags"
 )
@@ -68,8 +69,8 @@ type App struct {
 	frags  *tags.Fragments
 	counts cache.Typed[int]
 	// pageOptions configure the page cache of the author pages, and must be
-	// given again to httpx.InvalidatePage to find their keys.
-	pageOptions []httpx.PageOption
+	// given again to pagecache.Invalidate to find their keys.
+	pageOptions []pagecache.Option
 	log         *slog.Logger
 	debug       bool
 	handler     http.Handler
@@ -115,12 +116,12 @@ func NewApp(cfg Config) (*App, error) {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	a.pageOptions = []httpx.PageOption{
-		httpx.WithRegistry(cfg.Caches), // the "default" cache
+	a.pageOptions = []pagecache.Option{
+		pagecache.WithRegistry(cfg.Caches), // the "default" cache
 		// Logged-in users see their name in the navbar: only anonymous
 		// requests (without the login cookie) use the page cache.
-		httpx.WithAnonymousOnly(loginCookie),
-		httpx.WithLogger(a.log),
+		pagecache.WithAnonymousOnly(loginCookie),
+		pagecache.WithLogger(a.log),
 	}
 	templates, err := fs.Sub(files, "templates")
 	if err != nil {
@@ -166,7 +167,7 @@ func (a *App) routesHandler() http.Handler {
 	// Pages that show who is logged in (in the navbar) vary on Cookie.
 	a.handle(mux, "GET /{$}", "article list", a.articleList, httpx.VaryOnCookie)
 	a.handle(mux, "GET /authors/{id}", "author page", a.authorPage,
-		httpx.CachePage(cache.Seconds(authorPageSeconds), a.pageOptions...), // outside VaryOnCookie: it must see the final headers
+		pagecache.Page(cache.Seconds(authorPageSeconds), a.pageOptions...), // outside VaryOnCookie: it must see the final headers
 		httpx.VaryOnCookie)
 	a.handle(mux, "GET /articles/{id}", "article page", a.articlePage,
 		httpx.VaryOnCookie,
@@ -476,7 +477,7 @@ func (a *App) saveArticle(w http.ResponseWriter, r *http.Request) {
 //   - sidebar for its author, if the article is among the latest ones
 //     their sidebar lists (its vary-on value is the username);
 //   - the page cache's copy of the author's page, if the article is
-//     published (the page lists only those), with httpx.InvalidatePage.
+//     published (the page lists only those), with pagecache.Invalidate.
 //     Pages are keyed by absolute URL and by the request headers they vary
 //     on: this deletes the copy anonymous visitors (no cookie) get at the
 //     editor's host. Copies for other hosts or cookies expire on their own.
@@ -522,7 +523,7 @@ func (a *App) invalidateArticle(ctx context.Context, origin string, art Article)
 	}
 	if art.Published {
 		page := origin + authorURL(art.Author.ID)
-		found, err := httpx.InvalidatePage(ctx, nil, page, nil, a.pageOptions...)
+		found, err := pagecache.Invalidate(ctx, page, nil, a.pageOptions...)
 		note("page "+page, found, err)
 	}
 

@@ -5,7 +5,7 @@
 //	-mode none       the {% cache %} tags use dummy:// (Django's DummyCache)
 //	-mode fragment   the {% cache %} tags use -cache
 //	-mode page       as fragment, and the handler is wrapped in
-//	                 httpx.CachePage(60 s) on -cache (Django's cache_page(60))
+//	                 pagecache.Page(60 s) on -cache (Django's cache_page(60))
 //
 // Each "query" (the page's articles, the sidebar) sleeps -db-delay, and runs
 // only when the template reads it, inside its {% cache %} fragment, as a
@@ -33,7 +33,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
-	"github.com/fragcache/fragcache/httpx"
+	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/render"
 )
 
@@ -142,7 +142,7 @@ func newApp(cfg config) (*app, error) {
 		})
 	})
 	if cfg.Mode == "page" {
-		h = httpx.CachePage(cache.Seconds(60), httpx.WithRegistry(reg))(h)
+		h = pagecache.Page(cache.Seconds(60), pagecache.WithRegistry(reg))(h)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /articles/", h)

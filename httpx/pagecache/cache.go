@@ -1,0 +1,261 @@
+package pagecache
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/httpheader"
+)
+
+// Cache is a page cache: Django's CacheMiddleware (UpdateCacheMiddleware
+// and FetchFromCacheMiddleware) and cache_page for net/http. Build it with
+// New and wrap handlers with Handler; Page and Site are shortcuts. The
+// package documentation says what is served, what is stored and how
+// failures are handled. A Cache is safe for concurrent use, and one Cache
+// may wrap several handlers (they then share its statistics and
+// coalescing, as Django's middleware instances share the cache).
+type Cache struct {
+	cfg     *config
+	cache   *cache.Cache
+	keys    *Keys
+	scratch sync.Pool // *keyInputs
+	flights flightGroup
+	stats   counters
+}
+
+// New returns a page cache configured by opts. It needs WithCache
+// or WithRegistry; an unknown alias or a nil cache is an error.
+func New(opts ...Option) (*Cache, error) {
+	cfg := newConfig(opts)
+	c, err := cfg.resolveCache()
+	if err != nil {
+		return nil, err
+	}
+	p := &Cache{cfg: cfg, cache: c, keys: newKeys(cfg.keys)}
+	p.scratch.New = func() any { return new(keyInputs) }
+	return p, nil
+}
+
+// Keys returns the page cache's key builder (nil for a Cache not built
+// by New).
+func (p *Cache) Keys() *Keys { return p.keys }
+
+// Cache returns the cache pages are stored in (nil for a Cache not
+// built by New).
+func (p *Cache) Cache() *cache.Cache { return p.cache }
+
+// Handler returns next wrapped in the page cache. A Cache not built
+// by New (the zero value, nil) returns next unchanged.
+func (p *Cache) Handler(next http.Handler) http.Handler {
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
+	if p == nil || p.cache == nil {
+		return next
+	}
+	return &handler{p: p, next: next}
+}
+
+type handler struct {
+	p    *Cache
+	next http.Handler
+}
+
+// Cache-Status members (RFC 9211).
+const (
+	statusHit          = "fragcache; hit"
+	statusMethod       = "fragcache; fwd=method"
+	statusBypassPrefix = "fragcache; fwd=bypass; detail="
+)
+
+// ServeHTTP serves r from the cache or through the handler.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := h.p
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		p.stats.bypassed.Add(1)
+		p.setStatus(w.Header(), statusMethod)
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	if len(r.Header[hUpgrade]) > 0 {
+		// A protocol switch (WebSocket, h2c): the handler takes over the
+		// connection, nothing of it can be replayed.
+		h.bypass(w, r, "upgrade")
+		return
+	}
+	if p.cfg.anonOnly && hasCookie(r.Header, p.cfg.anonCookie) {
+		h.bypass(w, r, "session")
+		return
+	}
+	s := p.scratch.Get().(*keyInputs)
+	defer p.scratch.Put(s)
+	if !s.digestURL(&p.keys.cfg, r) {
+		h.bypass(w, r, "host")
+		return
+	}
+	if s.ambiguous {
+		// Django's key would merge this request target with another one
+		// that a handler may serve differently: leave it alone.
+		h.bypass(w, r, "url")
+		return
+	}
+	s.hkey = p.keys.appendHeaderKey(s.hkey[:0], s, r)
+
+	ctx := r.Context()
+	m := miss{fwd: "uri-miss"}
+	hl, found, err := p.cache.GetKeyBytes(ctx, s.hkey)
+	if err != nil {
+		p.backendError(ctx, "get", s.hkey, err)
+		m.fetchErr = true
+		found = false
+	}
+	if found {
+		var names headerNames
+		if names, found = learnedNames(hl); found {
+			m.listKnown, m.fwd = true, "miss"
+			namesAuth := s.setVary(&p.keys.cfg, r, names)
+			if len(s.vary) > 0 {
+				m.fwd = "vary-miss"
+			}
+			if s.repeated {
+				// A header the page varies on came on several lines: joined
+				// for the key, read line by line by the handler.
+				h.bypass(w, r, "header")
+				return
+			}
+			// RFC 9111 §3.5: a request with credentials gets a stored page
+			// only when the page varies on them or says it may be shared.
+			sharedOnly := !namesAuth && len(r.Header[hAuthorization]) > 0
+			res := p.lookup(w, r, s, http.MethodGet, sharedOnly)
+			if res == lookupMiss && r.Method == http.MethodHead {
+				res = p.lookup(w, r, s, http.MethodHead, sharedOnly)
+			}
+			switch res {
+			case lookupServed:
+				return
+			case lookupFailed:
+				m.fetchErr = true
+			}
+			if sharedOnly {
+				h.bypass(w, r, "authorization")
+				return
+			}
+		}
+	}
+	p.stats.misses.Add(1)
+	p.serveMiss(w, r, s, h.next, m)
+}
+
+// bypass runs the handler for a request the page cache leaves alone.
+func (h *handler) bypass(w http.ResponseWriter, r *http.Request, detail string) {
+	h.p.stats.bypassed.Add(1)
+	h.p.setStatus(w.Header(), statusBypassPrefix+detail)
+	h.next.ServeHTTP(w, r)
+}
+
+// varyAuthorization is Authorization in a learned header list.
+const varyAuthorization = "HTTP_AUTHORIZATION"
+
+const (
+	hUpgrade       = "Upgrade"
+	hAuthorization = "Authorization"
+	hPragma        = "Pragma"
+)
+
+// lookupResult is what a lookup did.
+type lookupResult uint8
+
+const (
+	lookupMiss   lookupResult = iota // nothing usable stored
+	lookupServed                     // a stored page was written
+	lookupFailed                     // the backend failed
+)
+
+// lookup serves the entry stored under the page key for method (s.url and
+// s.vary set). With sharedOnly, an entry is served only when its
+// Cache-Control lets a shared cache answer a request with Authorization
+// (public, s-maxage or must-revalidate).
+func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, method string, sharedOnly bool) lookupResult {
+	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, method)
+	ctx := r.Context()
+	v, ok, err := p.cache.GetKeyBytes(ctx, s.pkey)
+	if err != nil {
+		p.backendError(ctx, "get", s.pkey, err)
+		return lookupFailed
+	}
+	if !ok {
+		return lookupMiss
+	}
+	e, ok := decodeEntry(v)
+	if !ok {
+		// Not a page of this package (a page pickled by Django sharing the
+		// cache, or a corrupt value): a miss; storing will replace it.
+		if p.cfg.logger != nil {
+			p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "pagecache: page cache: stored value is not a page",
+				slog.String("key", string(s.pkey)))
+		}
+		return lookupMiss
+	}
+	if sharedOnly {
+		cc, _ := e.header(httpheader.CacheControl)
+		if !sharedWithCredentials(cc) {
+			return lookupMiss
+		}
+	}
+	p.stats.hits.Add(1)
+	p.serveEntry(w, r, &e, statusHit)
+	return lookupServed
+}
+
+// serveEntry writes a stored page (with Age), or the 304 or 412 a
+// conditional request gets.
+func (p *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entryView, status string) {
+	if !p.cfg.cacheStatus {
+		status = ""
+	}
+	now := p.cfg.now()
+	if e.status >= 200 && e.status <= 299 && hasPreconditions(r.Header) {
+		if etag := e.etag(); etag != "" || e.lastModified != 0 {
+			switch httpheader.Evaluate(r, etag, e.lastModified, now) {
+			case http.StatusNotModified:
+				e.writeNotModifiedHeaders(w.Header(), status)
+				w.WriteHeader(http.StatusNotModified)
+				return
+			case http.StatusPreconditionFailed:
+				p.setStatus(w.Header(), status)
+				httpheader.WritePreconditionFailed(w)
+				return
+			}
+		}
+	}
+	e.writeHeaders(w.Header(), now.Unix(), status)
+	w.WriteHeader(e.status)
+	if r.Method != http.MethodHead && len(e.body) > 0 {
+		_, _ = w.Write(e.body)
+	}
+}
+
+// hasPreconditions reports whether the request has a conditional header.
+func hasPreconditions(h http.Header) bool {
+	return len(h[httpheader.IfNoneMatch]) > 0 || len(h[httpheader.IfModifiedSince]) > 0 ||
+		len(h[httpheader.IfMatch]) > 0 || len(h[httpheader.IfUnmodifiedSince]) > 0
+}
+
+// setStatus adds a Cache-Status member when the header is on.
+func (p *Cache) setStatus(h http.Header, member string) {
+	if p.cfg.cacheStatus && member != "" {
+		appendCacheStatus(h, []string{member})
+	}
+}
+
+// backendError counts and logs a failed cache operation.
+func (p *Cache) backendError(ctx context.Context, op string, key []byte, err error) {
+	p.stats.errors.Add(1)
+	if p.cfg.logger != nil {
+		p.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "pagecache: page cache backend error",
+			slog.String("op", op), slog.String("key", string(key)), slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,147 @@
+// Package pagecache is Django's page cache for net/http: cache_page
+// (Page), the per-site cache middleware (Site: UpdateCacheMiddleware plus
+// FetchFromCacheMiddleware), get_cache_key and learn_cache_key
+// (GetCacheKey, LearnCacheKey) and the invalidation of a page
+// (Invalidate), storing whole responses in a cache.Cache under Django's
+// page keys (Keys, HeaderList), so that keys match those of Django
+// processes sharing the cache, for the key scheme chosen (WithKeyScheme).
+// The storing rules are those of the newest Django with every security fix,
+// made stricter where Django replays data to other clients or merges
+// requests a Go handler tells apart.
+//
+//	mux.Handle("GET /authors/{id}", pagecache.Page(cache.Seconds(300), pagecache.WithRegistry(reg))(authorPage))
+//	site := pagecache.Site(pagecache.WithRegistry(reg))(mux)
+//
+// The header helpers and small middleware it builds on (Vary,
+// Cache-Control, conditional GET) are package httpx.
+//
+// # Where things are
+//
+//   - cache.go: Cache, New and the hit path (lookup, Age, 304/412);
+//   - miss.go: the miss path (record, prepare, store, reply) and coalescing
+//     (coalesce.go); rules.go: what is stored, and for how long;
+//   - keys.go: Keys and HeaderList; request.go: the key inputs of one
+//     request; absuri.go: Django's build_absolute_uri and when the key would
+//     merge request targets;
+//   - entry.go and headerlist.go: the stored formats (plain bytes, never
+//     code; a header list pickled by Django is read too);
+//   - options.go, middleware.go (Page, Site), learn.go, invalidate.go,
+//     stats.go.
+//
+// # Serving from the cache (FetchFromCacheMiddleware)
+//
+// Only GET and HEAD requests are looked up. Requests are passed to the
+// handler untouched (Cache-Status fwd=bypass, with a detail naming the
+// rule) when the page cache could not tell them apart safely, or must not
+// answer them:
+//
+//   - upgrade: the request has an Upgrade header (WebSocket, h2c); the
+//     handler may hijack the connection, and nothing of it is stored;
+//   - host: an invalid host (Django's DisallowedHost);
+//   - url: the request target is not byte for byte what Django's key
+//     writes, so that another target shares its key while a handler sees
+//     the two apart: a percent-encoded byte the key decodes (%2F, an
+//     encoded letter, lower-case hex), a byte that is not UTF-8 (the key
+//     writes %25XX, the spelling of another path), /./ or /../ segments, a
+//     query byte iri_to_uri percent-encodes (" < > \ ^ ` { | }, whose
+//     encoded form gives the same key: a handler reflecting the raw query
+//     would otherwise plant its page for every visitor) or reads as
+//     ISO-8859-1 (bytes beyond ASCII), or an absolute-form target
+//     (http://host/path, which httptest.NewRequest makes of a full URL:
+//     give it the path and set Host). Keys of every other request are
+//     Django's;
+//   - header: a header the learned list names was sent on several lines,
+//     which the key joins with "," while net/http keeps the lines apart (two
+//     Cookie lines and one joined line parse differently);
+//   - authorization: the request has Authorization and the learned list
+//     does not name it; only a stored page whose Cache-Control has public,
+//     s-maxage or must-revalidate answers it (RFC 9111 §3.5), and the
+//     handler's response is not stored;
+//   - session: a session cookie, with WithAnonymousOnly.
+//
+// The learned Vary-header list of the URL is read from the header-list key;
+// without it the request is a miss. Otherwise the page key is computed from
+// the request's values of those headers, and the GET entry is looked up,
+// then, for HEAD, the HEAD entry (a HEAD request may be answered from a GET
+// entry, never the reverse). A hit is written without running the handler,
+// with an Age header (max(0, max-age − (Expires − now))). A conditional
+// request (If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since)
+// is evaluated against the stored ETag and Last-Modified as
+// EvaluatePreconditions does: a 304 carries only Django's header subset
+// (Cache-Control, Content-Location, Date, ETag, Expires, Last-Modified,
+// Vary).
+//
+// # Storing (UpdateCacheMiddleware, newest Django with every security fix)
+//
+// On a miss the handler runs into a buffer (the response is sent once it is
+// complete). The response is left exactly as the handler made it, and is
+// not stored, when:
+//
+//   - its status is neither 200 nor 304;
+//   - the handler streamed it (called Flush), or its body outgrew
+//     WithMaxBodySize: it is then sent as it is written;
+//   - it sets a cookie (Set-Cookie), whatever its Vary header says: see
+//     below;
+//   - Cache-Control has a directive named private, no-cache or no-store (any
+//     case, with or without a value);
+//   - Vary lists "*";
+//   - it is stale when made: Cache-Control max-age=0 or s-maxage=0,
+//     Pragma: no-cache, or an Expires that is not after Date (or not a
+//     valid date). Django's cache_page stores such a response when it has a
+//     page timeout (its timeout wins for storage), and replays it with
+//     max-age=0 to every client; this page cache never does;
+//   - the page timeout, or WithSeconds for a response without max-age, is 0
+//     or less;
+//   - it has trailers, or the client went away before the handler
+//     finished;
+//   - the handler hijacked the connection (the wrapped writer implements
+//     http.Hijacker and is reachable by http.ResponseController);
+//   - the request carried a header its Vary lists on several lines.
+//
+// Otherwise Expires (if absent) and Cache-Control max-age (the smaller of
+// the handler's and the timeout) are set, and a request with an
+// Authorization header makes the response Vary on Authorization unless
+// Cache-Control has public. A 200 is then stored:
+// its header list (learned from Vary; Accept-Language left out with
+// WithLanguage) under the header-list key, the page under the page key for
+// the request's method, both for the timeout. The timeout is the page
+// timeout (Page), else the response's max-age, else WithSeconds
+// (600): a page timeout wins over max-age for storage, while the header
+// shows the smaller of the two.
+//
+// Stored pages keep the status, the headers the handler set (without
+// hop-by-hop headers, Set-Cookie, Age and Cache-Status) and the body, in a
+// small binary format of this package: decoding a stored value never runs
+// code. Content-Length (and Content-Type, as net/http would sniff it) are
+// set on stored and fresh responses alike.
+//
+// # Cookies
+//
+// Django stores a response that sets a cookie unless it varies on Cookie,
+// and replays the cookie to every client that gets the cached page
+// (golden vector 18 of the middleware rules). This page cache never stores
+// such a response: a Set-Cookie header is never replayed to another client.
+// WithAnonymousOnly also leaves alone every request that carries a session
+// cookie.
+//
+// A handler that adds Vary: Cookie only when the request has a cookie is a
+// trap (Django has it too): an anonymous request teaches the URL an empty
+// header list, after which requests with cookies are answered with the
+// anonymous page. Vary on Cookie on every response of such a URL, or use
+// WithAnonymousOnly.
+//
+// # Failures
+//
+// A cache is an optimisation: when the backend fails, the handler runs and
+// its response goes out (without being stored); the error is counted in
+// Stats and logged with WithLogger. A misconfigured Cache (no cache)
+// cannot be built; Page and Site then pass requests through.
+//
+// # Order
+//
+// The page cache must see the response as it will be sent: wrap it around
+// everything that adds Vary, Cache-Control or Set-Cookie headers (Django's
+// UpdateCacheMiddleware comes first in MIDDLEWARE for this reason).
+// Headers that outer handlers set on the http.ResponseWriter before calling
+// it are neither seen nor stored.
+package pagecache

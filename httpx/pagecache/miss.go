@@ -1,0 +1,273 @@
+package pagecache
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/httpx"
+	"github.com/fragcache/fragcache/internal/httpheader"
+	"github.com/fragcache/fragcache/internal/recorder"
+)
+
+// This file is the miss path: the handler runs into a recorder, the
+// response is checked against the storing rules (rules.go), stored, and sent.
+
+// miss describes a missed lookup.
+type miss struct {
+	fwd       string // uri-miss, vary-miss or miss
+	listKnown bool
+	fetchErr  bool
+}
+
+// serveMiss runs the handler for a missed page, coalescing concurrent
+// misses of the same page.
+func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, next http.Handler, m miss) {
+	if !p.cfg.coalesce || m.fetchErr {
+		p.run(w, r, s, next, m)
+		return
+	}
+	key := p.flightKey(r, s, m)
+	f, leader := p.flights.join(key)
+	if !leader {
+		if p.cfg.onJoin != nil {
+			p.cfg.onJoin()
+		}
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+			return // the client went away
+		}
+		if res := f.res; res != nil && res.method == r.Method && p.sameVariant(r, s, res) {
+			if e, ok := decodeEntry(res.entry); ok {
+				p.stats.coalesced.Add(1)
+				p.serveEntry(w, r, &e, "fragcache; fwd="+m.fwd+"; collapsed")
+				return
+			}
+		}
+		// The leader's response was not stored, or is another variant: run
+		// the handler for this request.
+		p.run(w, r, s, next, m)
+		return
+	}
+	var res *flightResult
+	defer func() { p.flights.finish(key, f, res) }()
+	res = p.run(w, r, s, next, m)
+}
+
+// flightKey is the coalescing key: the page key when the header list is
+// known (it holds the Vary values); otherwise the header-list key plus a
+// digest of every request header, so that requests differing in any header
+// never wait for each other's response.
+func (p *Cache) flightKey(r *http.Request, s *keyInputs, m miss) string {
+	if m.listKnown {
+		s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, r.Method)
+		return "p" + string(s.pkey)
+	}
+	return "u" + r.Method + " " + string(s.hkey) + " " + requestHeaderDigest(r)
+}
+
+// sameVariant reports whether r's page key, under the leader's learned
+// header list, is the key the leader stored its page under.
+func (p *Cache) sameVariant(r *http.Request, s *keyInputs, res *flightResult) bool {
+	s.setVary(&p.keys.cfg, r, namesOf(res.list))
+	if s.repeated {
+		return false
+	}
+	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, r.Method)
+	return string(s.pkey) == res.pageKey
+}
+
+// run runs the handler into a recorder, stores the response when the
+// rules allow it, and sends it. It returns what was stored, for coalesced
+// requests.
+func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next http.Handler, m miss) *flightResult {
+	rec := p.record(w, r, next, m.fwd)
+	if rec.PassedThrough() {
+		// Streamed, too large or hijacked: already sent as it was written.
+		p.stats.notStored.Add(1)
+		return nil
+	}
+	h := rec.Header()
+	canonicalizeHeader(h)
+	timeout, now, detail := p.prepare(r, s, rec, m)
+	var res *flightResult
+	if detail == "" {
+		res, detail = p.store(r, s, rec, timeout, now)
+	}
+	fwd := "fragcache; fwd=" + m.fwd
+	if detail != "" {
+		p.stats.notStored.Add(1)
+		p.setStatus(h, fwd+"; detail="+detail)
+		rec.Commit()
+		return nil
+	}
+	p.stats.stored.Add(1)
+	p.setStatus(h, fwd+"; stored")
+	p.reply(w, r, rec, res, now)
+	return res
+}
+
+// record runs the handler into a recorder. A response the recorder has to
+// pass through (streamed, too large) gets its Cache-Status first.
+func (p *Cache) record(w http.ResponseWriter, r *http.Request, next http.Handler, fwd string) *recorder.Recorder {
+	rec := recorder.New(w)
+	rec.MaxBody = p.cfg.maxBody
+	if p.cfg.cacheStatus {
+		rec.OnPassThrough = func() {
+			detail := "too-large"
+			if rec.Flushed() {
+				detail = "streamed"
+			}
+			appendCacheStatus(rec.Header(), []string{"fragcache; fwd=" + fwd + "; detail=" + detail})
+		}
+	}
+	next.ServeHTTP(rec, r)
+	return rec
+}
+
+// prepare applies the storing rules to a recorded response, in Django's
+// order and then this package's own, and patches its headers as Django's
+// UpdateCacheMiddleware does (Expires, max-age, Vary: Authorization,
+// Content-Length). It returns the storage timeout in seconds and the time
+// the headers were patched at, or the reason the response is not stored
+// (the Cache-Status detail).
+func (p *Cache) prepare(r *http.Request, s *keyInputs, rec *recorder.Recorder, m miss) (timeout int, now time.Time, detail string) {
+	h := rec.Header()
+	if rec.Status() != http.StatusOK && rec.Status() != http.StatusNotModified {
+		return 0, now, "status"
+	}
+	if _, ok := h[httpheader.SetCookie]; ok {
+		return 0, now, "set-cookie"
+	}
+	if d := refusedDirective(h); d != "" {
+		return 0, now, d
+	}
+	if httpx.HasVaryHeader(h, "*") {
+		return 0, now, "vary"
+	}
+	now = p.cfg.now()
+	if d := expiredAtOnce(h, now); d != "" {
+		return 0, now, d
+	}
+	timeout, ok := p.timeoutFor(h)
+	if !ok {
+		return 0, now, "max-age"
+	}
+	if hasTrailers(h) {
+		return 0, now, "trailers"
+	}
+	if r.Context().Err() != nil {
+		return 0, now, "canceled"
+	}
+	_, hadExpires := h[httpheader.Expires]
+	if err := httpx.PatchResponseHeadersAt(h, timeout, now); err != nil {
+		// Django raises (ValueError for an unreadable max-age): leave the
+		// response as the handler made it.
+		if !hadExpires {
+			delete(h, httpheader.Expires)
+		}
+		if p.cfg.logger != nil {
+			p.cfg.logger.LogAttrs(r.Context(), slog.LevelWarn, "pagecache: cannot patch the response headers",
+				slog.String("url", string(s.uri)), slog.String("error", err.Error()))
+		}
+		return 0, now, "headers"
+	}
+	if _, ok := httpheader.RequestHeader(r.Header, hAuthorization); ok && !hasCCDirective(h, "public") {
+		httpx.PatchVaryHeaders(h, hAuthorization)
+	}
+	if rec.Status() != http.StatusOK {
+		return 0, now, "status"
+	}
+	if timeout <= 0 {
+		return 0, now, "timeout"
+	}
+	p.completeHeaders(r, rec)
+	if m.fetchErr {
+		return 0, now, "backend-error"
+	}
+	return timeout, now, ""
+}
+
+// store writes the learned header list (learn_cache_key) and the page for
+// timeout seconds. It returns what was stored, or the reason nothing was.
+func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, timeout int, now time.Time) (*flightResult, string) {
+	h := rec.Header()
+	list := HeaderList(responseHeaderValue(h, httpheader.Vary), p.keys.cfg.language != nil)
+	s.setVary(&p.keys.cfg, r, namesOf(list))
+	if s.repeated {
+		return nil, "header"
+	}
+	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, r.Method)
+	page := storedPage{status: rec.Status(), header: storedHeader(h), body: rec.Body()}
+	if ma, ok := httpx.GetMaxAge(h); ok {
+		if ex, ok := httpheader.ParseDateOK(responseHeaderValue(h, httpheader.Expires), now); ok {
+			page.maxAge, page.expires, page.ageKnown = int64(ma), ex, true
+		}
+	}
+	if v := h[httpheader.LastModified]; len(v) > 0 && v[0] != "" {
+		page.lastModified, _ = httpheader.ParseDateOK(v[0], now)
+	}
+	entry := page.encode()
+	t := cache.Seconds(float64(timeout))
+	ctx := context.WithoutCancel(r.Context())
+	err := p.cache.Set(ctx, string(s.hkey), encodeHeaderList(list), t)
+	if err == nil {
+		err = p.cache.Set(ctx, string(s.pkey), entry, t)
+	}
+	switch {
+	case errors.Is(err, cache.ErrValueTooLarge):
+		return nil, "too-large"
+	case err != nil:
+		p.backendError(r.Context(), "set", s.pkey, err)
+		return nil, "backend-error"
+	}
+	return &flightResult{method: r.Method, list: list, pageKey: string(s.pkey), entry: entry,
+		lastModified: page.lastModified}, ""
+}
+
+// reply sends a response just stored: a 304 or 412 when the request's
+// preconditions say so (evaluated against the stored headers), else the
+// response as recorded.
+func (p *Cache) reply(w http.ResponseWriter, r *http.Request, rec *recorder.Recorder, res *flightResult, now time.Time) {
+	h := rec.Header()
+	etag, _ := httpheader.ETagHeader(h)
+	if (etag != "" || res.lastModified != 0) && hasPreconditions(r.Header) {
+		switch httpheader.Evaluate(r, etag, res.lastModified, now) {
+		case http.StatusNotModified:
+			dst := rec.Replace()
+			httpheader.CopyNotModified(dst, h)
+			if v, ok := h[hCacheStatus]; ok {
+				dst[hCacheStatus] = v
+			}
+			w.WriteHeader(http.StatusNotModified)
+			return
+		case http.StatusPreconditionFailed:
+			dst := rec.Replace()
+			if v, ok := h[hCacheStatus]; ok {
+				dst[hCacheStatus] = v
+			}
+			httpheader.WritePreconditionFailed(w)
+			return
+		}
+	}
+	rec.Commit()
+}
+
+// completeHeaders sets what net/http would add to the buffered response, so
+// that a hit and a miss carry the same headers: Content-Type (sniffed when
+// the handler set none) and Content-Length.
+func (p *Cache) completeHeaders(r *http.Request, rec *recorder.Recorder) {
+	h := rec.Header()
+	n := len(rec.Body())
+	if _, ok := h[httpheader.ContentType]; !ok && n > 0 {
+		h[httpheader.ContentType] = []string{http.DetectContentType(rec.Body())}
+	}
+	if n > 0 || r.Method != http.MethodHead {
+		h[hContentLength] = []string{strconv.Itoa(n)}
+	}
+}

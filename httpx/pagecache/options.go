@@ -1,0 +1,288 @@
+package pagecache
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/httpx"
+)
+
+// DefaultMaxBodySize is the largest response body the page cache stores
+// when WithMaxBodySize is not given: 1 MiB, memcached's default item size.
+const DefaultMaxBodySize = 1 << 20
+
+// DefaultSessionCookie is the cookie WithAnonymousOnly looks for when it is
+// given no name: Django's SESSION_COOKIE_NAME.
+const DefaultSessionCookie = "sessionid"
+
+// errNoCache is the configuration error of a page cache without a cache.
+var errNoCache = errors.New("pagecache: page cache needs WithCache or WithRegistry")
+
+// Option configures a page cache (New, Page, Site, and the functions
+// built on New: GetCacheKey, LearnCacheKey, Invalidate) or a key builder
+// (NewKeys, which reads only the key options). An option records its value;
+// New and NewKeys validate them and return the first error.
+type Option func(*config)
+
+// config is the resolved configuration.
+type config struct {
+	cache    *cache.Cache
+	registry *cache.Registry
+	alias    string
+
+	keys keyConfig
+
+	// cacheSeconds is Django's cache_timeout (CACHE_MIDDLEWARE_SECONDS);
+	// pageTimeout its page_timeout (nil: use the response's max-age).
+	cacheSeconds int
+	pageTimeout  *cache.Timeout
+
+	maxBody     int
+	anonOnly    bool
+	anonCookie  string
+	cacheStatus bool
+	coalesce    bool
+	logger      *slog.Logger
+	now         func() time.Time
+
+	schemeSet bool
+	err       error
+
+	// onJoin, for tests, is called when a request starts waiting for
+	// another one's response.
+	onJoin func()
+}
+
+// keyConfig is what page keys depend on.
+type keyConfig struct {
+	prefix string
+	scheme pageScheme
+	// language and timeZone give the i18n suffix; a non-nil language also
+	// drops Accept-Language from learned header lists (USE_I18N).
+	language func(*http.Request) string
+	timeZone func(*http.Request) string
+	// proxyHeader/proxyValue is Django's SECURE_PROXY_SSL_HEADER with the
+	// header in canonical form.
+	proxyHeader, proxyValue string
+	// forwardedHost is Django's USE_X_FORWARDED_HOST.
+	forwardedHost bool
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{
+		alias:        cache.DefaultAlias,
+		cacheSeconds: httpx.DefaultCacheSeconds,
+		maxBody:      DefaultMaxBodySize,
+		anonCookie:   DefaultSessionCookie,
+		cacheStatus:  true,
+		coalesce:     true,
+		now:          time.Now,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if !c.schemeSet && c.registry != nil {
+		c.keys.scheme = schemeFor(c.registry.KeyScheme())
+	}
+	return c
+}
+
+// resolveCache returns the cache the options name.
+func (c *config) resolveCache() (*cache.Cache, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.cache != nil {
+		return c.cache, nil
+	}
+	if c.registry != nil {
+		return c.registry.Cache(c.alias)
+	}
+	return nil, errNoCache
+}
+
+// WithCache makes the page cache store pages in c. It wins over
+// WithRegistry.
+func WithCache(c *cache.Cache) Option {
+	return func(p *config) {
+		if c == nil {
+			p.err = fmt.Errorf("%w: nil cache", cache.ErrInvalidOption)
+			return
+		}
+		p.cache = c
+	}
+}
+
+// WithRegistry makes the page cache store pages in the registry's cache
+// of the alias (WithAlias; "default" unless given), Django's
+// CACHE_MIDDLEWARE_ALIAS or cache_page(cache=…). Unless WithKeyScheme is
+// given, page keys use the registry's key scheme.
+func WithRegistry(r *cache.Registry) Option {
+	return func(p *config) {
+		if r == nil {
+			p.err = fmt.Errorf("%w: nil registry", cache.ErrInvalidOption)
+			return
+		}
+		p.registry = r
+	}
+}
+
+// WithAlias names the registry's cache to use (default "default").
+func WithAlias(alias string) Option {
+	return func(p *config) {
+		if alias == "" {
+			alias = cache.DefaultAlias // Django: None becomes 'default'
+		}
+		p.alias = alias
+	}
+}
+
+// WithKeyPrefix sets the key prefix of page keys, Django's
+// CACHE_MIDDLEWARE_KEY_PREFIX or cache_page(key_prefix=…) (default "").
+// It is not the cache's own KEY_PREFIX, which the cache adds to every key.
+func WithKeyPrefix(prefix string) Option {
+	return func(p *config) { p.keys.prefix = prefix }
+}
+
+// WithKeyScheme selects how the Vary-header values are hashed into page
+// keys, to match the Django processes sharing the cache:
+// cache.KeySchemeDjango61 (the default: netstrings, an absent header hashed
+// as "-,", Django 6.1.3 as inferred by the spec) or cache.KeySchemeLegacy
+// (values concatenated, an absent header hashed as "-,": Django 5.2.19,
+// 6.0.10 and Debian's 3.2.25).
+func WithKeyScheme(s cache.KeyScheme) Option {
+	return func(p *config) {
+		p.keys.scheme = schemeFor(s)
+		p.schemeSet = true
+	}
+}
+
+// WithKeySchemeDjango610 selects the page-key encoding of Django 6.1.0 to
+// 6.1.2: netstrings, with an absent header hashed like an empty one
+// ("0:,"). Those releases therefore give an absent and an empty
+// Vary-listed header the same key (fixed by CVE-2026-113593); use this
+// only to share a cache with them.
+func WithKeySchemeDjango610() Option {
+	return func(p *config) {
+		p.keys.scheme = schemeDjango610
+		p.schemeSet = true
+	}
+}
+
+// WithLanguage adds Django's i18n suffix to page keys: "." + lang(r)
+// (request.LANGUAGE_CODE, e.g. "en-us"), and, as Django's USE_I18N does,
+// leaves Accept-Language out of the learned Vary headers: the language in
+// the key stands for it.
+func WithLanguage(lang func(r *http.Request) string) Option {
+	return func(p *config) { p.keys.language = lang }
+}
+
+// WithTimeZone adds Django's USE_TZ suffix to page keys: "." + tz(r), the
+// current time zone's name (e.g. "America/Chicago"), after the language.
+func WithTimeZone(tz func(r *http.Request) string) Option {
+	return func(p *config) { p.keys.timeZone = tz }
+}
+
+// WithSecureProxySSLHeader is Django's SECURE_PROXY_SSL_HEADER: when the
+// request has the header, the scheme in page keys is https if the
+// header's first comma-separated item equals value, http otherwise. Use
+// it only behind a proxy that sets the header.
+func WithSecureProxySSLHeader(header, value string) Option {
+	return func(p *config) {
+		p.keys.proxyHeader = http.CanonicalHeaderKey(header)
+		p.keys.proxyValue = value
+	}
+}
+
+// WithForwardedHost is Django's USE_X_FORWARDED_HOST: the host in page
+// keys comes from X-Forwarded-Host when the request has it. Use it only
+// behind a proxy that sets the header.
+func WithForwardedHost() Option {
+	return func(p *config) { p.keys.forwardedHost = true }
+}
+
+// WithSeconds sets Django's CACHE_MIDDLEWARE_SECONDS: how long a page is
+// kept when neither a page timeout (Page) nor the response's max-age
+// says (default httpx.DefaultCacheSeconds, 600). 0 adds the headers
+// (max-age=0) but stores nothing; a negative value counts as 0.
+func WithSeconds(seconds int) Option {
+	return func(p *config) {
+		if seconds < 0 {
+			seconds = 0
+		}
+		p.cacheSeconds = seconds
+	}
+}
+
+// WithMaxBodySize sets the largest body stored (default
+// DefaultMaxBodySize). A larger response is sent as it is written, without
+// being buffered further, and is not stored. n <= 0 restores the default.
+func WithMaxBodySize(n int) Option {
+	return func(p *config) {
+		if n <= 0 {
+			n = DefaultMaxBodySize
+		}
+		p.maxBody = n
+	}
+}
+
+// WithAnonymousOnly makes the page cache leave alone every request that
+// carries the named cookie (DefaultSessionCookie, "sessionid", when name
+// is ""): such requests are neither answered from the cache nor stored,
+// whatever their response says.
+func WithAnonymousOnly(name string) Option {
+	return func(p *config) {
+		if name == "" {
+			name = DefaultSessionCookie
+		}
+		p.anonOnly, p.anonCookie = true, name
+	}
+}
+
+// WithCacheStatus turns the Cache-Status response header (RFC 9211) on or
+// off (default on).
+func WithCacheStatus(on bool) Option {
+	return func(p *config) { p.cacheStatus = on }
+}
+
+// WithCoalescing turns request coalescing on or off (default on): while
+// a handler runs for a missed page, other requests for the same page with
+// the same relevant headers wait for it instead of running the handler
+// again.
+func WithCoalescing(on bool) Option {
+	return func(p *config) { p.coalesce = on }
+}
+
+// WithLogger sets the logger for backend errors and configuration
+// problems (default: none; errors are still counted in Stats).
+func WithLogger(l *slog.Logger) Option {
+	return func(p *config) { p.logger = l }
+}
+
+// WithClock sets the clock used for Expires, Age and the i18n-free parts
+// of the headers (default time.Now). The cache's backend keeps its own
+// clock for expiry.
+func WithClock(now func() time.Time) Option {
+	return func(p *config) {
+		if now != nil {
+			p.now = now
+		}
+	}
+}
+
+// pageTimeoutOption is Page's page timeout.
+func pageTimeoutOption(t cache.Timeout) Option {
+	return func(p *config) {
+		if t == cache.DefaultTimeout {
+			p.pageTimeout = nil
+			return
+		}
+		p.pageTimeout = &t
+	}
+}

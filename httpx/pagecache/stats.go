@@ -1,0 +1,50 @@
+package pagecache
+
+import "sync/atomic"
+
+// Stats counts what a Cache did since it was built.
+type Stats struct {
+	// Hits counts requests answered from the cache.
+	Hits uint64
+	// Misses counts GET and HEAD requests looked up and not found.
+	Misses uint64
+	// Stored counts responses stored.
+	Stored uint64
+	// NotStored counts missed responses that were not stored (their status,
+	// cookies, Cache-Control, Vary, size, a streamed body…).
+	NotStored uint64
+	// Coalesced counts requests answered with the response another
+	// concurrent request stored.
+	Coalesced uint64
+	// Bypassed counts requests left alone: other methods, session cookies
+	// (WithAnonymousOnly), invalid hosts.
+	Bypassed uint64
+	// Errors counts failed backend operations; the requests were served
+	// anyway.
+	Errors uint64
+}
+
+// HitRate returns Hits / (Hits + Misses), or 0 before any lookup.
+func (s Stats) HitRate() float64 {
+	if n := s.Hits + s.Misses; n > 0 {
+		return float64(s.Hits) / float64(n)
+	}
+	return 0
+}
+
+type counters struct {
+	hits, misses, stored, notStored, coalesced, bypassed, errors atomic.Uint64
+}
+
+// Stats returns the counters.
+func (p *Cache) Stats() Stats {
+	return Stats{
+		Hits:      p.stats.hits.Load(),
+		Misses:    p.stats.misses.Load(),
+		Stored:    p.stats.stored.Load(),
+		NotStored: p.stats.notStored.Load(),
+		Coalesced: p.stats.coalesced.Load(),
+		Bypassed:  p.stats.bypassed.Load(),
+		Errors:    p.stats.errors.Load(),
+	}
+}
