@@ -59,7 +59,7 @@ LIBRARIES = {
 }
 
 BASE = {
-    "s": "<b>Tom & 'Jerry'</b>",
+    "s": '<b>Tom & "Jerry"</b>',  # no apostrophe: its entity differs (see variable#12)
     "safe": {"$safe": "<b>Tom &amp; Jerry</b>"},
     "text": "First line.\nSecond <line> & more.\n\nNew paragraph.",
     "n": 42,
@@ -114,6 +114,7 @@ case("variable", "{{ d }}")
 case("variable", "{{ nums }} {{ empty_list }}")
 case("variable", "{{ dt }}|{{ day }}|{{ tm }}")
 case("variable", '{{ "literal <b>" }}', mode="both")
+case("variable", "{{ v }}", {"v": "it's \"quoted\""}, mode="both")
 
 # ---------------------------------------------------------------- filters
 F("add", '{{ 4|add:"2" }}')
