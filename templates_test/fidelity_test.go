@@ -439,8 +439,9 @@ func writeExpect(t *testing.T, e *expectFile) {
 	for i, ec := range e.Cases {
 		var line bytes.Buffer
 		enc := json.NewEncoder(&line)
-		enc.SetEscapeHTML(false)               // reasons quote markup; keep it readable
-		if err := enc.Encode(ec); err != nil { // map keys come out sorted
+		// Reasons quote markup: keep it readable. Map keys come out sorted.
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ec); err != nil {
 			t.Fatal(err)
 		}
 		buf.WriteString("  ")
@@ -721,3 +722,57 @@ func mdCode(s string) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// TestFidelityUpdateRules checks how -update carries reasons over: kept
+// while a case still differs, dropped once it is identical or only missing,
+// and todoReason for a case that newly differs.
+func TestFidelityUpdateRules(t *testing.T) {
+	old := &expectFile{Cases: []expectCase{
+		{ID: "still", Reason: "why"},
+		{ID: "fixed", Reason: "was broken"},
+		{ID: "gone", Reason: "no longer in the vectors"},
+	}}
+	res := func(st string) *caseResult { return &caseResult{status: st} }
+	results := map[string]map[string]*caseResult{
+		"3.2": {"still": res(stDiffers), "fixed": res(stIdentical), "new": res(stIdentical), "lib": res(stMissing)},
+		"6.1": {"still": res(stIdentical), "fixed": res(stIdentical), "new": res(stDiffers), "lib": res(stMissing)},
+	}
+	got := updatedExpect(old, []string{"3.2", "6.1"}, []string{"still", "fixed", "new", "lib"}, results)
+	want := map[string]string{"still": "why", "fixed": "", "new": todoReason, "lib": ""}
+	if len(got.Cases) != len(want) {
+		t.Fatalf("%d cases, want %d: %+v", len(got.Cases), len(want), got.Cases)
+	}
+	for _, c := range got.Cases {
+		if c.Reason != want[c.ID] {
+			t.Errorf("%s: reason %q, want %q", c.ID, c.Reason, want[c.ID])
+		}
+	}
+	if s := got.Cases[0].Status; s["3.2"] != stDiffers || s["6.1"] != stIdentical {
+		t.Errorf("still: status %v", s)
+	}
+}
+
+// TestFidelityContext checks the JSON-to-Go conversion of case contexts.
+func TestFidelityContext(t *testing.T) {
+	ctx, err := fidelityContext(json.RawMessage(`{"i": 3, "f": 1.0, "e": 1e3, "big": 123456789012345678901234567890,
+		"l": [1, {"$safe": "<b>"}], "dt": {"$datetime": "2023-11-14T22:13:20"}, "n": null, "m": {"$date": "2023-03-05", "x": 1}}`),
+		json.RawMessage(`{"i": 4}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx["i"] != 4 || ctx["f"] != 1.0 || ctx["e"] != 1000.0 || ctx["n"] != nil {
+		t.Errorf("numbers/null: %#v %#v %#v %#v", ctx["i"], ctx["f"], ctx["e"], ctx["n"])
+	}
+	if _, ok := ctx["big"].(float64); !ok {
+		t.Errorf("an integer beyond int: %T", ctx["big"])
+	}
+	if v, ok := ctx["l"].([]any)[1].(*pongo2.Value); !ok || !v.IsString() || v.String() != "<b>" {
+		t.Errorf("$safe: %#v", ctx["l"])
+	}
+	if dt, ok := ctx["dt"].(time.Time); !ok || !dt.Equal(time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)) {
+		t.Errorf("$datetime: %#v", ctx["dt"])
+	}
+	if m, ok := ctx["m"].(map[string]any); !ok || len(m) != 2 {
+		t.Errorf("a two-key object is a map: %#v", ctx["m"])
+	}
+}
