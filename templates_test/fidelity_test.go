@@ -188,8 +188,9 @@ func TestFidelity(t *testing.T) {
 			}
 		}
 		if len(todo) > 0 {
-			t.Logf("%d differing cases need a reason in %s (%q): %s", len(todo), fidelityExpect, todoReason,
-				strings.Join(todo, ", "))
+			// An error, so that the list shows without -v; the files are written.
+			t.Errorf("%d differing cases need a reason (one line) in %s instead of %q; write them and run -update "+
+				"again to regenerate %s: %s", len(todo), fidelityExpect, todoReason, fidelityDoc, strings.Join(todo, ", "))
 		}
 	}
 
@@ -654,26 +655,35 @@ func subjectStatus(v, subject string, f *fidelityFile, order []string, res map[s
 	return stDiffers, cell
 }
 
-// subjectNotes joins a subject's distinct reasons (with the case numbers
-// they apply to) and what pongo2 lacks.
+// subjectNotes joins a subject's distinct reasons, with the case numbers
+// they apply to (and the Django versions, when not all), and what pongo2
+// lacks.
 func subjectNotes(versions []string, subject string, order []string, results map[string]map[string]*caseResult,
 	recorded map[string]*expectCase) string {
 	type note struct {
-		text  string
-		cases []string
+		text     string
+		cases    []string
+		versions []string
 	}
 	var notes []*note
-	add := func(text, id string) {
+	add := func(text, id, v string) {
 		short := strings.TrimPrefix(id, subject)
-		for _, n := range notes {
-			if n.text == text {
-				if !slices.Contains(n.cases, short) {
-					n.cases = append(n.cases, short)
-				}
-				return
+		var n *note
+		for _, x := range notes {
+			if x.text == text {
+				n = x
 			}
 		}
-		notes = append(notes, &note{text, []string{short}})
+		if n == nil {
+			n = &note{text: text}
+			notes = append(notes, n)
+		}
+		if !slices.Contains(n.cases, short) {
+			n.cases = append(n.cases, short)
+		}
+		if !slices.Contains(n.versions, v) {
+			n.versions = append(n.versions, v)
+		}
 	}
 	for _, id := range order {
 		for _, v := range versions {
@@ -683,21 +693,25 @@ func subjectNotes(versions []string, subject string, order []string, results map
 			}
 			switch r.status {
 			case stMissing:
-				add("pongo2 has no "+r.goRes.missing, id)
+				add("pongo2 parse error: no "+r.goRes.missing, id, v)
 			case stDiffers:
 				reason := todoReason
 				if e := recorded[id]; e != nil && e.Reason != "" {
 					reason = e.Reason
 				}
-				add(reason, id)
+				add(reason, id, v)
 			case stSkipped:
-				add("skipped: "+r.c.Skip, id)
+				add("skipped: "+r.c.Skip, id, v)
 			}
 		}
 	}
 	parts := make([]string, len(notes))
 	for i, n := range notes {
-		parts[i] = n.text + " (" + strings.Join(n.cases, " ") + ")"
+		where := strings.Join(n.cases, " ")
+		if len(n.versions) < len(versions) {
+			where += " in " + strings.Join(n.versions, ", ")
+		}
+		parts[i] = n.text + " (" + where + ")"
 	}
 	return strings.Join(parts, "; ")
 }

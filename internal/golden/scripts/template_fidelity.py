@@ -485,6 +485,42 @@ case("cache:cache", C + '{% cache "abc" f %}x{% endcache %}')
 case("cache:cache", C + "{% cache None forever n %}{{ n }}{% endcache %}{% cache 0 never %}0{% endcache %}")
 
 
+# ---------------------------------------------------------------- more cases
+# Appended after the first run, so that the ids above stay stable: safe
+# (mark_safe) inputs and a few more arguments.
+F("addslashes", "{{ v|addslashes }}", {"v": {"$safe": "<i>it's</i>"}}, mode="both")
+F("capfirst", "{{ safe|capfirst }}")
+F("center", '[{{ safe|center:"30" }}]')
+F("cut", '{{ safe|cut:"b" }}', mode="both")
+F("default", '{{ empty|default:safe }}')
+F("escapejs", "{{ v|escapejs }}", {"v": {"$safe": "<b>'x'</b>"}})
+F("first", "{{ v|first }}", {"v": [{"$safe": "<b>1</b>"}, "<i>2</i>"]}, mode="both")
+F("get_digit", '{{ "123"|get_digit:"1" }}|{{ 123|get_digit:"0" }}|{{ 123|get_digit:"x" }}')
+F("join", '{{ v|join:"," }}', {"v": [{"$safe": "<b>1</b>"}, "<i>2</i>"]}, mode="both")
+F("length", "{{ safe|length }}")
+F("lower", "{{ safe|lower }}", mode="both")
+F("phone2numeric", "{{ v|phone2numeric }}", {"v": "<1-800-FLOWERS> & Ω"}, mode="both")
+F("striptags", "{{ safe|striptags }}", mode="both")
+F("title", "{{ safe|title }}")
+F("truncatewords_html", "{{ safe|truncatewords_html:2 }}")
+F("upper", "{{ safe|upper }}")
+F("urlencode", "{{ safe|urlencode }}")
+F("wordcount", "{{ safe|wordcount }}")
+F("divisibleby", '{{ "6"|divisibleby:"3" }}|{{ f|divisibleby:"2" }}')
+T("cycle", '{% for i in nums %}{% cycle safe "x" %}{% endfor %}', mode="both")
+T("firstof", "{% firstof empty safe %}")
+T("resetcycle", '{% for p in people %}{% cycle "a" "b" as c %}{% for x in nums %}{% cycle "1" "2" as d %}{% endfor %}'
+                "{% resetcycle d %}{% endfor %}")
+T("templatetag", "{% templatetag nosuch %}")
+T("widthratio", "{% widthratio 1.5 2 100 %}|{% widthratio n 0 100 %}")
+T("with", "{% with v=safe %}{{ v }}{% endwith %}", mode="both")
+case("humanize:intword", H + "{{ 1500000.5|intword }}|{{ \"abc\"|intword }}")
+case("humanize:apnumber", H + '{{ "3"|apnumber }} {{ 0|apnumber }}')
+case("i18n:get_current_language", I + "{% get_current_language as L %}{{ L }}")
+case("i18n:trans", I + '{% trans "x" noop %}')
+case("cache:cache", C + '{% cache 500 frag using="default" %}{{ n }}{% endcache %}')
+
+
 # ---------------------------------------------------------------- running
 def from_json(v):
     if isinstance(v, dict):
