@@ -4,15 +4,20 @@ package templates_test
 // and cache) rendered by real Django — the vectors of
 // internal/golden/scripts/template_fidelity.py — and through render.Renderer,
 // compared case by case. testdata/fidelity_expect.json records each case's
-// status per Django version (identical, differs, missing, skipped) and why
-// it differs; TestFidelity fails when a status changes in either direction,
-// and when FIDELITY.md is not what the results generate.
+// status per Django version (identical, differs, missing, skipped), why it
+// differs, and a fingerprint of render's output for it. TestFidelity fails
+// when a status changes in either direction, when the output of a case that
+// still differs changes (its reason may be stale), and when FIDELITY.md is
+// not what the results generate.
 //
 //	go test ./templates_test -run Fidelity -update
 //
-// rewrites both from the current results, keeping the reasons already
-// written for cases that still differ, dropping those of cases that became
-// identical, and giving new differing cases "TODO: explain".
+// rewrites both files from the current results: it keeps the reasons of
+// cases that still differ with the same output, drops those of cases that
+// no longer differ, gives a case that newly differs "TODO: explain" and
+// prefixes the reason of one whose output changed with "TODO: re-check…".
+// It then fails listing the cases whose reasons start with "TODO": write
+// them (one line) and run -update again.
 
 import (
 	"bytes"
@@ -531,7 +536,8 @@ func fidelityTable(versions []string, files map[string]*fidelityFile, order []st
 		"Vectors: `internal/golden/data/template_fidelity__django-<version>.json` from " +
 		"`internal/golden/scripts/template_fidelity.py` (see its README); the comparison is " +
 		"`templates_test/fidelity_test.go`, which fails when a case's status changes, and the reasons live in " +
-		"`templates_test/testdata/fidelity_expect.json`.\n\n")
+		"`templates_test/testdata/fidelity_expect.json`. Regenerate this file with " +
+		"`go test ./templates_test -run Fidelity -update`; never edit it by hand.\n\n")
 	b.WriteString("Statuses: **identical** — the same bytes as Django (or both reject the template; error messages " +
 		"are not compared); **differs** — other output, or only one side fails; **missing** — pongo2 has no such " +
 		"tag, filter or tag library (a parse error); **—** — not in that Django version (both sides' results are " +
