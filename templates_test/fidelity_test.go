@@ -596,7 +596,7 @@ func fidelityTable(versions []string, files map[string]*fidelityFile, order []st
 				_, cell := subjectStatus(v, s, files[v], order, results[v])
 				b.WriteString(" | " + cell)
 			}
-			b.WriteString(" | " + mdCell(subjectNotes(versions, s, order, results, recorded)) + " |\n")
+			b.WriteString(" | " + mdText(subjectNotes(versions, s, order, results, recorded)) + " |\n")
 		}
 	}
 
@@ -625,7 +625,7 @@ func fidelityTable(versions []string, files map[string]*fidelityFile, order []st
 			reason = e.Reason
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", id, strings.Join(vs, ", "),
-			mdCode(strconv.Quote(last.c.Template)), mdCode(last.c.django()), mdCode(goOut), mdCell(reason))
+			mdCode(strconv.Quote(last.c.Template)), mdCode(last.c.django()), mdCode(goOut), mdText(reason))
 	}
 	return []byte(b.String())
 }
@@ -778,6 +778,10 @@ func mdCell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
 }
+
+// mdText makes prose safe in a table cell: reasons quote markup and
+// entities (<br />, &amp;) that must show as written.
+var mdText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ").Replace
 
 // mdCode puts s in a code span in a table cell, shortened to 160 bytes.
 func mdCode(s string) string {
