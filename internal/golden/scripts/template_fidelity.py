@@ -519,6 +519,9 @@ case("humanize:apnumber", H + '{{ "3"|apnumber }} {{ 0|apnumber }}')
 case("i18n:get_current_language", I + "{% get_current_language as L %}{{ L }}")
 case("i18n:trans", I + '{% trans "x" noop %}')
 case("cache:cache", C + '{% cache 500 frag using="default" %}{{ n }}{% endcache %}')
+T("block", '{% extends "base.html" %}{% block body %}<{{ block.super }}>{% endblock body %}', extra={"base.html": BASE_HTML})
+T("extends", "{% extends parent %}{% block title %}T{% endblock %}", {"parent": "base.html"}, extra={"base.html": BASE_HTML})
+T("include", '{% include "inc.html" with v=safe %}', extra={"inc.html": "[{{ v }}]"}, mode="both")
 
 
 # ---------------------------------------------------------------- running
