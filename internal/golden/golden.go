@@ -3,6 +3,11 @@
 // golden/ folder. The JSON files are copied into data/ so that a fresh clone
 // runs its tests without anything beside it; TestCopiesMatchShared checks the
 // copies against ../shared/golden/out whenever that folder exists.
+//
+// The template_fidelity vectors (Django's built-in tags and filters rendered
+// by real Django, for templates_test's fidelity table) come instead from
+// scripts/template_fidelity.py in this repository; scripts/README.md says how
+// to regenerate them.
 package golden
 
 import (

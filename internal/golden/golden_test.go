@@ -2,8 +2,10 @@ package golden
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +24,9 @@ func TestCopiesMatchShared(t *testing.T) {
 		t.Fatal("no embedded vector files")
 	}
 	for _, name := range names {
+		if fromLocalScript(name) {
+			continue // produced by scripts/ in this repository, not by the shared ones
+		}
 		want, err := os.ReadFile(filepath.Join(shared, name))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -33,6 +38,32 @@ func TestCopiesMatchShared(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from %s: copy the new vectors into internal/golden/data", name, shared)
+		}
+	}
+}
+
+// fromLocalScript reports whether a vector file comes from a generator kept
+// in this repository (scripts/<script>.py) rather than from ../shared/golden.
+func fromLocalScript(name string) bool {
+	script, _, ok := strings.Cut(name, "__django-")
+	if !ok {
+		return false
+	}
+	_, err := os.Stat(filepath.Join("scripts", script+".py"))
+	return err == nil
+}
+
+func TestLocalScriptVectors(t *testing.T) {
+	for _, v := range []string{"3.2.25", Newest} {
+		var doc struct {
+			DjangoVersion string            `json:"django_version"`
+			Cases         []json.RawMessage `json:"cases"`
+		}
+		if err := Decode("template_fidelity", v, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.DjangoVersion != v || len(doc.Cases) == 0 {
+			t.Errorf("template_fidelity %s: django_version %q, %d cases", v, doc.DjangoVersion, len(doc.Cases))
 		}
 	}
 }
