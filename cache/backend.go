@@ -84,6 +84,26 @@ type KeyBytesGetter interface {
 	GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error)
 }
 
+// RawGetter is implemented by backends that store values in Django's
+// formats (memcached, Redis with django_values=1). GetRaw returns the value
+// under the made key as it is stored, without decoding it, and whether it
+// is a Python pickle; Get refuses a pickle that is not of plain bytes, text
+// or an int (with an error wrapping ErrForeignValue). Wrappers implement it
+// by asking the backend they wrap, or answer with Get.
+type RawGetter interface {
+	GetRaw(ctx context.Context, key string) (Raw, bool, error)
+}
+
+// Raw is a stored value as the backend holds it.
+type Raw struct {
+	// Bytes is the stored value.
+	Bytes []byte
+	// Pickle reports that Bytes is a Python pickle, Django's format for
+	// values other than ints (and, on memcached, str and bytes). Read it
+	// with a decoder that builds plain values; never run it.
+	Pickle bool
+}
+
 // KeyChecker is implemented by backends that choose how a Cache treats keys
 // memcached would reject (memcached backends reject them). It gives the
 // default that WithKeyCheck overrides.

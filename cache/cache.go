@@ -231,6 +231,29 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return c.counted(v, ok, err)
 }
 
+// GetRaw returns the value stored under key as the backend holds it (see
+// RawGetter): on memcached, and on Redis with django_values=1, a value Get
+// refuses — a pickle Django wrote of a list, say — comes back undecoded
+// with Raw.Pickle set, for a caller that reads that shape with a
+// restricted decoder (the page cache reads Django's learned header lists
+// so). On other backends it is Get. It is counted as Get is.
+func (c *Cache) GetRaw(ctx context.Context, key string) (Raw, bool, error) {
+	mk, err := c.key(ctx, key)
+	if err != nil {
+		return Raw{}, false, err
+	}
+	rg, ok := c.backend.(RawGetter)
+	if !ok {
+		v, found, err := c.counted(c.backend.Get(ctx, mk))
+		return Raw{Bytes: v}, found, err
+	}
+	raw, found, err := rg.GetRaw(ctx, mk)
+	if _, found, err = c.counted(raw.Bytes, found, err); !found {
+		return Raw{}, false, err
+	}
+	return raw, true, nil
+}
+
 // GetKeyBytes is Get with the key given as bytes. It does not retain key, and
 // on backends that implement KeyBytesGetter (the memory backend) a hit costs
 // no allocation, which is what the template tag's hit path uses.

@@ -31,6 +31,13 @@ var (
 	ErrNilContext = errors.New("cache: nil context")
 	// ErrClosed: the cache was closed.
 	ErrClosed = errors.New("cache: closed")
+	// ErrForeignValue: Get found a value stored in a format the backend
+	// does not turn into bytes, typically a Python pickle Django wrote of a
+	// list, a dict or an object (pickles are never executed). It says
+	// nothing about the backend's health: fail-open wrappers return it
+	// rather than turning it into a miss. Cache.GetRaw hands such a value
+	// over undecoded.
+	ErrForeignValue = errors.New("cache: value stored in a format this backend does not read")
 )
 
 // KeyNotFoundError is the error of Incr, Decr and the version methods on a

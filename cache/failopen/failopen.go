@@ -423,7 +423,7 @@ func passThrough(err error) bool {
 	return errors.Is(err, cache.ErrInvalidKey) || errors.Is(err, cache.ErrValueTooLarge) ||
 		errors.Is(err, cache.ErrNotInteger) || errors.Is(err, cache.ErrNotFound) ||
 		errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrNilContext) ||
-		errors.Is(err, cache.ErrClosed)
+		errors.Is(err, cache.ErrClosed) || errors.Is(err, cache.ErrForeignValue)
 }
 
 func (b *Backend) succeeded(probe bool) {
@@ -533,6 +533,28 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	return v, hit, nil
+}
+
+// GetRaw implements cache.RawGetter through the wrapped backend's GetRaw,
+// or its Get; a failing backend is a miss, as for Get.
+func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, error) {
+	var raw cache.Raw
+	var hit bool
+	o, err := b.call(ctx, "Get", func(ctx context.Context) (err error) {
+		if rg, ok := b.inner.(cache.RawGetter); ok {
+			raw, hit, err = rg.GetRaw(ctx, key)
+		} else {
+			raw.Bytes, hit, err = b.inner.Get(ctx, key)
+		}
+		return err
+	})
+	switch o {
+	case passed:
+		return cache.Raw{}, false, err
+	case failure:
+		return cache.Raw{}, false, nil
+	}
+	return raw, hit, nil
 }
 
 // GetKeyBytes is Get with the key as bytes, through the wrapped backend's

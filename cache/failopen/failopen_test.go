@@ -269,6 +269,7 @@ func TestErrorsBecomeMisses(t *testing.T) {
 	}{
 		{"Get", func() (any, error) { v, ok, err := c.Get(bg, "k"); return fmt.Sprint(v, ok), err }, "[] false", false, false},
 		{"GetKeyBytes", func() (any, error) { v, ok, err := c.GetKeyBytes(bg, []byte("k")); return fmt.Sprint(v, ok), err }, "[] false", false, false},
+		{"GetRaw", func() (any, error) { r, ok, err := c.GetRaw(bg, "k"); return fmt.Sprint(r.Bytes, ok), err }, "[] false", false, false},
 		{"GetMany", func() (any, error) { m, err := c.GetMany(bg, []string{"k", "n"}); return len(m), err }, 0, false, false},
 		{"Has", func() (any, error) { return c.Has(bg, "k") }, false, false, false},
 		{"Add", func() (any, error) { return c.Add(bg, "new", []byte("v"), cache.DefaultTimeout) }, false, false, true},
@@ -342,6 +343,7 @@ func TestPassThrough(t *testing.T) {
 		fmt.Errorf("x: %w", cache.ErrInvalidOption),
 		cache.ErrNilContext,
 		fmt.Errorf("redis: %w", cache.ErrClosed),
+		fmt.Errorf("memcached: a pickled list: %w", cache.ErrForeignValue), // a value, not an outage
 	} {
 		t.Run(perr.Error(), func(t *testing.T) {
 			f, _, w, _ := setup(t, 2)
@@ -349,6 +351,9 @@ func TestPassThrough(t *testing.T) {
 			for range 5 {
 				if _, _, err := w.Get(bg, "k"); err != perr {
 					t.Errorf("Get: %v, want %v", err, perr)
+				}
+				if _, _, err := w.(cache.RawGetter).GetRaw(bg, "k"); err != perr {
+					t.Errorf("GetRaw: %v, want %v", err, perr)
 				}
 				if err := w.Set(bg, "k", nil, cache.Forever); err != perr {
 					t.Errorf("Set: %v", err)

@@ -67,7 +67,9 @@ const setManyConcurrency = 8
 // anything but a str, a Django SafeString, bytes, a bytearray or an int —
 // say a dict, a float, True or an object — or of something the restricted
 // decoder refuses. Pickles are never executed (see the package documentation).
-var ErrForeignValue = errors.New("memcached: value stored in a format this backend does not read")
+// It is cache.ErrForeignValue, so that callers of any backend can test for
+// it.
+var ErrForeignValue = cache.ErrForeignValue
 
 // FlagsError is the error of reading a value this backend does not read.
 // It satisfies errors.Is(err, ErrForeignValue).
@@ -505,6 +507,34 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	return v, true, nil
+}
+
+// GetRaw implements cache.RawGetter: the stored bytes, undecoded, with
+// Raw.Pickle set for a Python pickle (FlagPickle). A value with flags the
+// backend does not know is still a *FlagsError.
+func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, error) {
+	if err := b.ready(ctx); err != nil {
+		return cache.Raw{}, false, err
+	}
+	k, err := b.wireKey(key)
+	if err != nil {
+		return cache.Raw{}, false, err
+	}
+	var it *memcache.Item
+	err = b.retry(func() (err error) { it, err = b.client.Get(k); return err })
+	if err != nil {
+		if err == memcache.ErrCacheMiss {
+			return cache.Raw{}, false, nil
+		}
+		return cache.Raw{}, false, opError("get", key, err)
+	}
+	switch it.Flags {
+	case FlagBytes, FlagInteger, FlagLong, FlagText:
+		return cache.Raw{Bytes: it.Value}, true, nil
+	case FlagPickle:
+		return cache.Raw{Bytes: it.Value, Pickle: true}, true, nil
+	}
+	return cache.Raw{}, false, &FlagsError{Key: key, Flags: it.Flags}
 }
 
 // Set implements cache.Backend. A value over the server's item size (1 MiB

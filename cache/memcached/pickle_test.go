@@ -140,7 +140,7 @@ func TestReadPickles(t *testing.T) {
 		{"golden float", g["float"], "float", nil},
 		{"golden dict", g["dict"], "", pickle.ErrUnsupported},
 		{"none", mustEncode(t, pickle.Value{}), "None", nil},
-		{"list", unhex(t, hexList), "", pickle.ErrUnsupported},
+		{"list", unhex(t, hexList), "list", nil}, // GetRaw hands it over (below)
 		{"os.system", unhex(t, hexEvil), "", pickle.ErrUnsupported},
 		{"truncated", pickle.EncodeSafeString("<b>x</b>")[:20], "", pickle.ErrMalformed},
 		{"not a pickle", []byte("hello"), "", pickle.ErrMalformed},
@@ -166,6 +166,17 @@ func TestReadPickles(t *testing.T) {
 		if _, err := c.GetMany(bg, []string{"plain", key}); !errors.Is(err, memcached.ErrForeignValue) {
 			t.Errorf("%s: GetMany = %v, want ErrForeignValue", v.name, err)
 		}
+	}
+	// GetRaw hands a pickle Get refuses over undecoded, marked as a pickle.
+	for _, v := range bad {
+		key := strings.ReplaceAll(v.name, " ", "_")
+		raw, hit, err := c.GetRaw(bg, key)
+		if err != nil || !hit || !raw.Pickle || !bytes.Equal(raw.Bytes, v.data) {
+			t.Errorf("%s: GetRaw = %+v, %v, %v", v.name, raw, hit, err)
+		}
+	}
+	if raw, hit, err := c.GetRaw(bg, "missing"); err != nil || hit || raw.Bytes != nil {
+		t.Errorf("GetRaw(missing) = %+v, %v, %v", raw, hit, err)
 	}
 	if _, err := os.Stat("/tmp/pwned"); err == nil {
 		t.Error("/tmp/pwned exists: was a pickle executed?")

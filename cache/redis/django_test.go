@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"bytes"
 	encjson "encoding/json"
 	"errors"
 	"os"
@@ -203,6 +204,15 @@ func TestDjangoValuesGolden(t *testing.T) {
 		if ok, err := c.Has(bg, name); !ok || err != nil {
 			t.Errorf("%s: Has = %v, %v", name, ok, err)
 		}
+		// GetRaw hands it over undecoded, marked as a pickle.
+		if raw, ok, err := c.GetRaw(bg, name); err != nil || !ok || !raw.Pickle || !bytes.Equal(raw.Bytes, tc.data) {
+			t.Errorf("%s: GetRaw = %+v, %v, %v", name, raw, ok, err)
+		}
+	}
+	// An integer is stored as its digits, not pickled.
+	must(t, rc.Set(bg, ":1:digits", "42", 0).Err())
+	if raw, ok, err := c.GetRaw(bg, "digits"); err != nil || !ok || raw.Pickle || string(raw.Bytes) != "42" {
+		t.Errorf("GetRaw(digits) = %+v, %v, %v", raw, ok, err)
 	}
 	if _, err := os.Stat("/tmp/pwned"); err == nil {
 		t.Error("/tmp/pwned exists: was a pickle executed?")

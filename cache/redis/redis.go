@@ -336,6 +336,23 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// GetRaw implements cache.RawGetter: the stored bytes, undecoded. With
+// Options.DjangoValues everything but a decimal integer is Django's pickle
+// (Raw.Pickle); without it values are raw bytes.
+func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	c, i := b.reader()
+	v, err := c.Get(ctx, key).Bytes()
+	if err != nil {
+		if err == goredis.Nil {
+			return cache.Raw{}, false, nil
+		}
+		return cache.Raw{}, false, b.fail(ctx, "GET", i, err)
+	}
+	return cache.Raw{Bytes: v, Pickle: b.django && looksPickled(v)}, true, nil
+}
+
 // GetMany returns the values of the keys present (one MGET on a read
 // server), decoded as Get decodes them: a value Get fails on fails the
 // whole call.
@@ -703,7 +720,9 @@ func FromBackend(b cache.Backend) (*Backend, bool) {
 // SafeString, bytes, a bytearray or an int: a float, a bool, None, a dict, a
 // list, an object, a stream naming any other global. Pickles are never
 // executed: such values are refused, not loaded.
-var ErrForeignValue = errors.New("redis: value stored in a format this backend does not read")
+// It is cache.ErrForeignValue, so that callers of any backend can test for
+// it.
+var ErrForeignValue = cache.ErrForeignValue
 
 // ForeignValueError is the error of reading a value this backend does not
 // read. It satisfies errors.Is(err, ErrForeignValue).

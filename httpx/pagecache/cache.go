@@ -2,6 +2,7 @@ package pagecache
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -107,6 +108,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m := miss{fwd: "uri-miss"}
 	hl, found, err := p.cache.GetKeyBytes(ctx, s.hkey)
+	if errors.Is(err, cache.ErrForeignValue) {
+		// A list pickled by Django, which memcached and Redis with
+		// django_values=1 hand over only undecoded.
+		var raw cache.Raw
+		raw, found, err = p.cache.GetRaw(ctx, string(s.hkey))
+		hl = raw.Bytes
+	}
 	if err != nil {
 		p.backendError(ctx, "get", s.hkey, err)
 		m.fetchErr = true
@@ -182,6 +190,12 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, method)
 	ctx := r.Context()
 	v, ok, err := p.cache.GetKeyBytes(ctx, s.pkey)
+	if errors.Is(err, cache.ErrForeignValue) {
+		// A page Django pickled (an HttpResponse): never read, a miss that
+		// storing replaces.
+		p.foreignPage(ctx, s.pkey)
+		return lookupMiss
+	}
 	if err != nil {
 		p.backendError(ctx, "get", s.pkey, err)
 		return lookupFailed
@@ -193,10 +207,7 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 	if !ok {
 		// Not a page of this package (a page pickled by Django sharing the
 		// cache, or a corrupt value): a miss; storing will replace it.
-		if p.cfg.logger != nil {
-			p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "pagecache: page cache: stored value is not a page",
-				slog.String("key", string(s.pkey)))
-		}
+		p.foreignPage(ctx, s.pkey)
 		return lookupMiss
 	}
 	if sharedOnly {
@@ -257,5 +268,14 @@ func (p *Cache) backendError(ctx context.Context, op string, key []byte, err err
 	if p.cfg.logger != nil {
 		p.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "pagecache: page cache backend error",
 			slog.String("op", op), slog.String("key", string(key)), slog.String("error", err.Error()))
+	}
+}
+
+// foreignPage logs, at debug level, a page key holding something that is
+// not a page of this package: a page Django cached, or a corrupt value.
+func (p *Cache) foreignPage(ctx context.Context, key []byte) {
+	if p.cfg.logger != nil {
+		p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "pagecache: stored value is not a page of this package (a page Django cached?); a miss",
+			slog.String("key", string(key)))
 	}
 }

@@ -1,20 +1,23 @@
 package pagecache
 
 import (
+	"context"
 	"encoding/binary"
-	"math"
-	"unicode/utf8"
+	"errors"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/pickle"
 )
 
 // The learned header list is stored under the header-list key as
 //
 //	"FCH\x01" then, per name, uvarint(len(name)) and the name's bytes.
 //
-// Django stores a pickled list of str there. Such a value (written by a
-// Django process sharing the cache) is read too, by a decoder that accepts
-// only the opcodes pickle emits for a flat list of strings, so that
-// Invalidate and the page cache find the keys Django learned. Nothing
-// in a stored value is ever executed.
+// Django stores a pickled list of str there (any protocol Django writes).
+// Such a value (written by a Django process sharing the cache) is read too,
+// by the restricted decoder of internal/pickle, which builds plain values
+// and never runs anything, so that Invalidate, GetCacheKey and the page
+// cache find the keys Django learned.
 
 const headerListMagic = "FCH\x01"
 
@@ -79,128 +82,29 @@ func decodeHeaderList(v []byte) (list []string, ok bool) {
 		}
 		return list, true
 	}
-	return decodePickledStrList(v)
+	p, err := pickle.Decode(v)
+	if err != nil {
+		return nil, false
+	}
+	return p.StrList()
 }
 
-// decodePickledStrList decodes a pickle (protocol 2 to 5) of a list of str,
-// as Django's cache backends store learn_cache_key's header list. Only these
-// opcodes are accepted: PROTO, FRAME, EMPTY_LIST, MARK, the unicode-string
-// opcodes, the memo opcodes (MEMOIZE, BINPUT, LONG_BINPUT), APPEND,
-// APPENDS and STOP; the list must be the only object.
-func decodePickledStrList(v []byte) ([]string, bool) {
-	const (
-		opProto          = 0x80
-		opFrame          = 0x95
-		opEmptyList      = ']'
-		opMark           = '('
-		opShortUnicode   = 0x8c
-		opBinUnicode     = 'X'
-		opBinUnicode8    = 0x8d
-		opMemoize        = 0x94
-		opBinPut         = 'q'
-		opLongBinPut     = 'r'
-		opAppend         = 'a'
-		opAppends        = 'e'
-		opStop           = '.'
-		maxListElements  = 1 << 16
-		maxPickleStrings = 1 << 16
-	)
-	var (
-		list    []string
-		haveL   bool
-		marked  bool
-		pending []string // strings after MARK, or one before APPEND
-	)
-	i := 0
-	readN := func(n int) ([]byte, bool) {
-		if n < 0 || n > len(v)-i {
-			return nil, false
-		}
-		b := v[i : i+n]
-		i += n
-		return b, true
+// readHeaderList reads the header list stored under key: in this package's
+// format, or pickled by Django, which memcached and Redis with
+// django_values=1 hand over only undecoded (Cache.GetRaw). found is false
+// when nothing, or something that is not a header list, is stored.
+func readHeaderList(ctx context.Context, c *cache.Cache, key string) (list []string, found bool, err error) {
+	v, found, err := c.Get(ctx, key)
+	if errors.Is(err, cache.ErrForeignValue) {
+		var raw cache.Raw
+		raw, found, err = c.GetRaw(ctx, key)
+		v = raw.Bytes
 	}
-	for i < len(v) {
-		op := v[i]
-		i++
-		switch op {
-		case opProto:
-			if _, ok := readN(1); !ok {
-				return nil, false
-			}
-		case opFrame:
-			if _, ok := readN(8); !ok {
-				return nil, false
-			}
-		case opEmptyList:
-			if haveL {
-				return nil, false
-			}
-			haveL, list = true, []string{}
-		case opMark:
-			if !haveL || marked || len(pending) > 0 {
-				return nil, false
-			}
-			marked = true
-		case opShortUnicode, opBinUnicode, opBinUnicode8:
-			var n uint64
-			switch op {
-			case opShortUnicode:
-				b, ok := readN(1)
-				if !ok {
-					return nil, false
-				}
-				n = uint64(b[0])
-			case opBinUnicode:
-				b, ok := readN(4)
-				if !ok {
-					return nil, false
-				}
-				n = uint64(binary.LittleEndian.Uint32(b))
-			default:
-				b, ok := readN(8)
-				if !ok {
-					return nil, false
-				}
-				n = binary.LittleEndian.Uint64(b)
-			}
-			if !haveL || n > math.MaxInt32 || len(pending) >= maxPickleStrings {
-				return nil, false
-			}
-			s, ok := readN(int(n))
-			if !ok || !utf8.Valid(s) {
-				return nil, false
-			}
-			pending = append(pending, string(s))
-		case opMemoize:
-		case opBinPut:
-			if _, ok := readN(1); !ok {
-				return nil, false
-			}
-		case opLongBinPut:
-			if _, ok := readN(4); !ok {
-				return nil, false
-			}
-		case opAppend:
-			if marked || len(pending) != 1 {
-				return nil, false
-			}
-			list, pending = append(list, pending[0]), pending[:0]
-		case opAppends:
-			if !marked {
-				return nil, false
-			}
-			list, pending, marked = append(list, pending...), pending[:0], false
-		case opStop:
-			if !haveL || marked || len(pending) > 0 || i != len(v) || len(list) > maxListElements {
-				return nil, false
-			}
-			return list, true
-		default:
-			return nil, false
-		}
+	if err != nil || !found {
+		return nil, false, err
 	}
-	return nil, false
+	list, found = decodeHeaderList(v)
+	return list, found, nil
 }
 
 // headerNames walks the names of a learned header list, in either form,

@@ -51,13 +51,9 @@ func invalidate(ctx context.Context, c *cache.Cache, k *Keys, rawURL string, hea
 	if err != nil {
 		return false, err
 	}
-	v, found, err := c.Get(ctx, hk)
+	list, found, err := readHeaderList(ctx, c, hk)
 	if err != nil || !found {
 		return false, err
-	}
-	list, ok := decodeHeaderList(v)
-	if !ok {
-		return false, nil
 	}
 	deleted := false
 	for _, method := range [...]string{http.MethodGet, http.MethodHead} {

@@ -35,13 +35,9 @@ func (p *Cache) GetCacheKey(ctx context.Context, r *http.Request, method string)
 	if err != nil {
 		return "", false, err
 	}
-	v, found, err := p.cache.Get(ctx, hk)
+	list, found, err := readHeaderList(ctx, p.cache, hk)
 	if err != nil || !found {
 		return "", false, err
-	}
-	list, valid := decodeHeaderList(v)
-	if !valid {
-		return "", false, nil
 	}
 	key, err = p.keys.PageKey(r, method, list)
 	return key, err == nil, err

@@ -108,8 +108,9 @@ type itemKind uint8
 
 const (
 	itemValue  itemKind = iota // a Value
-	itemTuple                  // a tuple (only ever an argument list)
+	itemTuple                  // a tuple (an argument list, or the result)
 	itemGlobal                 // an allow-listed global, not yet called
+	itemList                   // a list being built (shared with the memo)
 )
 
 // item is one entry of the unpickler's stack or memo.
@@ -119,6 +120,7 @@ type item struct {
 	name string // itemGlobal: "module.name"
 	v    Value  // itemValue
 	tup  []item // itemTuple
+	list *[]Value // itemList: shared by the stack and the memo, as in Python
 }
 
 // describe names an item for error messages.
@@ -128,6 +130,8 @@ func (it item) describe() string {
 		return "tuple"
 	case itemGlobal:
 		return "global " + it.name
+	case itemList:
+		return "list"
 	}
 	if it.v.Kind == KindStr && it.v.Safe {
 		return "SafeString"
@@ -465,6 +469,20 @@ func (d *decoder) run() (Value, error) {
 				err = d.bytesValue(kind, n)
 			}
 
+		case opEmptyList:
+			err = d.push(item{kind: itemList, list: new([]Value)})
+		case opList:
+			err = d.listFromMark()
+		case opAppend:
+			err = d.appendItems(1)
+		case opAppends:
+			if len(d.marks) == 0 {
+				return Value{}, d.errorf(ErrMalformed, "APPENDS without MARK")
+			}
+			n := len(d.stack) - d.fence()
+			d.marks = d.marks[:len(d.marks)-1]
+			err = d.appendItems(n)
+
 		case opEmptyTuple:
 			err = d.push(item{kind: itemTuple})
 		case opTuple1:
@@ -540,7 +558,16 @@ func (d *decoder) stop() (Value, error) {
 	it := d.stack[0]
 	switch it.kind {
 	case itemTuple:
-		return Value{}, d.errorf(ErrUnsupported, "the result is a tuple")
+		items := make([]Value, len(it.tup))
+		for i, e := range it.tup {
+			if !isElement(e) {
+				return Value{}, d.errorf(ErrUnsupported, "a tuple holding a %s", e.describe())
+			}
+			items[i] = e.v
+		}
+		return Value{Kind: KindTuple, Items: items}, nil
+	case itemList:
+		return Value{Kind: KindList, Items: *it.list}, nil
 	case itemGlobal:
 		return Value{}, d.errorf(ErrUnsupported, "the result is the global %s itself", it.name)
 	}
@@ -588,6 +615,50 @@ func (d *decoder) stackGlobal() error {
 		return d.errorf(ErrMalformed, "STACK_GLOBAL on %s and %s, want two str", moduleItem.describe(), nameItem.describe())
 	}
 	return d.pushGlobal(moduleItem.v.Str, nameItem.v.Str)
+}
+
+// isElement reports whether it may be an element of a list or of a tuple
+// result: a plain value, not a container.
+func isElement(it item) bool {
+	return it.kind == itemValue && it.v.Kind != KindList && it.v.Kind != KindTuple
+}
+
+// listFromMark runs LIST: the items above the mark become a new list.
+func (d *decoder) listFromMark() error {
+	if len(d.marks) == 0 {
+		return d.errorf(ErrMalformed, "LIST without MARK")
+	}
+	n := len(d.stack) - d.fence()
+	d.marks = d.marks[:len(d.marks)-1]
+	if err := d.push(item{kind: itemList, list: new([]Value)}); err != nil {
+		return err
+	}
+	// Move the list below its n elements, then append them.
+	l := d.stack[len(d.stack)-1]
+	copy(d.stack[len(d.stack)-n:], d.stack[len(d.stack)-n-1:len(d.stack)-1])
+	d.stack[len(d.stack)-n-1] = l
+	return d.appendItems(n)
+}
+
+// appendItems runs APPEND (n = 1) and APPENDS: the top n items go into the
+// list below them. Only plain values are accepted as elements.
+func (d *decoder) appendItems(n int) error {
+	if len(d.stack)-d.fence() < n+1 {
+		return d.errorf(ErrMalformed, "%s: stack underflow", d.opName())
+	}
+	l := d.stack[len(d.stack)-n-1]
+	if l.kind != itemList {
+		return d.errorf(ErrUnsupported, "%s to a %s", d.opName(), l.describe())
+	}
+	for _, e := range d.stack[len(d.stack)-n:] {
+		if !isElement(e) {
+			return d.errorf(ErrUnsupported, "a list holding a %s", e.describe())
+		}
+		*l.list = append(*l.list, e.v)
+	}
+	clear(d.stack[len(d.stack)-n:])
+	d.stack = d.stack[:len(d.stack)-n]
+	return nil
 }
 
 func isPlainStr(it item) bool {

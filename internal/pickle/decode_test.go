@@ -81,14 +81,15 @@ var dangerous = []struct {
 	{"PERSID", []byte("Pfoo\n."), "opcode PERSID"},
 	{"BINPERSID", p("\x80\x02U\x03fooQ."), "opcode BINPERSID"},
 	{"NEXT_BUFFER", p("\x80\x05\x97."), "opcode NEXT_BUFFER"},
-	{"list", p("\x80\x05]\x94."), "opcode EMPTY_LIST"},
+	{"list in a list", p("\x80\x05]\x94]\x94a."), "a list holding a list"},
+	{"list in a tuple", p("\x80\x05]\x94\x85."), "a tuple holding a list"},
+	{"append to a str", p("\x80\x05", u("x"), u("y"), "a."), "APPEND to a str"},
 	{"set", p("\x80\x05\x8f\x94."), "opcode EMPTY_SET"},
 	{"protocol 0 text", []byte("Vabc\np0\n."), "opcode UNICODE"},
 	{"protocol 0 int", []byte("I1\n."), "opcode INT"},
 	{"POP", p("\x80\x05N0N."), "opcode POP"},
 	{"protocol 6", p("\x80\x06N."), "protocol 6"},
 	{"result is a class", p("\x80\x05", safeClass, opStop), "the result is the global django.utils.safestring.SafeString"},
-	{"result is a tuple", p("\x80\x05", u("x"), opTuple1, opStop), "the result is a tuple"},
 }
 
 func TestDecodeRefusesDangerous(t *testing.T) {

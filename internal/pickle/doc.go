@@ -35,10 +35,13 @@
 //	                         SHORT_BINSTRING, BINSTRING (Python 2 str, ASCII only)
 //	bytes                    SHORT_BINBYTES, BINBYTES, BINBYTES8
 //	bytearray                BYTEARRAY8
+//	list of the above        EMPTY_LIST, APPEND, APPENDS, LIST
+//	tuple of the above       EMPTY_TUPLE, TUPLE1, TUPLE2, TUPLE3, TUPLE
 //
-// Structure: PROTO, FRAME, STOP, MARK, EMPTY_TUPLE, TUPLE, TUPLE1, TUPLE2,
-// TUPLE3 (tuples only as call arguments), and the memo: MEMOIZE, BINPUT,
-// LONG_BINPUT, BINGET, LONG_BINGET.
+// Lists and tuples hold plain values only (never a list or tuple): Django
+// stores its page cache's learned header lists as lists of str, which
+// Value.StrList reads. Structure: PROTO, FRAME, STOP, MARK, and the memo:
+// MEMOIZE, BINPUT, LONG_BINPUT, BINGET, LONG_BINGET.
 //
 // The allow-listed globals (GLOBAL or STACK_GLOBAL), each applied with REDUCE
 // (or NEWOBJ, for the SafeString classes only) to exactly the arguments
@@ -56,9 +59,9 @@
 // Everything else is an error wrapping ErrUnsupported that names the opcode
 // or the global: any other global (os.system, builtins.eval, …), BUILD (state
 // set on an object), INST, OBJ, NEWOBJ_EX, EXT1/2/4, PERSID, BINPERSID,
-// out-of-band buffers, lists, dicts and sets, the text opcodes of protocol 0,
-// a SafeString with other arguments, and a stream whose result is a tuple or
-// a bare class. Input that Python itself could not load (truncated data, a
+// out-of-band buffers, dicts and sets, a list or tuple inside a list or
+// tuple, the text opcodes of protocol 0, a SafeString with other arguments,
+// and a stream whose result is a bare class. Input that Python itself could not load (truncated data, a
 // stack underflow, a missing memo entry, invalid UTF-8, an unknown opcode,
 // bytes after STOP) is an error wrapping ErrMalformed.
 //

@@ -55,6 +55,15 @@ func EncodeBytes(b []byte) []byte {
 // a Kind it does not know.
 func Encode(v Value) ([]byte, error) {
 	e := newEncoder(len(v.Str) + len(v.Bytes) + 80)
+	if err := e.save(v, true); err != nil {
+		return nil, err
+	}
+	return e.finish(), nil
+}
+
+// save writes one value; a list or tuple only when top is set (elements
+// are plain values).
+func (e *encoder) save(v Value, top bool) error {
 	switch v.Kind {
 	case KindNone:
 		e.write(opNone)
@@ -81,10 +90,61 @@ func Encode(v Value) ([]byte, error) {
 		e.saveBytes(opShortBinBytes, v.Bytes)
 	case KindByteArray:
 		e.saveBytes(opByteArray8, v.Bytes)
+	case KindList:
+		if !top {
+			return fmt.Errorf("%w: cannot encode a list inside a list or tuple", ErrUnsupported)
+		}
+		// CPython (batch_list_exact): EMPTY_LIST, MEMOIZE, then APPEND for
+		// a list of one element, else MARK … APPENDS per batch of 1000.
+		e.write(opEmptyList, opMemoize)
+		if len(v.Items) == 1 {
+			if err := e.save(v.Items[0], false); err != nil {
+				return err
+			}
+			e.write(opAppend)
+			return nil
+		}
+		for start := 0; start < len(v.Items); start += 1000 {
+			e.write(opMark)
+			for _, it := range v.Items[start:min(start+1000, len(v.Items))] {
+				if err := e.save(it, false); err != nil {
+					return err
+				}
+			}
+			e.write(opAppends)
+		}
+	case KindTuple:
+		if !top {
+			return fmt.Errorf("%w: cannot encode a tuple inside a list or tuple", ErrUnsupported)
+		}
+		n := len(v.Items)
+		if n == 0 {
+			e.write(opEmptyTuple)
+			return nil
+		}
+		if n > 3 {
+			e.write(opMark)
+		}
+		for _, it := range v.Items {
+			if err := e.save(it, false); err != nil {
+				return err
+			}
+		}
+		switch n {
+		case 1:
+			e.write(opTuple1)
+		case 2:
+			e.write(opTuple2)
+		case 3:
+			e.write(opTuple3)
+		default:
+			e.write(opTuple)
+		}
+		e.write(opMemoize)
 	default:
-		return nil, fmt.Errorf("%w: cannot encode a value of kind %v", ErrUnsupported, v.Kind)
+		return fmt.Errorf("%w: cannot encode a value of kind %v", ErrUnsupported, v.Kind)
 	}
-	return e.finish(), nil
+	return nil
 }
 
 // encoder reproduces CPython's C pickler for protocol 5: the PROTO header,

@@ -50,6 +50,9 @@ def make(kind, arg):
         return arg == "1"
     if kind == "none":
         return None
+    if kind in ("strlist", "strtuple"):
+        items = [bytes.fromhex(x).decode("utf-8", "surrogateescape") for x in arg.split(",")] if arg else []
+        return items if kind == "strlist" else tuple(items)
     raise ValueError(kind)
 
 def describe(v):
@@ -276,7 +279,43 @@ func plainCases() []pyCase {
 		pyCase{"True", "bool", "1", boolValue(true)},
 		pyCase{"False", "bool", "0", boolValue(false)},
 		pyCase{"None", "none", "", Value{}})
+	// Lists and tuples of str: Django's learned page-cache header lists.
+	many := make([]string, 1001) // APPENDS per 1000, then APPEND
+	for i := range many {
+		many[i] = fmt.Sprintf("HTTP_X_%d", i)
+	}
+	for _, list := range [][]string{{}, {"HTTP_COOKIE"}, {"HTTP_ACCEPT_ENCODING", "HTTP_COOKIE"},
+		{"HTTP_A", "HTTP_B", "HTTP_C", "HTTP_D"}, {"HTTP_ ACCEPT_ENCODING", "HTTP_", "HTTP_é"}, many} {
+		name := fmt.Sprintf("%d str", len(list))
+		if len(list) < 5 {
+			name = fmt.Sprintf("%q", list)
+		}
+		cs = append(cs,
+			pyCase{"list " + name, "strlist", hexList(list), listValue(KindList, list)},
+			pyCase{"tuple " + name, "strtuple", hexList(list), listValue(KindTuple, list)})
+	}
 	return cs
+}
+
+// hexList is the Python script's argument for a list of str.
+func hexList(list []string) string {
+	hs := make([]string, len(list))
+	for i, s := range list {
+		hs[i] = hex.EncodeToString([]byte(s))
+	}
+	if len(hs) == 0 {
+		return "-"
+	}
+	return strings.Join(hs, ",")
+}
+
+// listValue is a list or tuple of str.
+func listValue(kind Kind, list []string) Value {
+	v := Value{Kind: kind, Items: []Value{}}
+	for _, s := range list {
+		v.Items = append(v.Items, Value{Kind: KindStr, Str: s})
+	}
+	return v
 }
 
 func safeCases() []pyCase {

@@ -19,6 +19,8 @@ const (
 	KindStr                   // str: Value.Str; Value.Safe for a Django SafeString
 	KindBytes                 // bytes: Value.Bytes
 	KindByteArray             // bytearray: Value.Bytes
+	KindList                  // list of plain values: Value.Items
+	KindTuple                 // tuple of plain values: Value.Items
 )
 
 var kindNames = [...]string{
@@ -29,6 +31,8 @@ var kindNames = [...]string{
 	KindStr:       "str",
 	KindBytes:     "bytes",
 	KindByteArray: "bytearray",
+	KindList:      "list",
+	KindTuple:     "tuple",
 }
 
 // String returns the Python name of the kind ("str", "None", …).
@@ -57,6 +61,9 @@ type Value struct {
 	Float float64
 	// Bool is the value of a bool.
 	Bool bool
+	// Items are the elements of a list or tuple: plain values, never a list
+	// or tuple themselves.
+	Items []Value
 }
 
 // Text returns the text of a str or SafeString value; ok is false for every
@@ -88,8 +95,35 @@ func (v Value) Equal(w Value) bool {
 		return v.Str == w.Str && v.Safe == w.Safe
 	case KindBytes, KindByteArray:
 		return bytes.Equal(v.Bytes, w.Bytes)
+	case KindList, KindTuple:
+		if len(v.Items) != len(w.Items) {
+			return false
+		}
+		for i := range v.Items {
+			if !v.Items[i].Equal(w.Items[i]) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
+}
+
+// StrList returns the elements of a list or tuple whose elements are all
+// str (Django's learned page-cache header lists are lists of str); ok is
+// false for anything else.
+func (v Value) StrList() (list []string, ok bool) {
+	if v.Kind != KindList && v.Kind != KindTuple {
+		return nil, false
+	}
+	list = make([]string, len(v.Items))
+	for i, it := range v.Items {
+		if it.Kind != KindStr {
+			return nil, false
+		}
+		list[i] = it.Str
+	}
+	return list, true
 }
 
 var bigZero = new(big.Int)
