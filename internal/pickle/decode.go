@@ -116,10 +116,10 @@ const (
 // item is one entry of the unpickler's stack or memo.
 type item struct {
 	kind itemKind
-	fn   global // itemGlobal
-	name string // itemGlobal: "module.name"
-	v    Value  // itemValue
-	tup  []item // itemTuple
+	fn   global   // itemGlobal
+	name string   // itemGlobal: "module.name"
+	v    Value    // itemValue
+	tup  []item   // itemTuple
 	list *[]Value // itemList: shared by the stack and the memo, as in Python
 }
 
