@@ -96,7 +96,12 @@
 //     finished;
 //   - the handler hijacked the connection (the wrapped writer implements
 //     http.Hijacker and is reachable by http.ResponseController);
-//   - the request carried a header its Vary lists on several lines.
+//   - the request carried a header its Vary lists on several lines;
+//   - under the legacy key scheme (sharing with Django 6.0 or older), its
+//     Vary is one those versions split into other names than 6.1 does
+//     ("Cookie,", " Cookie", "A,,B", an empty Vary: they keep padding and
+//     empty tokens, learning names like "HTTP_ COOKIE" that no request
+//     header matches, which would give every user one page).
 //
 // Otherwise Expires (if absent) and Cache-Control max-age (the smaller of
 // the handler's and the timeout) are set, and a request with an

@@ -223,6 +223,55 @@ func HeaderList(vary string, i18n bool) []string {
 	return list
 }
 
+// legacyHeaderList is the header list Django 6.0 and older learn for a
+// response's Vary header value (present): tokens split by the regular
+// expression cc_delim_re = \s*,\s* (Python's Unicode whitespace, the value
+// read as ISO-8859-1), so that padding at either end of the value stays on
+// the first or last token and empty tokens stay, each upper-cased with "-"
+// as "_" and "HTTP_" prepended (Accept-Language left out when i18n), and
+// sorted. Where it differs from HeaderList, a page Go stored under the
+// legacy key scheme would not have the header list those Django versions
+// would learn: " Cookie" becomes "HTTP_ COOKIE", which no request header
+// matches, so every user would share the page.
+func legacyHeaderList(vary string, i18n bool) []string {
+	list := []string{}
+	add := func(token string) {
+		b := appendPyUpper([]byte("HTTP_"), token)
+		name := b[len("HTTP_"):]
+		for j := range name {
+			if name[j] == '-' {
+				name[j] = '_'
+			}
+		}
+		if i18n && string(name) == "ACCEPT_LANGUAGE" {
+			return
+		}
+		list = append(list, string(b))
+	}
+	start := 0 // start of the current token
+	for i := 0; i < len(vary); i++ {
+		if vary[i] != ',' {
+			continue
+		}
+		// The separator: the whitespace right before the comma (not before
+		// start, which an earlier separator consumed), the comma, and the
+		// whitespace after it.
+		end := i
+		for end > start && httpheader.IsSpace(vary[end-1]) {
+			end--
+		}
+		add(vary[start:end])
+		j := i + 1
+		for j < len(vary) && httpheader.IsSpace(vary[j]) {
+			j++
+		}
+		start, i = j, j-1
+	}
+	add(vary[start:])
+	sort.Strings(list)
+	return list
+}
+
 // appendPyUpper appends Python's s.upper() of s read as ISO-8859-1, encoded
 // as UTF-8 (so that byte order is Python's code-point order).
 func appendPyUpper(dst []byte, s string) []byte {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -197,7 +198,14 @@ func (p *Cache) prepare(r *http.Request, s *keyInputs, rec *recorder.Recorder, m
 // timeout seconds. It returns what was stored, or the reason nothing was.
 func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, timeout int, now time.Time) (*flightResult, string) {
 	h := rec.Header()
-	list := HeaderList(responseHeaderValue(h, httpheader.Vary), p.keys.cfg.language != nil)
+	vary, hasVary := httpheader.ResponseHeader(h, httpheader.Vary)
+	list := HeaderList(vary, p.keys.cfg.language != nil)
+	if hasVary && p.keys.cfg.scheme == schemeLegacy && !slices.Equal(list, legacyHeaderList(vary, p.keys.cfg.language != nil)) {
+		// Django 6.0 and older would learn another list for this Vary
+		// (padding, empty tokens): storing 6.1's list under their keys
+		// would not be what they read, and theirs can merge users.
+		return nil, "vary-tokens"
+	}
 	s.setVary(&p.keys.cfg, r, namesOf(list))
 	if s.repeated {
 		return nil, "header"

@@ -187,6 +187,12 @@ var neverStoredRules = map[string][]neverStored{
 				r.Header["Accept-Encoding"] = []string{"gzip", "br"}
 			})},
 	},
+	"under the legacy key scheme (Django ≤ 6.0), a `Vary` that those versions split into other names than 6.1 does (`Cookie,`, ` Cookie`, `A,,B`, an empty `Vary`): they would learn `HTTP_ COOKIE`, which no request matches": {
+		{name: "Cookie,", mw: legacySite, handler: setHeader("Vary", "Cookie,")},
+		{name: " Cookie", mw: legacySite, handler: setHeader("Vary", " Cookie")},
+		{name: "A,,B", mw: legacySite, handler: setHeader("Vary", "A,,B")},
+		{name: "empty", mw: legacySite, handler: setHeader("Vary", "")},
+	},
 	"a request with a host Django rejects (`DisallowedHost`)": {
 		{name: "bad host", send: sendGet(func(r *http.Request) { r.Host = "bad host" })},
 		{name: "bad port", send: sendGet(func(r *http.Request) { r.Host = "example.com:x" })},
@@ -199,6 +205,11 @@ var neverStoredRules = map[string][]neverStored{
 }
 
 type cancelKey struct{}
+
+// legacySite is Site under the legacy key scheme.
+func legacySite(tc *testCaches) func(http.Handler) http.Handler {
+	return Site(tc.opts(WithKeyScheme(cache.KeySchemeLegacy))...)
+}
 
 // TestReadmeNeverStored checks README's list of what the page cache never
 // stores against the code: every line has cases, every case a line, and in
