@@ -108,7 +108,7 @@ func cacheUtilsCases(t *testing.T, prefixed bool) {
 		}{
 			{WithKeyScheme(cache.KeySchemeDjango61), "4792b9bac48c3f0441b0d9b0d7af8f2c"},
 			{WithKeyScheme(cache.KeySchemeLegacy), "4792b9bac48c3f0441b0d9b0d7af8f2c"},
-			{WithKeySchemeDjango610(), "3b59035bd3b34e30981dc990dd93acbb"},
+			{WithDjango("6.1.1"), "3b59035bd3b34e30981dc990dd93acbb"},
 		} {
 			r := req(http.MethodHead, "/cache/test/", "www.example.com")
 			o := append(opts[:2:2], sc.opt)

@@ -100,7 +100,7 @@ func TestDjangoCachedPages(t *testing.T) {
 			var opts []Option
 			switch version {
 			case "6.1": // 6.1.1 hashes an absent header as an empty one
-				opts = append(opts, WithKeySchemeDjango610())
+				opts = append(opts, WithDjango("6.1.1"))
 			default: // Debian's 3.2.25 and 5.2.19: the legacy scheme with "-,"
 				opts = append(opts, WithKeyScheme(cache.KeySchemeLegacy))
 			}

@@ -73,7 +73,7 @@ func FuzzPageKey(f *testing.F) {
 				t.Fatalf("name %q in %q", name, list)
 			}
 		}
-		for _, sc := range []pageScheme{schemeDjango61, schemeLegacy, schemeDjango610} {
+		for _, sc := range []cache.PageKeyVariant{cache.PageKeysNetstrings, cache.PageKeysConcatMarked, cache.PageKeysNetstringsEmptyAbsent} {
 			k.cfg.scheme = sc
 			pk, err := k.PageKey(r, "GET", list)
 			if err != nil || !strings.HasPrefix(pk, "views.decorators.cache.cache_page.p.GET."+md5hex(uri)+".") ||

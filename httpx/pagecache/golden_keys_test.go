@@ -42,11 +42,11 @@ type pageKeyVectors struct {
 // with "xy","z") is deliberately not supported.
 var supportedGenerations = []struct {
 	field  string
-	scheme pageScheme
+	scheme cache.PageKeyVariant
 }{
-	{"5.2.19+/6.0.10+/debian-3.2-deb12u7 (raw concat, absent '-,')", schemeLegacy},
-	{"6.1.0-6.1.2 (netstring, absent as empty '0:,')", schemeDjango610},
-	{"6.1.3+ inferred (netstring, absent '-,')", schemeDjango61},
+	{"5.2.19+/6.0.10+/debian-3.2-deb12u7 (raw concat, absent '-,')", cache.PageKeysConcatMarked},
+	{"6.1.0-6.1.2 (netstring, absent as empty '0:,')", cache.PageKeysNetstringsEmptyAbsent},
+	{"6.1.3+ inferred (netstring, absent '-,')", cache.PageKeysNetstrings},
 }
 
 // pageKeyRequest builds the Go request standing for each golden case (the
@@ -158,11 +158,11 @@ func TestGoldenPageKeys(t *testing.T) {
 	files := []struct {
 		version string
 		opt     Option
-		scheme  pageScheme
+		scheme  cache.PageKeyVariant
 	}{
-		{"3.2.25", WithKeyScheme(cache.KeySchemeLegacy), schemeLegacy},
-		{"5.2.19", WithKeyScheme(cache.KeySchemeLegacy), schemeLegacy},
-		{"6.1.1", WithKeySchemeDjango610(), schemeDjango610},
+		{"3.2.25", WithKeyScheme(cache.KeySchemeLegacy), cache.PageKeysConcatMarked},
+		{"5.2.19", WithKeyScheme(cache.KeySchemeLegacy), cache.PageKeysConcatMarked},
+		{"6.1.1", WithDjango("6.1.1"), cache.PageKeysNetstringsEmptyAbsent},
 	}
 	total, passed := 0, 0
 	for _, f := range files {
@@ -201,7 +201,7 @@ func TestGoldenPageKeys(t *testing.T) {
 				i18n := c.Settings["USE_I18N"] == true
 				list := HeaderList(vary, i18n)
 				want := c.StoredHeaderList
-				if n == 29 && f.scheme == schemeLegacy {
+				if n == 29 && f.scheme == cache.PageKeysConcatMarked {
 					// ≤5.2 keeps the padding (HTTP_ ACCEPT_ENCODING, HTTP_COOKIE ),
 					// so those headers are never found and every user shares one
 					// entry; the page cache always strips, as 6.1 does.

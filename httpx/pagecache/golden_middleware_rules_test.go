@@ -130,7 +130,7 @@ func TestGoldenMiddlewareRules(t *testing.T) {
 		name string
 		opt  Option
 	}{
-		{"6.1.0", WithKeySchemeDjango610()}, // the key encoding of 6.1.1, which made the vectors
+		{"6.1.0", WithDjango("6.1.1")}, // the key encoding of 6.1.1, which made the vectors
 		{"6.1", WithKeyScheme(cache.KeySchemeDjango61)},
 	} {
 		devs := ruleDeviations(scheme.name)

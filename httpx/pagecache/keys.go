@@ -34,35 +34,18 @@ const (
 // alone.
 var ErrInvalidHost = errors.New("pagecache: invalid host for a page-cache key")
 
-// pageScheme is how the Vary-header values are hashed.
-type pageScheme uint8
-
-const (
-	// schemeDjango61: netstrings, absent "-," (6.1.3, inferred).
-	schemeDjango61 pageScheme = iota
-	// schemeLegacy: raw concatenation, absent "-," (5.2.19, 6.0.10,
-	// Debian 3.2.25).
-	schemeLegacy
-	// schemeDjango610: netstrings, absent as empty "0:," (6.1.0–6.1.2).
-	schemeDjango610
-)
-
-func schemeFor(s cache.KeyScheme) pageScheme {
+// variantFor is the page-key variant of a fragment key scheme.
+func variantFor(s cache.KeyScheme) cache.PageKeyVariant {
 	if s == cache.KeySchemeLegacy {
-		return schemeLegacy
+		return cache.PageKeysConcatMarked
 	}
-	return schemeDjango61
+	return cache.PageKeysNetstrings
 }
 
-// String names the scheme.
-func (s pageScheme) String() string {
-	switch s {
-	case schemeLegacy:
-		return "legacy"
-	case schemeDjango610:
-		return "6.1.0"
-	}
-	return "6.1"
+// concatenated reports whether a variant concatenates the values (Django
+// 6.0 and older).
+func concatenated(v cache.PageKeyVariant) bool {
+	return v == cache.PageKeysConcatMarked || v == cache.PageKeysConcat
 }
 
 // Keys builds the keys of Django's page cache for requests. Build it
@@ -77,7 +60,7 @@ type Keys struct {
 }
 
 // NewKeys returns the key builder of the key options among opts
-// (WithKeyPrefix, WithKeyScheme, WithKeySchemeDjango610, WithLanguage,
+// (WithKeyPrefix, WithKeyScheme, WithDjango, WithLanguage,
 // WithTimeZone, WithSecureProxySSLHeader, WithForwardedHost; the key scheme
 // of WithRegistry). An invalid option is an error, as with New; a Keys
 // needs no cache.
@@ -298,17 +281,22 @@ func appendPyUpper(dst []byte, s string) []byte {
 }
 
 // appendVaryValue appends the digest input of one header-list name for r
-// under the key scheme: the value as a netstring (6.1) or as it is
-// (legacy), or the absent marker.
+// under the page-key variant: the value as a netstring (6.1) or as it is
+// (6.0 and older), or what an absent header hashes as ("-,", "0:," in
+// 6.1.0–6.1.2, nothing in upstream releases before the CVE-2026-113593
+// fix).
 func (c *keyConfig) appendVaryValue(dst []byte, r *http.Request, name string, s *keyInputs) []byte {
 	v, ok := metaValue(r, name, s)
 	if !ok {
-		if c.scheme == schemeDjango610 {
+		switch c.scheme {
+		case cache.PageKeysNetstringsEmptyAbsent:
 			return append(dst, "0:,"...)
+		case cache.PageKeysConcat:
+			return dst
 		}
 		return append(dst, "-,"...)
 	}
-	if c.scheme == schemeLegacy {
+	if concatenated(c.scheme) {
 		return appendLatin1UTF8(dst, v)
 	}
 	dst = strconv.AppendInt(dst, int64(latin1UTF8Len(v)), 10)

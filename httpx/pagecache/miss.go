@@ -200,7 +200,7 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 	h := rec.Header()
 	vary, hasVary := httpheader.ResponseHeader(h, httpheader.Vary)
 	list := HeaderList(vary, p.keys.cfg.language != nil)
-	if hasVary && p.keys.cfg.scheme == schemeLegacy && !slices.Equal(list, legacyHeaderList(vary, p.keys.cfg.language != nil)) {
+	if hasVary && concatenated(p.keys.cfg.scheme) && !slices.Equal(list, legacyHeaderList(vary, p.keys.cfg.language != nil)) {
 		// Django 6.0 and older would learn another list for this Vary
 		// (padding, empty tokens): storing 6.1's list under their keys
 		// would not be what they read, and theirs can merge users.

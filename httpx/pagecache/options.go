@@ -50,6 +50,7 @@ type config struct {
 	now         func() time.Time
 
 	schemeSet bool
+	djangoSet bool
 	err       error
 
 	// onJoin, for tests, is called when a request starts waiting for
@@ -60,7 +61,7 @@ type config struct {
 // keyConfig is what page keys depend on.
 type keyConfig struct {
 	prefix string
-	scheme pageScheme
+	scheme cache.PageKeyVariant
 	// language and timeZone give the i18n suffix; a non-nil language also
 	// drops Accept-Language from learned header lists (USE_I18N).
 	language func(*http.Request) string
@@ -88,7 +89,7 @@ func newConfig(opts []Option) *config {
 		}
 	}
 	if !c.schemeSet && c.registry != nil {
-		c.keys.scheme = schemeFor(c.registry.KeyScheme())
+		c.keys.scheme = variantFor(c.registry.KeyScheme())
 	}
 	return c
 }
@@ -158,20 +159,29 @@ func WithKeyPrefix(prefix string) Option {
 // 6.0.10 and Debian's 3.2.25).
 func WithKeyScheme(s cache.KeyScheme) Option {
 	return func(p *config) {
-		p.keys.scheme = schemeFor(s)
+		if !p.djangoSet {
+			p.keys.scheme = variantFor(s)
+		}
 		p.schemeSet = true
 	}
 }
 
-// WithKeySchemeDjango610 selects the page-key encoding of Django 6.1.0 to
-// 6.1.2: netstrings, with an absent header hashed like an empty one
-// ("0:,"). Those releases therefore give an absent and an empty
-// Vary-listed header the same key (fixed by CVE-2026-113593); use this
-// only to share a cache with them.
-func WithKeySchemeDjango610() Option {
+// WithDjango makes page keys those of the Django release sharing the
+// cache, to the patch level (see cache.ParseDjangoRelease: "4.2.28",
+// "5.2.19", "6.1.2", "3.2.25-debian"; "X.Y" alone is the newest X.Y
+// release): how the Vary-listed header values are hashed, and an absent
+// header with them (cache.DjangoRelease.PageKeys). It wins over
+// WithKeyScheme and over the registry's scheme. An invalid release is an
+// error of New and NewKeys.
+func WithDjango(release string) Option {
 	return func(p *config) {
-		p.keys.scheme = schemeDjango610
-		p.schemeSet = true
+		d, err := cache.ParseDjangoRelease(release)
+		if err != nil {
+			p.err = fmt.Errorf("pagecache: WithDjango: %w", err)
+			return
+		}
+		p.keys.scheme = d.PageKeys()
+		p.schemeSet, p.djangoSet = true, true
 	}
 }
 

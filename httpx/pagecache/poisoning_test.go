@@ -211,7 +211,7 @@ func TestPoisoningAbsentVersusEmpty(t *testing.T) {
 	}{
 		{WithKeyScheme(cache.KeySchemeDjango61), true},
 		{WithKeyScheme(cache.KeySchemeLegacy), true},
-		{WithKeySchemeDjango610(), false},
+		{WithDjango("6.1.1"), false},
 	} {
 		tc := newTestCaches(t)
 		view := &personal{decorate: func(w http.ResponseWriter, r *http.Request) {
