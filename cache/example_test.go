@@ -118,3 +118,28 @@ func ExampleOpenRegistry() {
 	// true [default template_fragments]
 	// The connection 'sessions' doesn't exist.
 }
+
+// logged is a backend wrapper, as cache/failopen's is: it implements
+// cache.Unwrapper.
+type logged struct{ cache.Backend }
+
+func (l logged) Unwrap() cache.Backend { return l.Backend }
+
+// Finding the backend under a wrapper, as errors.As finds an error in a
+// chain.
+func ExampleAs() {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		panic(err)
+	}
+	c, err := cache.New(logged{store})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	c.Set(context.Background(), "k", []byte("v"), cache.DefaultTimeout)
+	if ms, ok := cache.As[*memory.Store](c.Backend()); ok {
+		fmt.Println("entries in the memory store:", ms.Len())
+	}
+	// Output: entries in the memory store: 1
+}

@@ -93,3 +93,20 @@ func ExampleOpener() {
 	fmt.Printf("%T over %T, %v\n", w, w.Unwrap(), w.State())
 	// Output: *failopen.IncrBackend over *memory.Store, closed
 }
+
+// A debug page reads the breaker of each cache through cache.As, which
+// finds it under any other wrapper.
+func ExampleBreaker() {
+	c, err := cache.New(failopen.Wrap(&down{}, failopen.Options{FailureThreshold: 1}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	c.Get(context.Background(), "k")
+	if br, ok := cache.As[failopen.Breaker](c.Backend()); ok {
+		s := br.Stats()
+		fmt.Println(s.State, s.Failures, s.Opens)
+	}
+	// Output: open 1 1
+}

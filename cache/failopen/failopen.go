@@ -195,9 +195,24 @@ type Stats struct {
 	LastErrorAt time.Time
 }
 
+// Breaker is the circuit breaker of a fail-open wrapper, for a debug page
+// or metrics. Find it under a cache's other wrappers with cache.As:
+//
+//	if br, ok := cache.As[failopen.Breaker](c.Backend()); ok {
+//		s := br.Stats()
+//		log.Printf("breaker %s, %d failures", s.State, s.Failures)
+//	}
+type Breaker interface {
+	// State returns the breaker's state.
+	State() State
+	// Stats returns the counters.
+	Stats() Stats
+}
+
 // Wrapper is what Wrap returns: a cache.Backend with the optional
-// interfaces, and access to the breaker. Its concrete type is *Backend, or
-// *IncrBackend when the wrapped backend implements cache.Incrementer.
+// interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
+// Its concrete type is *Backend, or *IncrBackend when the wrapped backend
+// implements cache.Incrementer.
 type Wrapper interface {
 	cache.Backend
 	cache.ManyGetter
@@ -205,12 +220,8 @@ type Wrapper interface {
 	cache.ManyDeleter
 	cache.KeyBytesGetter
 	cache.KeyChecker
-	// State returns the breaker's state.
-	State() State
-	// Stats returns the counters.
-	Stats() Stats
-	// Unwrap returns the wrapped backend.
-	Unwrap() cache.Backend
+	cache.Unwrapper
+	Breaker
 }
 
 // Backend is the fail-open wrapper of a backend without an atomic

@@ -58,27 +58,6 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 
 func init() { goredis.SetLogger(quietRedis{}) }
 
-// unwrapper is implemented by backends wrapping another, such as the
-// fail-open wrapper.
-type unwrapper interface {
-	Unwrap() cache.Backend
-}
-
-// innermost returns the backend at the bottom of b's wrappers.
-func innermost(b cache.Backend) cache.Backend {
-	for {
-		u, ok := b.(unwrapper)
-		if !ok {
-			return b
-		}
-		inner := u.Unwrap()
-		if inner == nil {
-			return b
-		}
-		b = inner
-	}
-}
-
 // backendKind names a backend for people, with its Go type.
 func backendKind(b cache.Backend) string {
 	var kind string
@@ -104,13 +83,12 @@ func backendKind(b cache.Backend) string {
 // clearScope warns on stderr about what clearing the backend removes
 // besides the cache's own entries.
 func clearScope(c *command, stderr io.Writer, b cache.Backend) {
-	switch b := innermost(b).(type) {
-	case *memcached.Backend:
-		fmt.Fprintf(stderr, "fragcache %s: warning: memcached's clear is flush_all: it empties the whole of every server (%s), whatever the key prefix, other applications' entries included\n", c.name, strings.Join(b.Servers(), ", "))
-	case *redis.Backend:
+	if mb, ok := cache.As[*memcached.Backend](b); ok {
+		fmt.Fprintf(stderr, "fragcache %s: warning: memcached's clear is flush_all: it empties the whole of every server (%s), whatever the key prefix, other applications' entries included\n", c.name, strings.Join(mb.Servers(), ", "))
+	} else if _, ok := cache.As[*redis.Backend](b); ok {
 		fmt.Fprintf(stderr, "fragcache %s: warning: Redis's clear is FLUSHDB: it empties the whole database, whatever the key prefix, other applications' keys included\n", c.name)
-	case *file.Store:
-		fmt.Fprintf(stderr, "fragcache %s: note: this removes every cache file in %s, whatever the key prefix\n", c.name, b.Dir())
+	} else if fs, ok := cache.As[*file.Store](b); ok {
+		fmt.Fprintf(stderr, "fragcache %s: note: this removes every cache file in %s, whatever the key prefix\n", c.name, fs.Dir())
 	}
 }
 
@@ -208,16 +186,6 @@ func (r *report) fail(label string, err error) {
 // never written.
 const probeKey = "fragcache.stats.probe"
 
-// breakerStats is implemented by the fail-open wrapper.
-type breakerStats interface {
-	Stats() failopen.Stats
-}
-
-// redisClients is implemented by the Redis backend.
-type redisClients interface {
-	Clients() []*goredis.Client
-}
-
 // The optional methods of backends stats reports on.
 type (
 	lener      interface{ Len() int }
@@ -261,7 +229,7 @@ func probe(ctx context.Context, r *report, cc *cache.Cache) {
 // must not report a miss, a store or a delete that was really a cache it
 // could not reach.
 func swallowed(cc *cache.Cache) func() error {
-	bs, ok := cc.Backend().(breakerStats)
+	bs, ok := cache.As[failopen.Breaker](cc.Backend())
 	if !ok {
 		return func() error { return nil }
 	}
@@ -286,16 +254,12 @@ func describe(ctx context.Context, r *report, b cache.Backend) {
 			r.line("wrapped backend", "%s", backendKind(b))
 		}
 		describeOne(ctx, r, b)
-		u, ok := b.(unwrapper)
-		if !ok {
-			return
-		}
-		b = u.Unwrap()
+		b = cache.Unwrap(b)
 	}
 }
 
 func describeOne(ctx context.Context, r *report, b cache.Backend) {
-	if bs, ok := b.(breakerStats); ok {
+	if bs, ok := b.(failopen.Breaker); ok {
 		s := bs.Stats()
 		state := s.State.String()
 		if !s.OpenUntil.IsZero() {
@@ -310,7 +274,7 @@ func describeOne(ctx context.Context, r *report, b cache.Backend) {
 			r.line("breaker last error", "%s (at %s)", s.LastError, s.LastErrorAt.Format(time.RFC3339))
 		}
 	}
-	if rc, ok := b.(redisClients); ok {
+	if rc, ok := b.(*redis.Backend); ok {
 		clients := rc.Clients()
 		addrs := make([]string, len(clients))
 		for i, cl := range clients {
