@@ -97,7 +97,7 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output:
 	// app:1:k 1m0s
-	// cache: invalid option: unknown option "max_entrys" in cache URL "memory://?max_entrys=1000"
+	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
 }
 
 func ExampleOpenRegistry() {
@@ -142,4 +142,35 @@ func ExampleAs() {
 		fmt.Println("entries in the memory store:", ms.Len())
 	}
 	// Output: entries in the memory store: 1
+}
+
+// An Opener declares its query options in one table: adding an option is
+// adding a row. Options nobody reads are rejected by Open, and messages
+// name the option, never the URL.
+func ExampleURL_Read() {
+	open := func(u *cache.URL) (cache.Backend, error) {
+		opts := memory.Options{MaxEntries: 100}
+		var warm bool
+		if err := u.Read(
+			cache.URLInt("max_entries", &opts.MaxEntries, 1, 1<<20),
+			cache.URLDuration("sweep_interval", &opts.SweepInterval),
+			cache.URLBool("warm", &warm),
+		); err != nil {
+			return nil, err
+		}
+		return memory.New(opts)
+	}
+	schemes := cache.Schemes{"lru": open}
+	c, err := cache.Open("lru://?max_entries=10&warm=yes&timeout=60", schemes)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.DefaultTimeout())
+	c.Close()
+	_, err = cache.Open("lru://:pw@h?max_entries=lots", schemes)
+	fmt.Println(err)
+	// Output:
+	// 1m0s
+	// cache: invalid option: max_entries="lots" in lru cache URL: want an integer from 1 to 1048576
 }

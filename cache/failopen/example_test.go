@@ -44,7 +44,11 @@ func (d *down) Close() error { return nil }
 func Example() {
 	ctx := context.Background()
 	backend := &down{}
-	w := failopen.Wrap(backend, failopen.Options{FailureThreshold: 3, CoolDown: 10 * time.Second})
+	w, err := failopen.New(backend, failopen.Options{FailureThreshold: 3, CoolDown: 10 * time.Second})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	c, _ := cache.New(w)
 	defer c.Close()
 
@@ -64,7 +68,7 @@ func Example() {
 	fmt.Println("last error:", s.LastError)
 
 	// Counters cannot fail open.
-	_, err := c.Incr(ctx, "hits", 1)
+	_, err = c.Incr(ctx, "hits", 1)
 	fmt.Println("incr:", err)
 	// Output:
 	// get 0 hit: false err: <nil> state: closed
@@ -97,7 +101,12 @@ func ExampleOpener() {
 // A debug page reads the breaker of each cache through cache.As, which
 // finds it under any other wrapper.
 func ExampleBreaker() {
-	c, err := cache.New(failopen.Wrap(&down{}, failopen.Options{FailureThreshold: 1}))
+	w, err := failopen.New(&down{}, failopen.Options{FailureThreshold: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := cache.New(w)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,7 +5,7 @@
 //
 // A cache is an optimisation. When Redis or memcached is down or slow, a
 // page should render uncached, not fail, and should not pay a network
-// timeout on every request either. Wrap gives a backend that behaves so, and
+// timeout on every request either. New gives a backend that behaves so, and
 // counts and logs what it swallowed, so failures stay observable.
 //
 // # What each method does when the backend fails
@@ -69,7 +69,7 @@
 // cache.ManyDeleter, cache.KeyBytesGetter and cache.KeyChecker whatever the
 // wrapped backend implements, falling back to the single-key methods exactly
 // as cache.Cache would (so a batch counts as one operation). cache.Incrementer
-// cannot be emulated without the cache's default timeout, so Wrap returns a
+// cannot be emulated without the cache's default timeout, so New returns a
 // type with Incr only when the wrapped backend has one; otherwise the Cache
 // uses its own Get-and-Set increment through the wrapper — whose Get fails
 // open, so that such an Incr on a failing backend reports cache.ErrNotFound
@@ -81,6 +81,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -110,16 +111,18 @@ const (
 // backend was not called.
 var ErrOpen = errors.New("failopen: circuit open: cache backend skipped")
 
-// Options configures Wrap. The zero value gives the defaults.
+// Options configures New. The zero value gives the defaults; New rejects
+// values out of range.
 type Options struct {
 	// FailureThreshold is the number of consecutive failures that opens
-	// the breaker. Zero means DefaultFailureThreshold.
+	// the breaker, up to 1<<30. Zero means DefaultFailureThreshold.
 	FailureThreshold int
 	// CoolDown is how long the breaker stays open before letting a probe
 	// through. Zero means DefaultCoolDown.
 	CoolDown time.Duration
 	// Jitter adds a random part of up to Jitter×CoolDown to each
-	// cool-down. Zero means DefaultJitter; negative means none.
+	// cool-down. Zero means DefaultJitter; negative means none. It must be
+	// finite.
 	Jitter float64
 	// OpTimeout bounds each operation. Zero means DefaultOpTimeout;
 	// negative means no timeout beyond the caller's context.
@@ -209,7 +212,7 @@ type Breaker interface {
 	Stats() Stats
 }
 
-// Wrapper is what Wrap returns: a cache.Backend with the optional
+// Wrapper is what New returns: a cache.Backend with the optional
 // interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
 // Its concrete type is *Backend, or *IncrBackend when the wrapped backend
 // implements cache.Incrementer.
@@ -269,13 +272,14 @@ type lastError struct {
 	at  time.Time
 }
 
-// Wrap returns b wrapped: failures become misses, operations are bounded
+// New returns b wrapped: failures become misses, operations are bounded
 // by opts.OpTimeout, and a circuit breaker skips b while it keeps failing.
 // The result is a *IncrBackend when b implements cache.Incrementer, else a
-// *Backend.
-func Wrap(b cache.Backend, opts Options) Wrapper {
-	if b == nil {
-		b = nilBackend{}
+// *Backend. It fails, with an error wrapping cache.ErrInvalidOption, on a
+// nil backend or an option out of range.
+func New(b cache.Backend, opts Options) (Wrapper, error) {
+	if err := opts.check(b); err != nil {
+		return nil, err
 	}
 	w := &Backend{
 		inner:     b,
@@ -296,7 +300,7 @@ func Wrap(b cache.Backend, opts Options) Wrapper {
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
-	if opts.FailureThreshold <= 0 || opts.FailureThreshold > 1<<30 {
+	if w.threshold == 0 {
 		w.threshold = DefaultFailureThreshold
 	}
 	if w.coolDown <= 0 {
@@ -324,9 +328,26 @@ func Wrap(b cache.Backend, opts Options) Wrapper {
 		w.name = "cache backend"
 	}
 	if inc, ok := b.(cache.Incrementer); ok {
-		return &IncrBackend{Backend: w, incr: inc}
+		return &IncrBackend{Backend: w, incr: inc}, nil
 	}
-	return w
+	return w, nil
+}
+
+// check reports the first value of o out of range, or a nil backend.
+func (o Options) check(b cache.Backend) error {
+	switch {
+	case b == nil:
+		return fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
+	case o.FailureThreshold < 0 || o.FailureThreshold > 1<<30:
+		return fmt.Errorf("%w: failopen: FailureThreshold %d: want 0 (the default) to %d", cache.ErrInvalidOption, o.FailureThreshold, 1<<30)
+	case o.CoolDown < 0:
+		return fmt.Errorf("%w: failopen: CoolDown %v: want 0 (the default) or a positive duration", cache.ErrInvalidOption, o.CoolDown)
+	case math.IsNaN(o.Jitter) || math.IsInf(o.Jitter, 0):
+		return fmt.Errorf("%w: failopen: Jitter %v: want a finite fraction", cache.ErrInvalidOption, o.Jitter)
+	case o.LogInterval < 0:
+		return fmt.Errorf("%w: failopen: LogInterval %v: want 0 (the default) or a positive duration", cache.ErrInvalidOption, o.LogInterval)
+	}
+	return nil
 }
 
 // Unwrap returns the wrapped backend.
@@ -748,27 +769,3 @@ func (b *IncrBackend) Incr(ctx context.Context, key string, delta int64) (int64,
 	}
 	return n, nil
 }
-
-// nilBackend stands in for a nil backend given to Wrap: every operation
-// fails with an error wrapping cache.ErrInvalidOption, which is passed
-// through to the caller.
-type nilBackend struct{}
-
-var errNilBackend = fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
-
-func (nilBackend) Get(context.Context, string) ([]byte, bool, error) {
-	return nil, false, errNilBackend
-}
-func (nilBackend) Set(context.Context, string, []byte, cache.Timeout) error {
-	return errNilBackend
-}
-func (nilBackend) Add(context.Context, string, []byte, cache.Timeout) (bool, error) {
-	return false, errNilBackend
-}
-func (nilBackend) Delete(context.Context, string) (bool, error) { return false, errNilBackend }
-func (nilBackend) Has(context.Context, string) (bool, error)    { return false, errNilBackend }
-func (nilBackend) Touch(context.Context, string, cache.Timeout) (bool, error) {
-	return false, errNilBackend
-}
-func (nilBackend) Clear(context.Context) error { return errNilBackend }
-func (nilBackend) Close() error                { return nil }

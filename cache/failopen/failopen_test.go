@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,7 +244,7 @@ func (c *clock) Advance(d time.Duration) {
 func setup(t testing.TB, threshold int) (*fake, *clock, failopen.Wrapper, *cache.Cache) {
 	t.Helper()
 	f, clk := newFake(), newClock()
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: threshold, CoolDown: 5 * time.Second, Jitter: -1, Now: clk.Now})
+	w := wrap(t, f, failopen.Options{FailureThreshold: threshold, CoolDown: 5 * time.Second, Jitter: -1, Now: clk.Now})
 	c, err := cache.New(w)
 	if err != nil {
 		t.Fatal(err)
@@ -536,7 +537,7 @@ func TestProbeNeutral(t *testing.T) {
 func TestJitter(t *testing.T) {
 	f, clk := newFake(), newClock()
 	f.fail(errBoom)
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 1, CoolDown: 10 * time.Second, Jitter: 0.5, Now: clk.Now})
+	w := wrap(t, f, failopen.Options{FailureThreshold: 1, CoolDown: 10 * time.Second, Jitter: 0.5, Now: clk.Now})
 	seen := map[time.Duration]bool{}
 	for range 20 {
 		w.Get(bg, "k")
@@ -554,7 +555,7 @@ func TestJitter(t *testing.T) {
 
 func TestOpTimeout(t *testing.T) {
 	f, clk := newFake(), newClock()
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 2, OpTimeout: 30 * time.Millisecond, Now: clk.Now, Jitter: -1})
+	w := wrap(t, f, failopen.Options{FailureThreshold: 2, OpTimeout: 30 * time.Millisecond, Now: clk.Now, Jitter: -1})
 	f.setHang(true)
 	for range 2 {
 		start := time.Now()
@@ -575,7 +576,7 @@ func TestOpTimeout(t *testing.T) {
 	// caller's.
 	f2 := newFake()
 	f2.setHang(true)
-	w2 := failopen.Wrap(f2, failopen.Options{OpTimeout: time.Hour})
+	w2 := wrap(t, f2, failopen.Options{OpTimeout: time.Hour})
 	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
 	defer cancel()
 	if _, _, err := w2.Get(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) {
@@ -586,16 +587,16 @@ func TestOpTimeout(t *testing.T) {
 	}
 	// A negative OpTimeout sets none: the backend sees the caller's context.
 	f3 := newFake()
-	w3 := failopen.Wrap(f3, failopen.Options{OpTimeout: -1})
+	w3 := wrap(t, f3, failopen.Options{OpTimeout: -1})
 	var sawDeadline bool
 	f3.setGate(nil)
 	ctxCheck := &deadlineSpy{fake: f3, saw: &sawDeadline}
-	w3 = failopen.Wrap(ctxCheck, failopen.Options{OpTimeout: -1})
+	w3 = wrap(t, ctxCheck, failopen.Options{OpTimeout: -1})
 	w3.Get(bg, "k")
 	if sawDeadline {
 		t.Error("OpTimeout -1 still set a deadline")
 	}
-	failopen.Wrap(ctxCheck, failopen.Options{}).Get(bg, "k")
+	wrap(t, ctxCheck, failopen.Options{}).Get(bg, "k")
 	if !sawDeadline {
 		t.Error("the default OpTimeout set no deadline")
 	}
@@ -615,7 +616,7 @@ func (d *deadlineSpy) Get(ctx context.Context, key string) ([]byte, bool, error)
 // whatever the wrapped backend has, Incr only when it has one, and a Cache
 // over it behaves as over the bare backend.
 func TestOptionalInterfaces(t *testing.T) {
-	full := failopen.Wrap(newFake(), failopen.Options{})
+	full := wrap(t, newFake(), failopen.Options{})
 	if _, ok := full.(cache.Incrementer); !ok {
 		t.Error("wrapper of a backend with Incr lacks Incr")
 	}
@@ -626,7 +627,7 @@ func TestOptionalInterfaces(t *testing.T) {
 		t.Error("KeyCheck not forwarded")
 	}
 	f := newFake()
-	bare := failopen.Wrap(plain{f}, failopen.Options{})
+	bare := wrap(t, plain{f}, failopen.Options{})
 	if _, ok := bare.(cache.Incrementer); ok {
 		t.Error("wrapper of a backend without Incr has Incr: the Cache's fallback would be skipped")
 	}
@@ -677,7 +678,7 @@ func TestLogging(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
 	f, clk := newFake(), newClock()
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 1000, LogInterval: 10 * time.Second, Logger: logger, Name: "redis://h:6379", Now: clk.Now})
+	w := wrap(t, f, failopen.Options{FailureThreshold: 1000, LogInterval: 10 * time.Second, Logger: logger, Name: "redis://h:6379", Now: clk.Now})
 	f.fail(errBoom)
 	for range 100 {
 		w.Get(bg, "k")
@@ -698,7 +699,7 @@ func TestLogging(t *testing.T) {
 	}
 	// Opening and closing are logged.
 	buf.Reset()
-	w2 := failopen.Wrap(f, failopen.Options{FailureThreshold: 1, Logger: logger, Now: clk.Now, Jitter: -1})
+	w2 := wrap(t, f, failopen.Options{FailureThreshold: 1, Logger: logger, Now: clk.Now, Jitter: -1})
 	w2.Get(bg, "k")
 	clk.Advance(time.Minute)
 	f.fail(nil)
@@ -728,7 +729,7 @@ func TestConcurrency(t *testing.T) {
 	f, clk := newFake(), newClock()
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 3, CoolDown: time.Millisecond, Now: clk.Now,
+	w := wrap(t, f, failopen.Options{FailureThreshold: 3, CoolDown: time.Millisecond, Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)), LogInterval: time.Millisecond})
 	c, err := cache.New(w)
 	must(t, err)
@@ -864,12 +865,41 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func TestNilBackend(t *testing.T) {
-	w := failopen.Wrap(nil, failopen.Options{})
-	if _, _, err := w.Get(bg, "k"); !errors.Is(err, cache.ErrInvalidOption) {
-		t.Errorf("Get on a wrapped nil backend: %v", err)
+// wrap is failopen.New for options that must be valid.
+func wrap(t testing.TB, b cache.Backend, opts failopen.Options) failopen.Wrapper {
+	t.Helper()
+	w, err := failopen.New(b, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Error(err)
+	return w
+}
+
+// TestNewRejects: New refuses a nil backend and options out of range
+// (naming the option) instead of clamping them.
+func TestNewRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		b    cache.Backend
+		opts failopen.Options
+		want string
+	}{
+		{"nil backend", nil, failopen.Options{}, "nil backend"},
+		{"negative threshold", newFake(), failopen.Options{FailureThreshold: -1}, "FailureThreshold"},
+		{"huge threshold", newFake(), failopen.Options{FailureThreshold: 1<<30 + 1}, "FailureThreshold"},
+		{"negative cool-down", newFake(), failopen.Options{CoolDown: -time.Second}, "CoolDown"},
+		{"NaN jitter", newFake(), failopen.Options{Jitter: math.NaN()}, "Jitter"},
+		{"infinite jitter", newFake(), failopen.Options{Jitter: math.Inf(1)}, "Jitter"},
+		{"negative log interval", newFake(), failopen.Options{LogInterval: -time.Second}, "LogInterval"},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := failopen.New(tt.b, tt.opts)
+			if !errors.Is(err, cache.ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New = %v, %v; want an ErrInvalidOption naming %s", w, err, tt.want)
+			}
+		})
+	}
+	// The documented special values are valid.
+	wrap(t, newFake(), failopen.Options{Jitter: -1, OpTimeout: -1, FailureThreshold: 1 << 30})
 }

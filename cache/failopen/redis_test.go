@@ -304,7 +304,7 @@ func BenchmarkClosedOverhead(b *testing.B) {
 			store, _ := memory.New(memory.Options{})
 			var be cache.Backend = store
 			if wrap {
-				be = failopen.Wrap(store, failopen.Options{})
+				be, _ = failopen.New(store, failopen.Options{})
 			}
 			c, _ := cache.New(be)
 			defer c.Close()

@@ -332,7 +332,7 @@ func TestDjangoCommands(t *testing.T) {
 
 func TestIncr(t *testing.T) {
 	srv := testserver.Redis(t)
-	c := open(t, "redis://"+srv.Addr, cache.WithKeyPrefix("app"), cache.WithVersion(2))
+	c := open(t, "redis://"+srv.Addr, cache.WithKeyPrefix("app"), cache.WithDefaultVersion(2))
 	_, err := c.Incr(bg, "nope", 1)
 	if err == nil || err.Error() != "Key 'app:2:nope' not found." {
 		t.Errorf("Incr on a missing key: %v; want Django's message with the period", err)

@@ -286,7 +286,7 @@ func (pf prefixFlags) overrides() []cache.Option {
 		opts = append(opts, cache.WithKeyPrefix(*pf.prefix))
 	}
 	if isSet(pf.fs, "version") {
-		opts = append(opts, cache.WithVersion(*pf.version))
+		opts = append(opts, cache.WithDefaultVersion(*pf.version))
 	}
 	return opts
 }
@@ -371,7 +371,7 @@ make_template_fragment_key gives it) and the made key the cache stores
 			if code != exitOK {
 				return code
 			}
-			cc, err := cache.New(dummy.New(), cache.WithKeyPrefix(*kf.prefix), cache.WithVersion(*kf.version))
+			cc, err := cache.New(dummy.New(), cache.WithKeyPrefix(*kf.prefix), cache.WithDefaultVersion(*kf.version))
 			if err != nil {
 				fmt.Fprintf(std.stderr, "fragcache key: %v\n", err)
 				return exitError
