@@ -82,9 +82,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
@@ -106,10 +103,6 @@ const (
 	// DefaultLogInterval is the least time between two failure log lines.
 	DefaultLogInterval = 10 * time.Second
 )
-
-// ErrOpen is returned by Incr and Clear while the breaker is open: the
-// backend was not called.
-var ErrOpen = errors.New("failopen: circuit open: cache backend skipped")
 
 // Options configures New. The zero value gives the defaults; New rejects
 // values out of range.
@@ -141,77 +134,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// State is the state of the circuit breaker.
-type State int32
-
-const (
-	// Closed: calls reach the backend.
-	Closed State = iota
-	// Open: calls short-circuit until the cool-down ends.
-	Open
-	// HalfOpen: one probe call is reaching the backend; the others
-	// short-circuit.
-	HalfOpen
-)
-
-// String returns "closed", "open" or "half-open".
-func (s State) String() string {
-	switch s {
-	case Closed:
-		return "closed"
-	case Open:
-		return "open"
-	case HalfOpen:
-		return "half-open"
-	}
-	return "unknown"
-}
-
-// Stats is a snapshot of the wrapper's counters, for a debug page or
-// metrics.
-type Stats struct {
-	// State is the breaker's state.
-	State State
-	// OpenUntil is when an open breaker lets a probe through (zero unless
-	// State is Open).
-	OpenUntil time.Time
-	// ConsecutiveFailures is the current run of failures (it opens the
-	// breaker at FailureThreshold).
-	ConsecutiveFailures int
-	// Failures counts operations that failed at the backend, timeouts
-	// included.
-	Failures uint64
-	// Timeouts counts the failures that were operation timeouts.
-	Timeouts uint64
-	// ShortCircuited counts calls answered without calling the backend
-	// because the breaker was open.
-	ShortCircuited uint64
-	// DroppedWrites counts writes (Set, SetMany, Add, Touch, Delete,
-	// DeleteMany) that failed or were short-circuited and were reported as
-	// done or as nothing stored.
-	DroppedWrites uint64
-	// Opens counts the times the breaker opened.
-	Opens uint64
-	// LastError is the message of the last failure, and LastErrorAt its
-	// time (zero before any).
-	LastError   string
-	LastErrorAt time.Time
-}
-
-// Breaker is the circuit breaker of a fail-open wrapper, for a debug page
-// or metrics. Find it under a cache's other wrappers with cache.As:
-//
-//	if br, ok := cache.As[failopen.Breaker](c.Backend()); ok {
-//		s := br.Stats()
-//		log.Printf("breaker %s, %d failures", s.State, s.Failures)
-//	}
-type Breaker interface {
-	// State returns the breaker's state.
-	State() State
-	// Stats returns the counters.
-	Stats() Stats
-}
-
 // Wrapper is what New returns: a cache.Backend with the optional
 // interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
 // Its concrete type is *Backend, or *IncrBackend when the wrapped backend
@@ -237,27 +159,8 @@ type Backend struct {
 	manyDel   cache.ManyDeleter    // nil when inner lacks it
 	bytes     cache.KeyBytesGetter // nil when inner lacks it
 	keyCheck  cache.KeyCheck
-	threshold int32
-	coolDown  time.Duration
-	jitter    float64
 	opTimeout time.Duration
-	now       func() time.Time
-	logger    *slog.Logger
-	logEvery  int64 // nanoseconds
-	name      string
-
-	// Breaker. state and failures are read on every call; transitions
-	// take mu.
-	state     atomic.Int32
-	failures  atomic.Int32 // consecutive, while closed
-	openUntil atomic.Int64 // Unix nanoseconds of the clock
-	mu        sync.Mutex
-
-	nFailures, nTimeouts, nShort, nDropped, nOpens atomic.Uint64
-	last                                           atomic.Pointer[lastError]
-
-	lastLog    atomic.Int64 // Unix nanoseconds; 0 = never
-	suppressed atomic.Uint64
+	breaker   // the circuit breaker and the counters (breaker.go)
 }
 
 // IncrBackend is the fail-open wrapper of a backend with an atomic
@@ -265,11 +168,6 @@ type Backend struct {
 type IncrBackend struct {
 	*Backend
 	incr cache.Incrementer
-}
-
-type lastError struct {
-	msg string
-	at  time.Time
 }
 
 // New returns b wrapped: failures become misses, operations are bounded
@@ -284,14 +182,16 @@ func New(b cache.Backend, opts Options) (Wrapper, error) {
 	w := &Backend{
 		inner:     b,
 		keyCheck:  cache.KeyCheckWarn,
-		threshold: int32(opts.FailureThreshold),
-		coolDown:  opts.CoolDown,
-		jitter:    opts.Jitter,
 		opTimeout: opts.OpTimeout,
-		now:       opts.Now,
-		logger:    opts.Logger,
-		logEvery:  int64(opts.LogInterval),
-		name:      opts.Name,
+		breaker: breaker{
+			threshold: int32(opts.FailureThreshold),
+			coolDown:  opts.CoolDown,
+			jitter:    opts.Jitter,
+			now:       opts.Now,
+			logger:    opts.Logger,
+			logEvery:  int64(opts.LogInterval),
+			name:      opts.Name,
+		},
 	}
 	w.many, _ = b.(cache.ManyGetter)
 	w.manySet, _ = b.(cache.ManySetter)
@@ -357,24 +257,7 @@ func (b *Backend) Unwrap() cache.Backend { return b.inner }
 func (b *Backend) State() State { return State(b.state.Load()) }
 
 // Stats returns the counters.
-func (b *Backend) Stats() Stats {
-	s := Stats{
-		State:               b.State(),
-		ConsecutiveFailures: int(b.failures.Load()),
-		Failures:            b.nFailures.Load(),
-		Timeouts:            b.nTimeouts.Load(),
-		ShortCircuited:      b.nShort.Load(),
-		DroppedWrites:       b.nDropped.Load(),
-		Opens:               b.nOpens.Load(),
-	}
-	if s.State == Open {
-		s.OpenUntil = time.Unix(0, b.openUntil.Load())
-	}
-	if l := b.last.Load(); l != nil {
-		s.LastError, s.LastErrorAt = l.msg, l.at
-	}
-	return s
-}
+func (b *Backend) Stats() Stats { return b.breaker.stats() }
 
 // KeyCheck returns the wrapped backend's key check, or cache.KeyCheckWarn
 // (the Cache's default) when it has none.
@@ -388,27 +271,6 @@ const (
 	failure         // the backend failed or was skipped: fail open
 	passed          // an error the caller must see, not the backend's fault
 )
-
-// allow reports whether a call may reach the backend, and whether it is the
-// half-open probe.
-func (b *Backend) allow() (ok, probe bool) {
-	switch State(b.state.Load()) {
-	case Closed:
-		return true, false
-	case HalfOpen:
-		return false, false
-	}
-	if b.now().UnixNano() < b.openUntil.Load() {
-		return false, false
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if State(b.state.Load()) == Open && b.now().UnixNano() >= b.openUntil.Load() {
-		b.state.Store(int32(HalfOpen))
-		return true, true
-	}
-	return false, false
-}
 
 // call runs f under the breaker and the operation timeout, and classifies
 // the result. On failure the error is the backend's, or ErrOpen when the
@@ -456,91 +318,6 @@ func passThrough(err error) bool {
 		errors.Is(err, cache.ErrNotInteger) || errors.Is(err, cache.ErrNotFound) ||
 		errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrNilContext) ||
 		errors.Is(err, cache.ErrClosed)
-}
-
-func (b *Backend) succeeded(probe bool) {
-	if probe {
-		b.mu.Lock()
-		b.failures.Store(0)
-		b.state.Store(int32(Closed))
-		b.mu.Unlock()
-		if b.logger != nil {
-			b.logger.LogAttrs(context.Background(), slog.LevelInfo, "fragcache: cache backend is back; circuit closed",
-				slog.String("backend", b.name))
-		}
-		return
-	}
-	if b.failures.Load() != 0 {
-		b.failures.Store(0)
-	}
-}
-
-// neutral ends a call whose result says nothing about the backend. A probe
-// ending so leaves the breaker open, ready to let the next call probe.
-func (b *Backend) neutral(probe bool) {
-	if probe {
-		b.mu.Lock()
-		b.openUntil.Store(b.now().UnixNano())
-		b.state.Store(int32(Open))
-		b.mu.Unlock()
-	}
-}
-
-func (b *Backend) failed(ctx context.Context, op string, err error, timedOut, probe bool) {
-	now := b.now()
-	b.nFailures.Add(1)
-	if timedOut {
-		b.nTimeouts.Add(1)
-	}
-	b.last.Store(&lastError{msg: err.Error(), at: now})
-	b.logFailure(ctx, now, op, err)
-	if probe {
-		b.open(ctx, now, err, "probe failed")
-		return
-	}
-	if n := b.failures.Add(1); n >= b.threshold && State(b.state.Load()) == Closed {
-		b.open(ctx, now, err, "consecutive failures")
-	}
-}
-
-// open opens the breaker, from closed or from a failed probe.
-func (b *Backend) open(ctx context.Context, now time.Time, err error, why string) {
-	cool := b.coolDown
-	if b.jitter > 0 {
-		cool += time.Duration(rand.Float64() * b.jitter * float64(b.coolDown))
-	}
-	b.mu.Lock()
-	if State(b.state.Load()) == Open {
-		b.mu.Unlock()
-		return
-	}
-	b.openUntil.Store(now.Add(cool).UnixNano())
-	b.state.Store(int32(Open))
-	b.failures.Store(0)
-	b.mu.Unlock()
-	b.nOpens.Add(1)
-	if b.logger != nil {
-		b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failing; circuit open, skipping it",
-			slog.String("backend", b.name), slog.String("reason", why),
-			slog.Duration("cool_down", cool), slog.String("error", err.Error()))
-	}
-}
-
-// logFailure logs at most one failure per log interval, with the number of
-// failures not logged since the last line.
-func (b *Backend) logFailure(ctx context.Context, now time.Time, op string, err error) {
-	if b.logger == nil {
-		return
-	}
-	n := now.UnixNano()
-	last := b.lastLog.Load()
-	if last != 0 && n-last < b.logEvery || !b.lastLog.CompareAndSwap(last, n) {
-		b.suppressed.Add(1)
-		return
-	}
-	b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failed; failing open",
-		slog.String("backend", b.name), slog.String("op", op), slog.String("error", err.Error()),
-		slog.Uint64("suppressed", b.suppressed.Swap(0)))
 }
 
 // dropped counts a write reported as done or as nothing stored.
