@@ -170,6 +170,14 @@ type IncrBackend struct {
 	incr cache.Incrementer
 }
 
+// The wrappers implement Wrapper (every optional interface but
+// cache.Incrementer), and IncrBackend cache.Incrementer too.
+var (
+	_ Wrapper           = (*Backend)(nil)
+	_ Wrapper           = (*IncrBackend)(nil)
+	_ cache.Incrementer = (*IncrBackend)(nil)
+)
+
 // New returns b wrapped: failures become misses, operations are bounded
 // by opts.OpTimeout, and a circuit breaker skips b while it keeps failing.
 // The result is a *IncrBackend when b implements cache.Incrementer, else a

@@ -117,6 +117,15 @@ type Backend struct {
 	closeErr  error
 }
 
+// Backend implements cache.Backend and these optional interfaces.
+var (
+	_ cache.Backend     = (*Backend)(nil)
+	_ cache.ManyGetter  = (*Backend)(nil)
+	_ cache.ManySetter  = (*Backend)(nil)
+	_ cache.ManyDeleter = (*Backend)(nil)
+	_ cache.Incrementer = (*Backend)(nil)
+)
+
 // Lua scripts. KEYS[1] is the made key.
 const (
 	// incrScript is Django's incr (EXISTS, then INCRBY) made atomic. A
