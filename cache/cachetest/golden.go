@@ -70,7 +70,7 @@ var (
 
 func loadGolden(t testing.TB) *goldenData {
 	t.Helper()
-	goldenOnce.Do(func() { goldenErr = golden.Decode("backend_api", goldenVersion, &goldenVal) })
+	goldenOnce.Do(func() { goldenErr = golden.DecodeBackendAPI(goldenVersion, &goldenVal) })
 	if goldenErr != nil {
 		t.Fatalf("golden vectors: %v", goldenErr)
 	}
