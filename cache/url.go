@@ -549,32 +549,38 @@ func openParsed(u *URL, schemes Schemes, opts []Option) (*Cache, error) {
 	return c, nil
 }
 
+// commonOptions reads the options every URL accepts, and returns those
+// given as Options.
 func commonOptions(u *URL) ([]Option, error) {
+	var (
+		timeout  Timeout
+		prefix   string
+		version  int
+		keyCheck KeyCheck
+	)
+	if err := u.Read(
+		URLTimeout("timeout", &timeout),
+		URLString("key_prefix", &prefix),
+		URLInt("version", &version, math.MinInt32, math.MaxInt32),
+		URLFunc("key_check", "warn, reject or off", func(v string) (err error) {
+			keyCheck, err = ParseKeyCheck(v)
+			return err
+		}),
+	); err != nil {
+		return nil, err
+	}
 	var opts []Option
 	if u.Has("timeout") {
-		t, err := u.Timeout("timeout", DefaultTimeout)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, WithDefaultTimeout(t))
+		opts = append(opts, WithDefaultTimeout(timeout))
 	}
 	if u.Has("key_prefix") {
-		opts = append(opts, WithKeyPrefix(u.String("key_prefix", "")))
+		opts = append(opts, WithKeyPrefix(prefix))
 	}
 	if u.Has("version") {
-		v, err := u.Int("version", 1, math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, WithDefaultVersion(v))
+		opts = append(opts, WithDefaultVersion(version))
 	}
 	if u.Has("key_check") {
-		v := u.String("key_check", "")
-		kc, err := ParseKeyCheck(v)
-		if err != nil {
-			return nil, u.OptionError("key_check", "warn, reject or off")
-		}
-		opts = append(opts, WithKeyCheck(kc))
+		opts = append(opts, WithKeyCheck(keyCheck))
 	}
 	return opts, nil
 }
