@@ -174,3 +174,39 @@ func ExampleURL_Read() {
 	// 1m0s
 	// cache: invalid option: max_entries="lots" in lru cache URL: want an integer from 1 to 1048576
 }
+
+// Walking a chain of wrappers one backend at a time, as a debug page
+// describing each layer does.
+func ExampleUnwrap() {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	for b := cache.Backend(logged{logged{store}}); b != nil; b = cache.Unwrap(b) {
+		fmt.Printf("%T\n", b)
+	}
+	// Output:
+	// cache_test.logged
+	// cache_test.logged
+	// *memory.Store
+}
+
+// An opener that parses an option itself reports a bad value with
+// OptionError, which names the option and its value but never the URL, and
+// hides secret values.
+func ExampleURL_OptionError() {
+	u, err := cache.ParseURL("lru://:pw@host?mode=fastest&token=T0K")
+	if err != nil {
+		panic(err)
+	}
+	if mode := u.String("mode", "fast"); mode != "fast" && mode != "slow" {
+		fmt.Println(u.OptionError("mode", "fast or slow"))
+	}
+	fmt.Println(u.OptionError("token", "a token of 40 characters"))
+	fmt.Println(u.Redacted())
+	// Output:
+	// cache: invalid option: mode="fastest" in lru cache URL: want fast or slow
+	// cache: invalid option: token=xxxxx in lru cache URL: want a token of 40 characters
+	// lru://:xxxxx@host?mode=fastest&token=xxxxx
+}
