@@ -47,7 +47,7 @@ import (
 //
 // The common options timeout, key_prefix, version and key_check are the
 // cache's (see cache.Open). Messages about a bad URL never show the
-// password or the username.
+// password (nor the value of the username option).
 func Open(u *cache.URL) (cache.Backend, error) {
 	useTLS := false
 	switch u.Scheme {
