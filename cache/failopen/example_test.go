@@ -44,7 +44,7 @@ func (d *down) Close() error { return nil }
 func Example() {
 	ctx := context.Background()
 	backend := &down{}
-	w, err := failopen.New(backend, failopen.Options{FailureThreshold: 3, CoolDown: 10 * time.Second})
+	w, err := failopen.New(backend, failopen.WithFailureThreshold(3), failopen.WithCoolDown(10*time.Second))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -86,7 +86,7 @@ func Example() {
 // Opener wraps the backends an application opens by URL; the URL can then
 // tune the breaker or turn it off with failopen=0.
 func ExampleOpener() {
-	schemes := cache.Schemes{"memory": failopen.Opener(memory.Open, failopen.Options{})}
+	schemes := cache.Schemes{"memory": failopen.Opener(memory.Open)}
 	c, err := cache.Open("memory://frags?failure_threshold=10&cool_down=30s&op_timeout=50ms", schemes)
 	if err != nil {
 		fmt.Println(err)
@@ -101,7 +101,7 @@ func ExampleOpener() {
 // A debug page reads the breaker of each cache through cache.As, which
 // finds it under any other wrapper.
 func ExampleBreaker() {
-	w, err := failopen.New(&down{}, failopen.Options{FailureThreshold: 1})
+	w, err := failopen.New(&down{}, failopen.WithFailureThreshold(1))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -11,7 +11,7 @@
 // # What each method does when the backend fails
 //
 // A failure is an error from the wrapped backend, or the operation running
-// past Options.OpTimeout. While the breaker is open, calls fail at once
+// past the operation timeout (WithOpTimeout). While the breaker is open, calls fail at once
 // without reaching the backend ("short-circuited"), with the same results:
 //
 //	Get, GetKeyBytes  a miss (nil, false, nil): the caller renders the value
@@ -45,16 +45,17 @@
 //
 // # Circuit breaker
 //
-// After Options.FailureThreshold consecutive failures the breaker opens: for
-// Options.CoolDown (plus up to Options.Jitter of it, so that a fleet of
-// processes does not probe in step) every call short-circuits, costing a
+// After a number of consecutive failures (WithFailureThreshold, default 5)
+// the breaker opens: for a cool-down (WithCoolDown, default 5 s, plus a
+// random part of up to WithJitter of it, so that a fleet of processes does
+// not probe in step) every call short-circuits, costing a
 // clock read and no backend time. Then one call is let through as a probe
 // (half-open) while the others keep short-circuiting: success closes the
 // breaker, failure opens it for another cool-down.
 //
 // # Timeouts
 //
-// Each operation runs under context.WithTimeout(ctx, Options.OpTimeout),
+// Each operation runs under a context.WithTimeout of ctx (WithOpTimeout),
 // default 100 ms: about a hundred times a healthy cache round trip on a
 // LAN, so GC pauses and load spikes do not trip it, yet short enough that
 // a hung cache costs a page no more than rendering a few fragments would.
@@ -80,59 +81,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
 )
-
-// Defaults for Options fields left zero.
-const (
-	// DefaultFailureThreshold is the number of consecutive failures that
-	// opens the breaker.
-	DefaultFailureThreshold = 5
-	// DefaultCoolDown is how long an open breaker skips the backend.
-	DefaultCoolDown = 5 * time.Second
-	// DefaultJitter is the largest random part added to a cool-down, as a
-	// fraction of it.
-	DefaultJitter = 0.1
-	// DefaultOpTimeout bounds each operation (see the package
-	// documentation for the choice).
-	DefaultOpTimeout = 100 * time.Millisecond
-	// DefaultLogInterval is the least time between two failure log lines.
-	DefaultLogInterval = 10 * time.Second
-)
-
-// Options configures New. The zero value gives the defaults; New rejects
-// values out of range.
-type Options struct {
-	// FailureThreshold is the number of consecutive failures that opens
-	// the breaker, up to 1<<30. Zero means DefaultFailureThreshold.
-	FailureThreshold int
-	// CoolDown is how long the breaker stays open before letting a probe
-	// through. Zero means DefaultCoolDown.
-	CoolDown time.Duration
-	// Jitter adds a random part of up to Jitter×CoolDown to each
-	// cool-down. Zero means DefaultJitter; negative means none. It must be
-	// finite.
-	Jitter float64
-	// OpTimeout bounds each operation. Zero means DefaultOpTimeout;
-	// negative means no timeout beyond the caller's context.
-	OpTimeout time.Duration
-	// Logger, if not nil, receives a Warn line when a failure is swallowed
-	// (at most one per LogInterval, with the number of failures not
-	// logged since), and a line when the breaker opens or closes.
-	Logger *slog.Logger
-	// LogInterval is the least time between two failure lines. Zero means
-	// DefaultLogInterval.
-	LogInterval time.Duration
-	// Name identifies the backend in log lines, e.g. "redis://10.0.0.1:6379".
-	Name string
-	// Now is the clock of the breaker and the log limiter. Nil means
-	// time.Now. Operation timeouts always use real time.
-	Now func() time.Time
-}
 
 // Wrapper is what New returns: a cache.Backend with the optional
 // interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
@@ -179,26 +131,45 @@ var (
 )
 
 // New returns b wrapped: failures become misses, operations are bounded
-// by opts.OpTimeout, and a circuit breaker skips b while it keeps failing.
-// The result is a *IncrBackend when b implements cache.Incrementer, else a
-// *Backend. It fails, with an error wrapping cache.ErrInvalidOption, on a
-// nil backend or an option out of range.
-func New(b cache.Backend, opts Options) (Wrapper, error) {
-	if err := opts.check(b); err != nil {
+// by an operation timeout, and a circuit breaker skips b while it keeps
+// failing. The result is a *IncrBackend when b implements
+// cache.Incrementer, else a *Backend. It fails, with an error wrapping
+// cache.ErrInvalidOption, on a nil backend or an option out of range.
+func New(b cache.Backend, opts ...Option) (Wrapper, error) {
+	cfg := config{
+		failureThreshold: DefaultFailureThreshold,
+		coolDown:         DefaultCoolDown,
+		jitter:           DefaultJitter,
+		opTimeout:        DefaultOpTimeout,
+		logInterval:      DefaultLogInterval,
+		name:             "cache backend",
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if b == nil {
+		return nil, fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
+	}
+	if err := cfg.check(); err != nil {
 		return nil, err
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
 	}
 	w := &Backend{
 		inner:     b,
 		keyCheck:  cache.KeyCheckWarn,
-		opTimeout: opts.OpTimeout,
+		opTimeout: cfg.opTimeout,
 		breaker: breaker{
-			threshold: int32(opts.FailureThreshold),
-			coolDown:  opts.CoolDown,
-			jitter:    opts.Jitter,
-			now:       opts.Now,
-			logger:    opts.Logger,
-			logEvery:  int64(opts.LogInterval),
-			name:      opts.Name,
+			threshold: int32(cfg.failureThreshold),
+			coolDown:  cfg.coolDown,
+			jitter:    cfg.jitter,
+			now:       cfg.now,
+			logger:    cfg.logger,
+			logEvery:  int64(cfg.logInterval),
+			name:      cfg.name,
 		},
 	}
 	w.many, _ = b.(cache.ManyGetter)
@@ -208,54 +179,10 @@ func New(b cache.Backend, opts Options) (Wrapper, error) {
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
-	if w.threshold == 0 {
-		w.threshold = DefaultFailureThreshold
-	}
-	if w.coolDown <= 0 {
-		w.coolDown = DefaultCoolDown
-	}
-	switch {
-	case w.jitter == 0:
-		w.jitter = DefaultJitter
-	case w.jitter < 0:
-		w.jitter = 0
-	}
-	switch {
-	case w.opTimeout == 0:
-		w.opTimeout = DefaultOpTimeout
-	case w.opTimeout < 0:
-		w.opTimeout = 0
-	}
-	if w.now == nil {
-		w.now = time.Now
-	}
-	if w.logEvery <= 0 {
-		w.logEvery = int64(DefaultLogInterval)
-	}
-	if w.name == "" {
-		w.name = "cache backend"
-	}
 	if inc, ok := b.(cache.Incrementer); ok {
 		return &IncrBackend{Backend: w, incr: inc}, nil
 	}
 	return w, nil
-}
-
-// check reports the first value of o out of range, or a nil backend.
-func (o Options) check(b cache.Backend) error {
-	switch {
-	case b == nil:
-		return fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
-	case o.FailureThreshold < 0 || o.FailureThreshold > 1<<30:
-		return fmt.Errorf("%w: failopen: FailureThreshold %d: want 0 (the default) to %d", cache.ErrInvalidOption, o.FailureThreshold, 1<<30)
-	case o.CoolDown < 0:
-		return fmt.Errorf("%w: failopen: CoolDown %v: want 0 (the default) or a positive duration", cache.ErrInvalidOption, o.CoolDown)
-	case math.IsNaN(o.Jitter) || math.IsInf(o.Jitter, 0):
-		return fmt.Errorf("%w: failopen: Jitter %v: want a finite fraction", cache.ErrInvalidOption, o.Jitter)
-	case o.LogInterval < 0:
-		return fmt.Errorf("%w: failopen: LogInterval %v: want 0 (the default) or a positive duration", cache.ErrInvalidOption, o.LogInterval)
-	}
-	return nil
 }
 
 // Unwrap returns the wrapped backend.

@@ -2,6 +2,7 @@ package failopen
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
 )
@@ -11,24 +12,23 @@ import (
 // these options, before inner reads its own:
 //
 //	failopen           1/0, true/false, yes/no, on/off (default on)
-//	failure_threshold  consecutive failures that open the breaker (default from defaults, else 5)
-//	cool_down          how long the breaker stays open, e.g. "5s" or "2.5" (seconds) (default 5s)
-//	op_timeout         bound on each operation, "0" for none (default 100ms)
+//	failure_threshold  consecutive failures that open the breaker (WithFailureThreshold)
+//	cool_down          how long the breaker stays open, e.g. "5s" or "2.5" (seconds) (WithCoolDown)
+//	op_timeout         bound on each operation, "0" for none (WithOpTimeout)
 //
 // With failopen=0, failure_threshold and cool_down are errors, and
 // op_timeout is left to inner (cache/redis reads it too). With fail-open
 // on, op_timeout is read by both, so it bounds the operation either way.
 //
-// defaults gives the other Options (Logger, LogInterval, Jitter, Now) and
-// the defaults of those above; Name defaults to the URL's scheme and
-// location without credentials. Defaults out of range make the opener fail
-// as New does.
+// opts come first, then the URL's options, which override them; the name
+// in log lines defaults to the URL's scheme and location without
+// credentials. Invalid opts make the opener fail as New does.
 //
-//	schemes := cache.Schemes{"redis": failopen.Opener(redis.Open, failopen.Options{Logger: logger})}
+//	schemes := cache.Schemes{"redis": failopen.Opener(redis.Open, failopen.WithLogger(logger))}
 //
 // Messages about a bad option show only the option, never the URL, which
 // may hold a password.
-func Opener(inner cache.Opener, defaults Options) cache.Opener {
+func Opener(inner cache.Opener, opts ...Option) cache.Opener {
 	return func(u *cache.URL) (cache.Backend, error) {
 		on, err := u.Bool("failopen", true)
 		if err != nil {
@@ -42,28 +42,35 @@ func Opener(inner cache.Opener, defaults Options) cache.Opener {
 			}
 			return inner(u)
 		}
-		opts := defaults
+		var (
+			threshold           int
+			coolDown, opTimeout time.Duration
+		)
 		if err := u.Read(
-			cache.URLInt("failure_threshold", &opts.FailureThreshold, 1, 1<<30),
-			cache.URLDuration("cool_down", &opts.CoolDown),
-			cache.URLDuration("op_timeout", &opts.OpTimeout),
+			cache.URLInt("failure_threshold", &threshold, 1, maxFailureThreshold),
+			cache.URLDuration("cool_down", &coolDown),
+			cache.URLDuration("op_timeout", &opTimeout),
 		); err != nil {
 			return nil, err
 		}
-		if u.Has("cool_down") && opts.CoolDown == 0 {
-			return nil, u.OptionError("cool_down", `a positive duration such as "5s" or "2.5" (seconds)`)
+		all := append([]Option{WithName(cache.Redact(u.Scheme + "://" + u.Location))}, opts...)
+		if u.Has("failure_threshold") {
+			all = append(all, WithFailureThreshold(threshold))
 		}
-		if u.Has("op_timeout") && opts.OpTimeout == 0 {
-			opts.OpTimeout = -1 // none
+		if u.Has("cool_down") {
+			if coolDown == 0 {
+				return nil, u.OptionError("cool_down", `a positive duration such as "5s" or "2.5" (seconds)`)
+			}
+			all = append(all, WithCoolDown(coolDown))
 		}
-		if opts.Name == "" {
-			opts.Name = cache.Redact(u.Scheme + "://" + u.Location)
+		if u.Has("op_timeout") {
+			all = append(all, WithOpTimeout(opTimeout)) // 0: none
 		}
 		b, err := inner(u)
 		if err != nil {
 			return nil, err
 		}
-		w, err := New(b, opts)
+		w, err := New(b, all...)
 		if err != nil {
 			b.Close()
 			return nil, err
