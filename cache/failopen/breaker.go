@@ -49,7 +49,7 @@ type Stats struct {
 	// State is Open).
 	OpenUntil time.Time
 	// ConsecutiveFailures is the current run of failures (it opens the
-	// breaker at FailureThreshold).
+	// breaker at the failure threshold, see WithFailureThreshold).
 	ConsecutiveFailures int
 	// Failures counts operations that failed at the backend, timeouts
 	// included.
