@@ -96,7 +96,7 @@ func (u *URL) String(name, def string) string {
 //
 // Openers use it for the options they parse themselves.
 func (u *URL) OptionError(name, want string) error {
-	v, _ := u.query[name]
+	v := u.query[name]
 	value := ""
 	if len(v) > 0 {
 		value = v[0]
