@@ -19,7 +19,9 @@ import "context"
 // Optional methods are discovered with type assertions: ManyGetter,
 // ManySetter, ManyDeleter, Incrementer, KeyBytesGetter and KeyChecker. Where a
 // backend lacks one, the Cache falls back to the single-key methods, as
-// Django's BaseCache does.
+// Django's BaseCache does. A backend that wraps another (such as
+// cache/failopen's) implements Unwrapper, and As finds a backend of a given
+// type, or with given methods, among the wrapped ones.
 type Backend interface {
 	// Get returns the value and true on a hit, nil and false on a miss.
 	// A stored empty value is a hit.
@@ -109,4 +111,51 @@ type Raw struct {
 // default that WithKeyCheck overrides.
 type KeyChecker interface {
 	KeyCheck() KeyCheck
+}
+
+// Unwrapper is implemented by backends that wrap another backend, such as
+// the fail-open wrapper of cache/failopen. Unwrap returns the wrapped
+// backend, or nil when there is none.
+type Unwrapper interface {
+	Unwrap() Backend
+}
+
+// maxUnwrap bounds the walk of As, in case a wrapper unwraps to itself.
+const maxUnwrap = 100
+
+// As finds the first backend in b's chain of wrappers that is a T — b
+// itself, then b.Unwrap(), and so on while the backends implement
+// Unwrapper — as errors.As finds an error in a chain. T is usually a
+// concrete backend type (*redis.Backend) or an interface of optional
+// methods (failopen.Breaker). It reports false when no backend in the
+// chain is a T, and for a nil b.
+//
+//	if rb, ok := cache.As[*redis.Backend](c.Backend()); ok {
+//		n, err := rb.DeletePattern(ctx, pattern)
+//	}
+func As[T any](b Backend) (T, bool) {
+	for range maxUnwrap {
+		if b == nil {
+			break
+		}
+		if t, ok := b.(T); ok {
+			return t, true
+		}
+		u, ok := b.(Unwrapper)
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
+// Unwrap returns the backend b wraps, or nil when b does not implement
+// Unwrapper, like errors.Unwrap.
+func Unwrap(b Backend) Backend {
+	if u, ok := b.(Unwrapper); ok {
+		return u.Unwrap()
+	}
+	return nil
 }

@@ -47,19 +47,20 @@ type core struct {
 	bufs           sync.Pool // *[]byte for made keys
 }
 
-// New returns a Cache over backend.
+// New returns a Cache over backend, configured by opts. It fails, with an
+// error wrapping ErrInvalidOption, on a nil backend or an invalid option.
 func New(backend Backend, opts ...Option) (*Cache, error) {
 	if backend == nil {
 		return nil, fmt.Errorf("%w: nil backend", ErrInvalidOption)
 	}
 	cfg := config{version: 1, defaultTimeout: Seconds(300)}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&cfg)
 		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	if !cfg.keyCheckSet {
 		if kc, ok := backend.(KeyChecker); ok {

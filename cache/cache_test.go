@@ -37,7 +37,7 @@ func TestMakeKey(t *testing.T) {
 	if got := c.WithVersion(2).MakeKey("k"); got != ":2:k" {
 		t.Errorf("version 2: %q", got)
 	}
-	p := newMemory(t, cache.WithKeyPrefix("myapp"), cache.WithVersion(3), cache.WithDefaultTimeout(cache.Seconds(60)))
+	p := newMemory(t, cache.WithKeyPrefix("myapp"), cache.WithDefaultVersion(3), cache.WithDefaultTimeout(cache.Seconds(60)))
 	if got := p.MakeKey("k"); got != "myapp:3:k" {
 		t.Errorf("prefixed: %q", got)
 	}

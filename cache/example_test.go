@@ -97,7 +97,7 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output:
 	// app:1:k 1m0s
-	// cache: invalid option: unknown option "max_entrys" in cache URL "memory://?max_entrys=1000"
+	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
 }
 
 func ExampleOpenRegistry() {
@@ -117,4 +117,96 @@ func ExampleOpenRegistry() {
 	// Output:
 	// true [default template_fragments]
 	// The connection 'sessions' doesn't exist.
+}
+
+// logged is a backend wrapper, as cache/failopen's is: it implements
+// cache.Unwrapper.
+type logged struct{ cache.Backend }
+
+func (l logged) Unwrap() cache.Backend { return l.Backend }
+
+// Finding the backend under a wrapper, as errors.As finds an error in a
+// chain.
+func ExampleAs() {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		panic(err)
+	}
+	c, err := cache.New(logged{store})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	c.Set(context.Background(), "k", []byte("v"), cache.DefaultTimeout)
+	if ms, ok := cache.As[*memory.Store](c.Backend()); ok {
+		fmt.Println("entries in the memory store:", ms.Len())
+	}
+	// Output: entries in the memory store: 1
+}
+
+// An Opener declares its query options in one table: adding an option is
+// adding a row. Options nobody reads are rejected by Open, and messages
+// name the option, never the URL.
+func ExampleURL_Read() {
+	open := func(u *cache.URL) (cache.Backend, error) {
+		opts := memory.Options{MaxEntries: 100}
+		var warm bool
+		if err := u.Read(
+			cache.URLInt("max_entries", &opts.MaxEntries, 1, 1<<20),
+			cache.URLDuration("sweep_interval", &opts.SweepInterval),
+			cache.URLBool("warm", &warm),
+		); err != nil {
+			return nil, err
+		}
+		return memory.New(opts)
+	}
+	schemes := cache.Schemes{"lru": open}
+	c, err := cache.Open("lru://?max_entries=10&warm=yes&timeout=60", schemes)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.DefaultTimeout())
+	c.Close()
+	_, err = cache.Open("lru://:pw@h?max_entries=lots", schemes)
+	fmt.Println(err)
+	// Output:
+	// 1m0s
+	// cache: invalid option: max_entries="lots" in lru cache URL: want an integer from 1 to 1048576
+}
+
+// Walking a chain of wrappers one backend at a time, as a debug page
+// describing each layer does.
+func ExampleUnwrap() {
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	for b := cache.Backend(logged{logged{store}}); b != nil; b = cache.Unwrap(b) {
+		fmt.Printf("%T\n", b)
+	}
+	// Output:
+	// cache_test.logged
+	// cache_test.logged
+	// *memory.Store
+}
+
+// An opener that parses an option itself reports a bad value with
+// OptionError, which names the option and its value but never the URL, and
+// hides secret values.
+func ExampleURL_OptionError() {
+	u, err := cache.ParseURL("lru://:pw@host?mode=fastest&token=T0K")
+	if err != nil {
+		panic(err)
+	}
+	if mode := u.String("mode", "fast"); mode != "fast" && mode != "slow" {
+		fmt.Println(u.OptionError("mode", "fast or slow"))
+	}
+	fmt.Println(u.OptionError("token", "a token of 40 characters"))
+	fmt.Println(u.Redacted())
+	// Output:
+	// cache: invalid option: mode="fastest" in lru cache URL: want fast or slow
+	// cache: invalid option: token=xxxxx in lru cache URL: want a token of 40 characters
+	// lru://:xxxxx@host?mode=fastest&token=xxxxx
 }

@@ -54,8 +54,10 @@ func ParseKeyCheck(s string) (KeyCheck, error) {
 	return 0, fmt.Errorf("%w: key check %q (want warn, reject or off)", ErrInvalidOption, s)
 }
 
-// Option configures a Cache in New or Open.
-type Option func(*config) error
+// Option configures a Cache in New or Open. Options only record values:
+// New checks them all and returns an error wrapping ErrInvalidOption that
+// names the first bad one. Later options override earlier ones.
+type Option func(*config)
 
 type config struct {
 	prefix         string
@@ -68,63 +70,61 @@ type config struct {
 	maxValueSize   int
 }
 
-// WithKeyPrefix sets Django's KEY_PREFIX (default "").
-func WithKeyPrefix(prefix string) Option {
-	return func(c *config) error { c.prefix = prefix; return nil }
+// check reports the first invalid value, and resolves DefaultTimeout.
+func (c *config) check() error {
+	if c.defaultTimeout == DefaultTimeout {
+		c.defaultTimeout = Seconds(300)
+	}
+	if c.keyCheck > KeyCheckOff {
+		return fmt.Errorf("%w: WithKeyCheck(%v): want KeyCheckWarn, KeyCheckReject or KeyCheckOff", ErrInvalidOption, c.keyCheck)
+	}
+	if c.maxValueSize < 0 {
+		return fmt.Errorf("%w: WithMaxValueSize(%d): want 0 (no limit) or a positive size", ErrInvalidOption, c.maxValueSize)
+	}
+	return nil
 }
 
-// WithVersion sets Django's VERSION, the default version of every key
-// (default 1).
-func WithVersion(v int) Option {
-	return func(c *config) error { c.version = v; return nil }
+// WithKeyPrefix sets Django's KEY_PREFIX (default "").
+func WithKeyPrefix(prefix string) Option {
+	return func(c *config) { c.prefix = prefix }
+}
+
+// WithDefaultVersion sets Django's VERSION, the version of every key of the
+// cache (default 1). Cache.WithVersion gives a view at another version.
+func WithDefaultVersion(v int) Option {
+	return func(c *config) { c.version = v }
 }
 
 // WithDefaultTimeout sets Django's TIMEOUT, the timeout that DefaultTimeout
 // stands for (default 300 seconds). Forever makes the default never expire.
 // DefaultTimeout itself selects 300 seconds.
 func WithDefaultTimeout(t Timeout) Option {
-	return func(c *config) error {
-		if t == DefaultTimeout {
-			t = Seconds(300)
-		}
-		c.defaultTimeout = t
-		return nil
-	}
+	return func(c *config) { c.defaultTimeout = t }
 }
 
 // WithKeyFunc replaces the key function (Django's KEY_FUNCTION). A nil
 // function restores the default.
 func WithKeyFunc(f KeyFunc) Option {
-	return func(c *config) error { c.keyFunc = f; return nil }
+	return func(c *config) { c.keyFunc = f }
 }
 
-// WithKeyCheck chooses what happens to keys memcached would reject.
+// WithKeyCheck chooses what happens to keys memcached would reject. A value
+// other than KeyCheckWarn, KeyCheckReject and KeyCheckOff makes New fail.
 func WithKeyCheck(k KeyCheck) Option {
-	return func(c *config) error {
-		if k > KeyCheckOff {
-			return fmt.Errorf("%w: %v", ErrInvalidOption, k)
-		}
-		c.keyCheck, c.keyCheckSet = k, true
-		return nil
-	}
+	return func(c *config) { c.keyCheck, c.keyCheckSet = k, true }
 }
 
 // WithLogger sets the logger for key warnings. Without one the cache logs
 // nothing.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { c.logger = l; return nil }
+	return func(c *config) { c.logger = l }
 }
 
 // WithMaxValueSize makes Set, Add and SetMany refuse values longer than n
 // bytes with an error wrapping ErrValueTooLarge (0, the default, means no
-// limit beyond the backend's own). GetOrSet returns a loaded value that is
-// too large without storing it, and counts the error.
+// limit beyond the backend's own; a negative n makes New fail). GetOrSet
+// returns a loaded value that is too large without storing it, and counts
+// the error.
 func WithMaxValueSize(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("%w: negative maximum value size %d", ErrInvalidOption, n)
-		}
-		c.maxValueSize = n
-		return nil
-	}
+	return func(c *config) { c.maxValueSize = n }
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,10 +16,16 @@ import (
 //
 // The part between "://" and "?" is kept verbatim in Location (memcached and
 // Redis locations list several servers, which net/url would reject). Query
-// options are read with the typed getters, which record what was read: Open
-// rejects any option nobody read, naming it.
+// options are read with the typed getters (Bool, Int, Float, Duration, Size,
+// Timeout, String), or all at once from a table with Read; either way the
+// URL records what was read, and Open rejects any option nobody read,
+// naming it.
+//
+// Errors about an option name the option, its value and what was wanted,
+// never the whole URL, and never the value of a secret option (password,
+// secret, token, or one declared with URLSecret).
 type URL struct {
-	// Raw is the URL as given.
+	// Raw is the URL as given. It may hold passwords: show Redacted instead.
 	Raw string
 	// Scheme is the lower-cased scheme, e.g. "memory".
 	Scheme string
@@ -31,8 +36,9 @@ type URL struct {
 	// two aliases naming the same in-memory store. It is nil for Open.
 	Shared map[string]any
 
-	query url.Values
-	read  map[string]bool
+	query  url.Values
+	read   map[string]bool
+	secret map[string]bool
 }
 
 // ParseURL splits a cache URL into scheme, location and query options. It
@@ -54,15 +60,18 @@ func ParseURL(raw string) (*URL, error) {
 	loc, rawQuery, _ := strings.Cut(rest, "?")
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cache URL %q: bad query: %v", ErrInvalidOption, Redact(raw), err)
+		return nil, fmt.Errorf("%w: %s cache URL: bad query: %v", ErrInvalidOption, scheme, err)
 	}
 	for name, vals := range q {
 		if len(vals) > 1 {
-			return nil, fmt.Errorf("%w: cache URL %q: option %q given %d times", ErrInvalidOption, Redact(raw), name, len(vals))
+			return nil, fmt.Errorf("%w: option %q given %d times in %s cache URL", ErrInvalidOption, name, len(vals), scheme)
 		}
 	}
-	return &URL{Raw: raw, Scheme: strings.ToLower(scheme), Location: loc, query: q, read: map[string]bool{}}, nil
+	return &URL{Raw: raw, Scheme: strings.ToLower(scheme), Location: loc, query: q, read: map[string]bool{}, secret: map[string]bool{}}, nil
 }
+
+// Redacted returns the URL fit for messages and logs (see Redact).
+func (u *URL) Redacted() string { return Redact(u.Raw) }
 
 // Has reports whether the option is present, and marks it read.
 func (u *URL) Has(name string) bool {
@@ -73,15 +82,30 @@ func (u *URL) Has(name string) bool {
 
 // String returns the option's value, or def when it is absent.
 func (u *URL) String(name, def string) string {
-	u.read[name] = true
-	if v, ok := u.query[name]; ok {
-		return v[0]
+	if v, ok := u.value(name); ok {
+		return v
 	}
 	return def
 }
 
-func (u *URL) bad(name, value, want string) error {
-	return fmt.Errorf("%w: %s=%q in cache URL %q: want %s", ErrInvalidOption, name, value, u.redacted(), want)
+// OptionError returns the error for a bad value of the option name: it
+// wraps ErrInvalidOption and names the option, its value (hidden for a
+// secret option) and want, what a good value looks like, e.g.
+//
+//	cache: invalid option: selector="x" in memcached cache URL: want django or gomemcache
+//
+// Openers use it for the options they parse themselves.
+func (u *URL) OptionError(name, want string) error {
+	v := u.query[name]
+	value := ""
+	if len(v) > 0 {
+		value = v[0]
+	}
+	shown := strconv.Quote(value)
+	if u.secret[name] || isSecretOption(name) {
+		shown = "xxxxx"
+	}
+	return fmt.Errorf("%w: %s=%s in %s cache URL: want %s", ErrInvalidOption, name, shown, u.Scheme, want)
 }
 
 // Int returns the option as an integer within [min, max], or def when absent.
@@ -90,45 +114,70 @@ func (u *URL) Int(name string, def, min, max int) (int, error) {
 	if !ok {
 		return def, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < min || n > max {
-		return def, u.bad(name, v, fmt.Sprintf("an integer from %d to %d", min, max))
+		return def, u.OptionError(name, fmt.Sprintf("an integer from %d to %d", min, max))
 	}
 	return n, nil
 }
 
-// Bool returns the option as a boolean (1/0, true/false, yes/no, on/off), or
-// def when absent.
+// Float returns the option as a finite number within [min, max], or def
+// when absent.
+func (u *URL) Float(name string, def, min, max float64) (float64, error) {
+	v, ok := u.value(name)
+	if !ok {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < min || f > max {
+		return def, u.OptionError(name, fmt.Sprintf("a number from %g to %g", min, max))
+	}
+	return f, nil
+}
+
+// Bool returns the option as a boolean (1/0, true/false, yes/no, on/off,
+// in any case), or def when absent.
 func (u *URL) Bool(name string, def bool) (bool, error) {
 	v, ok := u.value(name)
 	if !ok {
 		return def, nil
 	}
-	switch strings.ToLower(v) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on":
 		return true, nil
 	case "0", "false", "no", "off":
 		return false, nil
 	}
-	return def, u.bad(name, v, "true or false")
+	return def, u.OptionError(name, "1 or 0 (true or false)")
 }
 
 // Duration returns the option as a duration: a Go duration ("150ms", "2s")
-// or a plain number of seconds ("1.5"). It must not be negative.
+// or a plain number of seconds ("1.5"). It must not be negative; what 0
+// means is the opener's choice.
 func (u *URL) Duration(name string, def time.Duration) (time.Duration, error) {
 	v, ok := u.value(name)
 	if !ok {
 		return def, nil
 	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
+	d, err := parseDuration(v)
+	if err != nil {
+		return def, u.OptionError(name, `a non-negative duration such as "1.5" (seconds) or "200ms"`)
+	}
+	return d, nil
+}
+
+// parseDuration parses a non-negative Go duration or number of seconds.
+func parseDuration(v string) (time.Duration, error) {
+	s := strings.TrimSpace(v)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if f < 0 || math.IsNaN(f) || f > float64(math.MaxInt64)/1e9 {
-			return def, u.bad(name, v, "a non-negative duration")
+			return 0, ErrInvalidOption
 		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
-	d, err := time.ParseDuration(v)
+	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return def, u.bad(name, v, `a non-negative duration such as "1.5" (seconds) or "200ms"`)
+		return 0, ErrInvalidOption
 	}
 	return d, nil
 }
@@ -143,7 +192,7 @@ func (u *URL) Size(name string, def int64) (int64, error) {
 	}
 	n, err := ParseSize(v)
 	if err != nil {
-		return def, u.bad(name, v, `a size such as "65536", "64KiB" or "64MiB"`)
+		return def, u.OptionError(name, `a size such as "65536", "64KiB" or "64MiB"`)
 	}
 	return n, nil
 }
@@ -157,7 +206,7 @@ func (u *URL) Timeout(name string, def Timeout) (Timeout, error) {
 	}
 	t, err := ParseTimeout(v)
 	if err != nil {
-		return def, u.bad(name, v, `seconds ("300", "1.5") or "none"`)
+		return def, u.OptionError(name, `seconds ("300", "1.5") or "none"`)
 	}
 	return t, nil
 }
@@ -183,21 +232,136 @@ func (u *URL) Unread() []string {
 	return names
 }
 
-// CheckAllRead returns an error naming the first option nobody read.
+// CheckAllRead returns an error naming the first option nobody read, and
+// the options that were read (the ones the openers know).
 func (u *URL) CheckAllRead() error {
-	if unread := u.Unread(); len(unread) > 0 {
-		return fmt.Errorf("%w: unknown option %q in cache URL %q", ErrInvalidOption, unread[0], u.redacted())
+	unread := u.Unread()
+	if len(unread) == 0 {
+		return nil
+	}
+	known := make([]string, 0, len(u.read))
+	for name := range u.read {
+		known = append(known, name)
+	}
+	sort.Strings(known)
+	return fmt.Errorf("%w: unknown option %q in %s cache URL (known: %s)", ErrInvalidOption, unread[0], u.Scheme, strings.Join(known, ", "))
+}
+
+// A URLOption is one row of an opener's table of query options: the
+// option's name, and how URL.Read parses its value into a variable. The
+// variable's value before Read is the default, kept when the option is
+// absent. Make rows with URLBool, URLInt, URLFloat, URLDuration, URLSize,
+// URLTimeout, URLString, URLSecret and URLFunc:
+//
+//	opts := Options{MaxEntries: 300}
+//	err := u.Read(
+//		cache.URLInt("max_entries", &opts.MaxEntries, 1, math.MaxInt32),
+//		cache.URLDuration("sweep_interval", &opts.SweepInterval),
+//	)
+//
+// A new option is then one more row.
+type URLOption struct {
+	name   string
+	secret bool
+	read   func(u *URL) error
+}
+
+// Name returns the option's name.
+func (o URLOption) Name() string { return o.name }
+
+// Read reads the options of a table into their variables, in order, and
+// returns the first error. Every option of the table counts as read, given
+// or not, so Open accepts them.
+func (u *URL) Read(table ...URLOption) error {
+	for _, o := range table {
+		if o.secret {
+			u.secret[o.name] = true
+		}
+	}
+	for _, o := range table {
+		if err := o.read(u); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// redacted is the URL for messages, without passwords.
-func (u *URL) redacted() string { return Redact(u.Raw) }
+// URLBool is a row for a boolean option (see URL.Bool).
+func URLBool(name string, dst *bool) URLOption {
+	return URLOption{name: name, read: func(u *URL) (err error) { *dst, err = u.Bool(name, *dst); return }}
+}
+
+// URLInt is a row for an integer option within [min, max] (see URL.Int).
+func URLInt(name string, dst *int, min, max int) URLOption {
+	return URLOption{name: name, read: func(u *URL) (err error) { *dst, err = u.Int(name, *dst, min, max); return }}
+}
+
+// URLFloat is a row for a number within [min, max] (see URL.Float).
+func URLFloat(name string, dst *float64, min, max float64) URLOption {
+	return URLOption{name: name, read: func(u *URL) (err error) { *dst, err = u.Float(name, *dst, min, max); return }}
+}
+
+// URLDuration is a row for a non-negative duration (see URL.Duration).
+func URLDuration(name string, dst *time.Duration) URLOption {
+	return URLOption{name: name, read: func(u *URL) (err error) { *dst, err = u.Duration(name, *dst); return }}
+}
+
+// URLSize is a row for a byte count (see URL.Size).
+func URLSize(name string, dst *int64) URLOption {
+	return URLOption{name: name, read: func(u *URL) (err error) { *dst, err = u.Size(name, *dst); return }}
+}
+
+// URLTimeout is a row for a Django timeout (see URL.Timeout).
+func URLTimeout(name string, dst *Timeout) URLOption {
+	return URLOption{name: name, read: func(u *URL) (err error) { *dst, err = u.Timeout(name, *dst); return }}
+}
+
+// URLString is a row for a string option.
+func URLString(name string, dst *string) URLOption {
+	return URLOption{name: name, read: func(u *URL) error { *dst = u.String(name, *dst); return nil }}
+}
+
+// URLSecret is a row for a string option whose value no message shows,
+// such as a password.
+func URLSecret(name string, dst *string) URLOption {
+	o := URLString(name, dst)
+	o.secret = true
+	return o
+}
+
+// URLFunc is a row for an option the opener parses itself: parse receives
+// the value when the option is given, and an error from it becomes
+// URL.OptionError(name, want).
+func URLFunc(name, want string, parse func(value string) error) URLOption {
+	return URLOption{name: name, read: func(u *URL) error {
+		v, ok := u.value(name)
+		if !ok {
+			return nil
+		}
+		if parse(v) != nil {
+			return u.OptionError(name, want)
+		}
+		return nil
+	}}
+}
+
+// isSecretOption reports whether the value of a query option is a secret
+// that messages and Redact hide.
+func isSecretOption(name string) bool {
+	switch strings.ToLower(name) {
+	case "password", "secret", "token":
+		return true
+	}
+	return false
+}
 
 // Redact returns a cache URL fit for messages and logs: the password of
 // every server's user information and the values of password, secret and
 // token query options are replaced by "xxxxx". It works on malformed URLs
-// too.
+// too: when a server's part lacks an "@" but a later one has it, the
+// password may hold an unencoded ";" or ",", so such parts show as "?" and
+// every user information as "xxxxx". It is the one redaction helper of the
+// project: use it for any message that shows a cache URL or its location.
 func Redact(raw string) string {
 	rest, frag, hasFrag := strings.Cut(raw, "#")
 	loc, query, hasQuery := strings.Cut(rest, "?")
@@ -205,8 +369,7 @@ func Redact(raw string) string {
 	if !ok {
 		return raw
 	}
-	loc = userinfoPassword.ReplaceAllString(loc, "${1}${2}:xxxxx@")
-	out := scheme + "://" + loc
+	out := scheme + "://" + redactLocation(loc)
 	if hasQuery {
 		opts := strings.Split(query, "&")
 		for i, o := range opts {
@@ -215,11 +378,8 @@ func Redact(raw string) string {
 			if err != nil {
 				n = name
 			}
-			switch strings.ToLower(n) {
-			case "password", "secret", "token":
-				if hasValue {
-					opts[i] = name + "=xxxxx"
-				}
+			if isSecretOption(n) && hasValue {
+				opts[i] = name + "=xxxxx"
 			}
 		}
 		out += "?" + strings.Join(opts, "&")
@@ -230,10 +390,62 @@ func Redact(raw string) string {
 	return out
 }
 
-// userinfoPassword matches the user:password@ part of a server in a cache
-// URL's location, which may list several servers separated by ";" or ",",
-// each perhaps with its own scheme://.
-var userinfoPassword = regexp.MustCompile(`(^|[/;,])([^:@/;,?#]*):[^@/;,?#]*@`)
+// redactLocation hides the passwords of a location that may list several
+// servers, separated by ";" or ",", each perhaps with its own scheme://.
+func redactLocation(loc string) string {
+	if !strings.Contains(loc, "@") {
+		return loc
+	}
+	var parts []string
+	var seps []byte
+	start := 0
+	for i := 0; i < len(loc); i++ {
+		if loc[i] == ';' || loc[i] == ',' {
+			parts, seps = append(parts, loc[start:i]), append(seps, loc[i])
+			start = i + 1
+		}
+	}
+	parts = append(parts, loc[start:])
+	last := -1 // the last part with an "@"
+	for i, p := range parts {
+		if strings.Contains(p, "@") {
+			last = i
+		}
+	}
+	ambiguous := false // a part before the last "@" may be a piece of a password
+	for _, p := range parts[:last] {
+		if p != "" && !strings.Contains(p, "@") {
+			ambiguous = true
+		}
+	}
+	var sb strings.Builder
+	for i, p := range parts {
+		at := strings.LastIndexByte(p, '@')
+		switch {
+		case at < 0 && ambiguous && i < last && p != "":
+			sb.WriteString("?")
+		case at < 0:
+			sb.WriteString(p)
+		default:
+			prefix, userinfo := "", p[:at]
+			if s, rest, ok := strings.Cut(userinfo, "://"); ok {
+				prefix, userinfo = s+"://", rest
+			}
+			user, _, hasPass := strings.Cut(userinfo, ":")
+			switch {
+			case ambiguous:
+				userinfo = "xxxxx"
+			case hasPass:
+				userinfo = user + ":xxxxx"
+			}
+			sb.WriteString(prefix + userinfo + p[at:])
+		}
+		if i < len(seps) {
+			sb.WriteByte(seps[i])
+		}
+	}
+	return sb.String()
+}
 
 // ParseSize parses a byte count such as "65536", "64KiB", "1.5MB" or "2g".
 func ParseSize(s string) (int64, error) {
@@ -315,7 +527,7 @@ func openParsed(u *URL, schemes Schemes, opts []Option) (*Cache, error) {
 			known = append(known, s+"://")
 		}
 		sort.Strings(known)
-		return nil, fmt.Errorf("%w: %q in cache URL %q (known: %s)", ErrUnknownScheme, u.Scheme, u.redacted(), strings.Join(known, ", "))
+		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownScheme, u.Scheme, strings.Join(known, ", "))
 	}
 	common, err := commonOptions(u)
 	if err != nil {
@@ -337,32 +549,38 @@ func openParsed(u *URL, schemes Schemes, opts []Option) (*Cache, error) {
 	return c, nil
 }
 
+// commonOptions reads the options every URL accepts, and returns those
+// given as Options.
 func commonOptions(u *URL) ([]Option, error) {
+	var (
+		timeout  Timeout
+		prefix   string
+		version  int
+		keyCheck KeyCheck
+	)
+	if err := u.Read(
+		URLTimeout("timeout", &timeout),
+		URLString("key_prefix", &prefix),
+		URLInt("version", &version, math.MinInt32, math.MaxInt32),
+		URLFunc("key_check", "warn, reject or off", func(v string) (err error) {
+			keyCheck, err = ParseKeyCheck(v)
+			return err
+		}),
+	); err != nil {
+		return nil, err
+	}
 	var opts []Option
 	if u.Has("timeout") {
-		t, err := u.Timeout("timeout", DefaultTimeout)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, WithDefaultTimeout(t))
+		opts = append(opts, WithDefaultTimeout(timeout))
 	}
 	if u.Has("key_prefix") {
-		opts = append(opts, WithKeyPrefix(u.String("key_prefix", "")))
+		opts = append(opts, WithKeyPrefix(prefix))
 	}
 	if u.Has("version") {
-		v, err := u.Int("version", 1, math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, WithVersion(v))
+		opts = append(opts, WithDefaultVersion(version))
 	}
 	if u.Has("key_check") {
-		v := u.String("key_check", "")
-		kc, err := ParseKeyCheck(v)
-		if err != nil {
-			return nil, u.bad("key_check", v, "warn, reject or off")
-		}
-		opts = append(opts, WithKeyCheck(kc))
+		opts = append(opts, WithKeyCheck(keyCheck))
 	}
 	return opts, nil
 }

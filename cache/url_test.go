@@ -119,6 +119,14 @@ func TestRedact(t *testing.T) {
 		"redis://:a@h1/1;redis://:b@h2/1":             "redis://:xxxxx@h1/1;redis://:xxxxx@h2/1",
 		"redis://h?db=2&PASSWORD=secret":              "redis://h?db=2&PASSWORD=xxxxx",
 		"redis://h?pass%77ord=secret":                 "redis://h?pass%77ord=xxxxx",
+		// A password with an unencoded ";" or ",": its pieces look like servers.
+		"redis://:pw;SECRET@h:6379":      "redis://?;xxxxx@h:6379",
+		"redis://:pw,SECRET@h:6379?db=1": "redis://?,xxxxx@h:6379?db=1",
+		"redis://u:a/b@h":                "redis://u:xxxxx@h",
+		"redis://:a@h1:6379;h2:6379":     "redis://:xxxxx@h1:6379;h2:6379",
+		"redis://h1;;u:p@h2":             "redis://?;;xxxxx@h2",
+		"file:///var/tmp/a@b":            "file:///var/tmp/a@b",
+		"memcached://h1:11211;;h2:11211": "memcached://h1:11211;;h2:11211",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
@@ -133,5 +141,134 @@ func TestRedact(t *testing.T) {
 	}
 	if _, err := ParseURL("redis://h?password=s3cret&a=1&a=2"); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("ParseURL error leaks the password: %v", err)
+	}
+}
+
+func TestURLFloat(t *testing.T) {
+	u, err := ParseURL("x://?f=0.25&big=3&nan=NaN&inf=Inf&word=half")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		def     float64
+		want    float64
+		wantErr bool
+	}{
+		{"f", 1, 0.25, false},
+		{"absent", 0.5, 0.5, false},
+		{"big", 0.5, 0.5, true},
+		{"nan", 0.5, 0.5, true},
+		{"inf", 0.5, 0.5, true},
+		{"word", 0.5, 0.5, true},
+	}
+	for _, tt := range tests {
+		got, err := u.Float(tt.name, tt.def, 0, 1)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("Float(%q) = %v, %v; want %v, error %v", tt.name, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && (!errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tt.name+"=")) {
+			t.Errorf("Float(%q): %v; want an ErrInvalidOption naming the option", tt.name, err)
+		}
+	}
+}
+
+// TestURLErrorsNameTheOption: every error about an option names the option
+// and its value and never shows the URL; secret values are hidden.
+func TestURLErrorsNameTheOption(t *testing.T) {
+	const raw = "redis://user:URLPASS@host:6379/0?n=x&b=maybe&d=soon&s=lots&t=later&password=QPASS&token=TOK&key=KEYVAL"
+	tests := []struct {
+		name  string
+		read  func(u *URL) error
+		shows string // the option and its value, as the message shows them
+	}{
+		{"int", func(u *URL) error { _, err := u.Int("n", 0, 0, 9); return err }, `n="x"`},
+		{"bool", func(u *URL) error { _, err := u.Bool("b", false); return err }, `b="maybe"`},
+		{"duration", func(u *URL) error { _, err := u.Duration("d", 0); return err }, `d="soon"`},
+		{"size", func(u *URL) error { _, err := u.Size("s", 0); return err }, `s="lots"`},
+		{"timeout", func(u *URL) error { _, err := u.Timeout("t", 0); return err }, `t="later"`},
+		{"password", func(u *URL) error { _, err := u.Int("password", 0, 0, 9); return err }, "password=xxxxx"},
+		{"token", func(u *URL) error { return u.OptionError("token", "a token") }, "token=xxxxx"},
+		{"declared secret", func(u *URL) error {
+			var key string
+			return u.Read(URLSecret("key", &key), URLFunc("key", "a key", func(string) error { return errors.New("no") }))
+		}, "key=xxxxx"},
+		{"unknown", func(u *URL) error { return u.CheckAllRead() }, `unknown option "b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := ParseURL(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.read(u)
+			if !errors.Is(err, ErrInvalidOption) {
+				t.Fatalf("%v, want ErrInvalidOption", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.shows) || !strings.Contains(msg, "redis cache URL") {
+				t.Errorf("%q: want it to show %s in a redis cache URL", msg, tt.shows)
+			}
+			for _, leak := range []string{"URLPASS", "QPASS", "TOK", "KEYVAL", "host:6379"} {
+				if strings.Contains(msg, leak) {
+					t.Errorf("%q shows %q", msg, leak)
+				}
+			}
+		})
+	}
+}
+
+func TestURLRead(t *testing.T) {
+	u, err := ParseURL("x://?on=yes&n=5&f=0.5&d=2s&s=1KiB&t=none&name=a&pw=p&mode=fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		on, off        = false, true
+		n, absent      = 0, 42
+		f              float64
+		d              time.Duration
+		size           int64
+		to             = DefaultTimeout
+		name, pw, mode string
+	)
+	err = u.Read(
+		URLBool("on", &on),
+		URLBool("off", &off),
+		URLInt("n", &n, 1, 10),
+		URLInt("absent", &absent, 1, 100),
+		URLFloat("f", &f, 0, 1),
+		URLDuration("d", &d),
+		URLSize("s", &size),
+		URLTimeout("t", &to),
+		URLString("name", &name),
+		URLSecret("pw", &pw),
+		URLFunc("mode", "fast or slow", func(v string) error {
+			if v != "fast" && v != "slow" {
+				return errors.New("bad mode")
+			}
+			mode = v
+			return nil
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !on || !off || n != 5 || absent != 42 || f != 0.5 || d != 2*time.Second || size != 1024 || to != Forever ||
+		name != "a" || pw != "p" || mode != "fast" {
+		t.Errorf("Read gave on=%v off=%v n=%d absent=%d f=%v d=%v size=%d to=%v name=%q pw=%q mode=%q",
+			on, off, n, absent, f, d, size, to, name, pw, mode)
+	}
+	if err := u.CheckAllRead(); err != nil {
+		t.Errorf("every option is in the table, yet %v", err)
+	}
+	if got := URLInt("n", &n, 0, 1).Name(); got != "n" {
+		t.Errorf("Name() = %q", got)
+	}
+	// The first bad row stops Read with its error.
+	u, _ = ParseURL("x://?n=99&mode=slowest")
+	err = u.Read(URLInt("n", &n, 1, 10), URLFunc("mode", "fast or slow", func(string) error { return errors.New("no") }))
+	if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), `n="99"`) {
+		t.Errorf("Read = %v, want the error of n", err)
 	}
 }

@@ -169,7 +169,7 @@ func newEnv(t testing.TB, scheme cache.KeyScheme, opts Options, aliases map[stri
 		rec := newRecorder(store, e.clock.Now)
 		copts := []cache.Option{cache.WithKeyPrefix(conf.prefix)}
 		if conf.version != 0 {
-			copts = append(copts, cache.WithVersion(conf.version))
+			copts = append(copts, cache.WithDefaultVersion(conf.version))
 		}
 		c, err := cache.New(rec, copts...)
 		if err != nil {

@@ -34,9 +34,9 @@ func Schemes() cache.Schemes {
 		"memory":    memory.Open,
 		"file":      file.Open,
 		"dummy":     dummy.Open,
-		"memcached": failopen.Opener(memcached.Open, failopen.Options{}),
-		"redis":     failopen.Opener(redis.Open, failopen.Options{}),
-		"rediss":    failopen.Opener(redis.Open, failopen.Options{}),
+		"memcached": failopen.Opener(memcached.Open),
+		"redis":     failopen.Opener(redis.Open),
+		"rediss":    failopen.Opener(redis.Open),
 	}
 }
 

@@ -271,7 +271,7 @@ func (s *suite) testIncrErrors(t *testing.T) {
 		t.Errorf("Decr on a missing key: error %T is not a *cache.KeyNotFoundError", err)
 	}
 	// Under a prefix and a version the made key changes.
-	p := view(t, c, cache.WithKeyPrefix("myapp"), cache.WithVersion(3))
+	p := view(t, c, cache.WithKeyPrefix("myapp"), cache.WithDefaultVersion(3))
 	_, err = p.Incr(bg, "nope", 1)
 	s.wantNotFound(t, `Incr("nope") with prefix "myapp", version 3`, p, "nope", err)
 	// Values that are not decimal integers.

@@ -70,7 +70,7 @@ var (
 
 func loadGolden(t testing.TB) *goldenData {
 	t.Helper()
-	goldenOnce.Do(func() { goldenErr = golden.Decode("backend_api", goldenVersion, &goldenVal) })
+	goldenOnce.Do(func() { goldenErr = golden.DecodeBackendAPI(goldenVersion, &goldenVal) })
 	if goldenErr != nil {
 		t.Fatalf("golden vectors: %v", goldenErr)
 	}
@@ -103,7 +103,7 @@ func settingsOptions(t testing.TB, settings map[string]json.RawMessage) []cache.
 		if err := json.Unmarshal(raw, &v); err != nil {
 			t.Fatalf("golden VERSION: %v", err)
 		}
-		opts = append(opts, cache.WithVersion(v))
+		opts = append(opts, cache.WithDefaultVersion(v))
 	}
 	if raw, ok := settings["TIMEOUT"]; ok {
 		var f *float64

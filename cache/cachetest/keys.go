@@ -22,8 +22,8 @@ func (s *suite) testMakeKey(t *testing.T) {
 		{c.WithVersion(2), ":2:k"},
 		{c.WithVersion(0), ":0:k"},
 		{c.WithVersion(-3), ":-3:k"},
-		{view(t, c, cache.WithKeyPrefix("myapp"), cache.WithVersion(3)), "myapp:3:k"},
-		{view(t, c, cache.WithKeyPrefix("myapp"), cache.WithVersion(3)).WithVersion(2), "myapp:2:k"},
+		{view(t, c, cache.WithKeyPrefix("myapp"), cache.WithDefaultVersion(3)), "myapp:3:k"},
+		{view(t, c, cache.WithKeyPrefix("myapp"), cache.WithDefaultVersion(3)).WithVersion(2), "myapp:2:k"},
 	} {
 		if got := tc.c.MakeKey("k"); got != tc.want {
 			t.Errorf("MakeKey(\"k\") with prefix %q, version %d = %q, want %q", tc.c.KeyPrefix(), tc.c.Version(), got, tc.want)
@@ -113,7 +113,7 @@ func (s *suite) testCustomKeyFunc(t *testing.T) {
 
 func (s *suite) versioned(t *testing.T) (c, v2 *cache.Cache) {
 	c, _ = s.newCache(t)
-	return c, view(t, c, cache.WithVersion(2))
+	return c, view(t, c, cache.WithDefaultVersion(2))
 }
 
 func (s *suite) testVersioningGetSet(t *testing.T) {

@@ -16,6 +16,12 @@ import (
 // Backend stores nothing. Its zero value is ready to use.
 type Backend struct{}
 
+// Backend implements cache.Backend and cache.Incrementer.
+var (
+	_ cache.Backend     = (*Backend)(nil)
+	_ cache.Incrementer = (*Backend)(nil)
+)
+
 // New returns a Backend.
 func New() *Backend { return &Backend{} }
 

@@ -44,7 +44,11 @@ func (d *down) Close() error { return nil }
 func Example() {
 	ctx := context.Background()
 	backend := &down{}
-	w := failopen.Wrap(backend, failopen.Options{FailureThreshold: 3, CoolDown: 10 * time.Second})
+	w, err := failopen.New(backend, failopen.WithFailureThreshold(3), failopen.WithCoolDown(10*time.Second))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	c, _ := cache.New(w)
 	defer c.Close()
 
@@ -64,7 +68,7 @@ func Example() {
 	fmt.Println("last error:", s.LastError)
 
 	// Counters cannot fail open.
-	_, err := c.Incr(ctx, "hits", 1)
+	_, err = c.Incr(ctx, "hits", 1)
 	fmt.Println("incr:", err)
 	// Output:
 	// get 0 hit: false err: <nil> state: closed
@@ -82,7 +86,7 @@ func Example() {
 // Opener wraps the backends an application opens by URL; the URL can then
 // tune the breaker or turn it off with failopen=0.
 func ExampleOpener() {
-	schemes := cache.Schemes{"memory": failopen.Opener(memory.Open, failopen.Options{})}
+	schemes := cache.Schemes{"memory": failopen.Opener(memory.Open)}
 	c, err := cache.Open("memory://frags?failure_threshold=10&cool_down=30s&op_timeout=50ms", schemes)
 	if err != nil {
 		fmt.Println(err)
@@ -92,4 +96,26 @@ func ExampleOpener() {
 	w := c.Backend().(failopen.Wrapper)
 	fmt.Printf("%T over %T, %v\n", w, w.Unwrap(), w.State())
 	// Output: *failopen.IncrBackend over *memory.Store, closed
+}
+
+// A debug page reads the breaker of each cache through cache.As, which
+// finds it under any other wrapper.
+func ExampleBreaker() {
+	w, err := failopen.New(&down{}, failopen.WithFailureThreshold(1))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := cache.New(w)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	c.Get(context.Background(), "k")
+	if br, ok := cache.As[failopen.Breaker](c.Backend()); ok {
+		s := br.Stats()
+		fmt.Println(s.State, s.Failures, s.Opens)
+	}
+	// Output: open 1 1
 }

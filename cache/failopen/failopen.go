@@ -5,13 +5,13 @@
 //
 // A cache is an optimisation. When Redis or memcached is down or slow, a
 // page should render uncached, not fail, and should not pay a network
-// timeout on every request either. Wrap gives a backend that behaves so, and
+// timeout on every request either. New gives a backend that behaves so, and
 // counts and logs what it swallowed, so failures stay observable.
 //
 // # What each method does when the backend fails
 //
 // A failure is an error from the wrapped backend, or the operation running
-// past Options.OpTimeout. While the breaker is open, calls fail at once
+// past the operation timeout (WithOpTimeout). While the breaker is open, calls fail at once
 // without reaching the backend ("short-circuited"), with the same results:
 //
 //	Get, GetKeyBytes  a miss (nil, false, nil): the caller renders the value
@@ -45,16 +45,17 @@
 //
 // # Circuit breaker
 //
-// After Options.FailureThreshold consecutive failures the breaker opens: for
-// Options.CoolDown (plus up to Options.Jitter of it, so that a fleet of
-// processes does not probe in step) every call short-circuits, costing a
+// After a number of consecutive failures (WithFailureThreshold, default 5)
+// the breaker opens: for a cool-down (WithCoolDown, default 5 s, plus a
+// random part of up to WithJitter of it, so that a fleet of processes does
+// not probe in step) every call short-circuits, costing a
 // clock read and no backend time. Then one call is let through as a probe
 // (half-open) while the others keep short-circuiting: success closes the
 // breaker, failure opens it for another cool-down.
 //
 // # Timeouts
 //
-// Each operation runs under context.WithTimeout(ctx, Options.OpTimeout),
+// Each operation runs under a context.WithTimeout of ctx (WithOpTimeout),
 // default 100 ms: about a hundred times a healthy cache round trip on a
 // LAN, so GC pauses and load spikes do not trip it, yet short enough that
 // a hung cache costs a page no more than rendering a few fragments would.
@@ -69,7 +70,7 @@
 // cache.ManyDeleter, cache.KeyBytesGetter and cache.KeyChecker whatever the
 // wrapped backend implements, falling back to the single-key methods exactly
 // as cache.Cache would (so a batch counts as one operation). cache.Incrementer
-// cannot be emulated without the cache's default timeout, so Wrap returns a
+// cannot be emulated without the cache's default timeout, so New returns a
 // type with Incr only when the wrapped backend has one; otherwise the Cache
 // uses its own Get-and-Set increment through the wrapper — whose Get fails
 // open, so that such an Incr on a failing backend reports cache.ErrNotFound
@@ -80,124 +81,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
 )
 
-// Defaults for Options fields left zero.
-const (
-	// DefaultFailureThreshold is the number of consecutive failures that
-	// opens the breaker.
-	DefaultFailureThreshold = 5
-	// DefaultCoolDown is how long an open breaker skips the backend.
-	DefaultCoolDown = 5 * time.Second
-	// DefaultJitter is the largest random part added to a cool-down, as a
-	// fraction of it.
-	DefaultJitter = 0.1
-	// DefaultOpTimeout bounds each operation (see the package
-	// documentation for the choice).
-	DefaultOpTimeout = 100 * time.Millisecond
-	// DefaultLogInterval is the least time between two failure log lines.
-	DefaultLogInterval = 10 * time.Second
-)
-
-// ErrOpen is returned by Incr and Clear while the breaker is open: the
-// backend was not called.
-var ErrOpen = errors.New("failopen: circuit open: cache backend skipped")
-
-// Options configures Wrap. The zero value gives the defaults.
-type Options struct {
-	// FailureThreshold is the number of consecutive failures that opens
-	// the breaker. Zero means DefaultFailureThreshold.
-	FailureThreshold int
-	// CoolDown is how long the breaker stays open before letting a probe
-	// through. Zero means DefaultCoolDown.
-	CoolDown time.Duration
-	// Jitter adds a random part of up to Jitter×CoolDown to each
-	// cool-down. Zero means DefaultJitter; negative means none.
-	Jitter float64
-	// OpTimeout bounds each operation. Zero means DefaultOpTimeout;
-	// negative means no timeout beyond the caller's context.
-	OpTimeout time.Duration
-	// Logger, if not nil, receives a Warn line when a failure is swallowed
-	// (at most one per LogInterval, with the number of failures not
-	// logged since), and a line when the breaker opens or closes.
-	Logger *slog.Logger
-	// LogInterval is the least time between two failure lines. Zero means
-	// DefaultLogInterval.
-	LogInterval time.Duration
-	// Name identifies the backend in log lines, e.g. "redis://10.0.0.1:6379".
-	Name string
-	// Now is the clock of the breaker and the log limiter. Nil means
-	// time.Now. Operation timeouts always use real time.
-	Now func() time.Time
-}
-
-// State is the state of the circuit breaker.
-type State int32
-
-const (
-	// Closed: calls reach the backend.
-	Closed State = iota
-	// Open: calls short-circuit until the cool-down ends.
-	Open
-	// HalfOpen: one probe call is reaching the backend; the others
-	// short-circuit.
-	HalfOpen
-)
-
-// String returns "closed", "open" or "half-open".
-func (s State) String() string {
-	switch s {
-	case Closed:
-		return "closed"
-	case Open:
-		return "open"
-	case HalfOpen:
-		return "half-open"
-	}
-	return "unknown"
-}
-
-// Stats is a snapshot of the wrapper's counters, for a debug page or
-// metrics.
-type Stats struct {
-	// State is the breaker's state.
-	State State
-	// OpenUntil is when an open breaker lets a probe through (zero unless
-	// State is Open).
-	OpenUntil time.Time
-	// ConsecutiveFailures is the current run of failures (it opens the
-	// breaker at FailureThreshold).
-	ConsecutiveFailures int
-	// Failures counts operations that failed at the backend, timeouts
-	// included.
-	Failures uint64
-	// Timeouts counts the failures that were operation timeouts.
-	Timeouts uint64
-	// ShortCircuited counts calls answered without calling the backend
-	// because the breaker was open.
-	ShortCircuited uint64
-	// DroppedWrites counts writes (Set, SetMany, Add, Touch, Delete,
-	// DeleteMany) that failed or were short-circuited and were reported as
-	// done or as nothing stored.
-	DroppedWrites uint64
-	// Opens counts the times the breaker opened.
-	Opens uint64
-	// LastError is the message of the last failure, and LastErrorAt its
-	// time (zero before any).
-	LastError   string
-	LastErrorAt time.Time
-}
-
-// Wrapper is what Wrap returns: a cache.Backend with the optional
-// interfaces, and access to the breaker. Its concrete type is *Backend, or
-// *IncrBackend when the wrapped backend implements cache.Incrementer.
+// Wrapper is what New returns: a cache.Backend with the optional
+// interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
+// Its concrete type is *Backend, or *IncrBackend when the wrapped backend
+// implements cache.Incrementer.
 type Wrapper interface {
 	cache.Backend
 	cache.ManyGetter
@@ -205,12 +97,8 @@ type Wrapper interface {
 	cache.ManyDeleter
 	cache.KeyBytesGetter
 	cache.KeyChecker
-	// State returns the breaker's state.
-	State() State
-	// Stats returns the counters.
-	Stats() Stats
-	// Unwrap returns the wrapped backend.
-	Unwrap() cache.Backend
+	cache.Unwrapper
+	Breaker
 }
 
 // Backend is the fail-open wrapper of a backend without an atomic
@@ -223,27 +111,8 @@ type Backend struct {
 	manyDel   cache.ManyDeleter    // nil when inner lacks it
 	bytes     cache.KeyBytesGetter // nil when inner lacks it
 	keyCheck  cache.KeyCheck
-	threshold int32
-	coolDown  time.Duration
-	jitter    float64
 	opTimeout time.Duration
-	now       func() time.Time
-	logger    *slog.Logger
-	logEvery  int64 // nanoseconds
-	name      string
-
-	// Breaker. state and failures are read on every call; transitions
-	// take mu.
-	state     atomic.Int32
-	failures  atomic.Int32 // consecutive, while closed
-	openUntil atomic.Int64 // Unix nanoseconds of the clock
-	mu        sync.Mutex
-
-	nFailures, nTimeouts, nShort, nDropped, nOpens atomic.Uint64
-	last                                           atomic.Pointer[lastError]
-
-	lastLog    atomic.Int64 // Unix nanoseconds; 0 = never
-	suppressed atomic.Uint64
+	breaker   // the circuit breaker and the counters (breaker.go)
 }
 
 // IncrBackend is the fail-open wrapper of a backend with an atomic
@@ -253,30 +122,55 @@ type IncrBackend struct {
 	incr cache.Incrementer
 }
 
-type lastError struct {
-	msg string
-	at  time.Time
-}
+// The wrappers implement Wrapper (every optional interface but
+// cache.Incrementer), and IncrBackend cache.Incrementer too.
+var (
+	_ Wrapper           = (*Backend)(nil)
+	_ Wrapper           = (*IncrBackend)(nil)
+	_ cache.Incrementer = (*IncrBackend)(nil)
+)
 
-// Wrap returns b wrapped: failures become misses, operations are bounded
-// by opts.OpTimeout, and a circuit breaker skips b while it keeps failing.
-// The result is a *IncrBackend when b implements cache.Incrementer, else a
-// *Backend.
-func Wrap(b cache.Backend, opts Options) Wrapper {
+// New returns b wrapped: failures become misses, operations are bounded
+// by an operation timeout, and a circuit breaker skips b while it keeps
+// failing. The result is a *IncrBackend when b implements
+// cache.Incrementer, else a *Backend. It fails, with an error wrapping
+// cache.ErrInvalidOption, on a nil backend or an option out of range.
+func New(b cache.Backend, opts ...Option) (Wrapper, error) {
+	cfg := config{
+		failureThreshold: DefaultFailureThreshold,
+		coolDown:         DefaultCoolDown,
+		jitter:           DefaultJitter,
+		opTimeout:        DefaultOpTimeout,
+		logInterval:      DefaultLogInterval,
+		name:             "cache backend",
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
 	if b == nil {
-		b = nilBackend{}
+		return nil, fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
 	}
 	w := &Backend{
 		inner:     b,
 		keyCheck:  cache.KeyCheckWarn,
-		threshold: int32(opts.FailureThreshold),
-		coolDown:  opts.CoolDown,
-		jitter:    opts.Jitter,
-		opTimeout: opts.OpTimeout,
-		now:       opts.Now,
-		logger:    opts.Logger,
-		logEvery:  int64(opts.LogInterval),
-		name:      opts.Name,
+		opTimeout: cfg.opTimeout,
+		breaker: breaker{
+			threshold: int32(cfg.failureThreshold),
+			coolDown:  cfg.coolDown,
+			jitter:    cfg.jitter,
+			now:       cfg.now,
+			logger:    cfg.logger,
+			logEvery:  int64(cfg.logInterval),
+			name:      cfg.name,
+		},
 	}
 	w.many, _ = b.(cache.ManyGetter)
 	w.manySet, _ = b.(cache.ManySetter)
@@ -285,37 +179,10 @@ func Wrap(b cache.Backend, opts Options) Wrapper {
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
-	if opts.FailureThreshold <= 0 || opts.FailureThreshold > 1<<30 {
-		w.threshold = DefaultFailureThreshold
-	}
-	if w.coolDown <= 0 {
-		w.coolDown = DefaultCoolDown
-	}
-	switch {
-	case w.jitter == 0:
-		w.jitter = DefaultJitter
-	case w.jitter < 0:
-		w.jitter = 0
-	}
-	switch {
-	case w.opTimeout == 0:
-		w.opTimeout = DefaultOpTimeout
-	case w.opTimeout < 0:
-		w.opTimeout = 0
-	}
-	if w.now == nil {
-		w.now = time.Now
-	}
-	if w.logEvery <= 0 {
-		w.logEvery = int64(DefaultLogInterval)
-	}
-	if w.name == "" {
-		w.name = "cache backend"
-	}
 	if inc, ok := b.(cache.Incrementer); ok {
-		return &IncrBackend{Backend: w, incr: inc}
+		return &IncrBackend{Backend: w, incr: inc}, nil
 	}
-	return w
+	return w, nil
 }
 
 // Unwrap returns the wrapped backend.
@@ -325,24 +192,7 @@ func (b *Backend) Unwrap() cache.Backend { return b.inner }
 func (b *Backend) State() State { return State(b.state.Load()) }
 
 // Stats returns the counters.
-func (b *Backend) Stats() Stats {
-	s := Stats{
-		State:               b.State(),
-		ConsecutiveFailures: int(b.failures.Load()),
-		Failures:            b.nFailures.Load(),
-		Timeouts:            b.nTimeouts.Load(),
-		ShortCircuited:      b.nShort.Load(),
-		DroppedWrites:       b.nDropped.Load(),
-		Opens:               b.nOpens.Load(),
-	}
-	if s.State == Open {
-		s.OpenUntil = time.Unix(0, b.openUntil.Load())
-	}
-	if l := b.last.Load(); l != nil {
-		s.LastError, s.LastErrorAt = l.msg, l.at
-	}
-	return s
-}
+func (b *Backend) Stats() Stats { return b.breaker.stats() }
 
 // KeyCheck returns the wrapped backend's key check, or cache.KeyCheckWarn
 // (the Cache's default) when it has none.
@@ -356,27 +206,6 @@ const (
 	failure         // the backend failed or was skipped: fail open
 	passed          // an error the caller must see, not the backend's fault
 )
-
-// allow reports whether a call may reach the backend, and whether it is the
-// half-open probe.
-func (b *Backend) allow() (ok, probe bool) {
-	switch State(b.state.Load()) {
-	case Closed:
-		return true, false
-	case HalfOpen:
-		return false, false
-	}
-	if b.now().UnixNano() < b.openUntil.Load() {
-		return false, false
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if State(b.state.Load()) == Open && b.now().UnixNano() >= b.openUntil.Load() {
-		b.state.Store(int32(HalfOpen))
-		return true, true
-	}
-	return false, false
-}
 
 // call runs f under the breaker and the operation timeout, and classifies
 // the result. On failure the error is the backend's, or ErrOpen when the
@@ -424,91 +253,6 @@ func passThrough(err error) bool {
 		errors.Is(err, cache.ErrNotInteger) || errors.Is(err, cache.ErrNotFound) ||
 		errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrNilContext) ||
 		errors.Is(err, cache.ErrClosed) || errors.Is(err, cache.ErrForeignValue)
-}
-
-func (b *Backend) succeeded(probe bool) {
-	if probe {
-		b.mu.Lock()
-		b.failures.Store(0)
-		b.state.Store(int32(Closed))
-		b.mu.Unlock()
-		if b.logger != nil {
-			b.logger.LogAttrs(context.Background(), slog.LevelInfo, "fragcache: cache backend is back; circuit closed",
-				slog.String("backend", b.name))
-		}
-		return
-	}
-	if b.failures.Load() != 0 {
-		b.failures.Store(0)
-	}
-}
-
-// neutral ends a call whose result says nothing about the backend. A probe
-// ending so leaves the breaker open, ready to let the next call probe.
-func (b *Backend) neutral(probe bool) {
-	if probe {
-		b.mu.Lock()
-		b.openUntil.Store(b.now().UnixNano())
-		b.state.Store(int32(Open))
-		b.mu.Unlock()
-	}
-}
-
-func (b *Backend) failed(ctx context.Context, op string, err error, timedOut, probe bool) {
-	now := b.now()
-	b.nFailures.Add(1)
-	if timedOut {
-		b.nTimeouts.Add(1)
-	}
-	b.last.Store(&lastError{msg: err.Error(), at: now})
-	b.logFailure(ctx, now, op, err)
-	if probe {
-		b.open(ctx, now, err, "probe failed")
-		return
-	}
-	if n := b.failures.Add(1); n >= b.threshold && State(b.state.Load()) == Closed {
-		b.open(ctx, now, err, "consecutive failures")
-	}
-}
-
-// open opens the breaker, from closed or from a failed probe.
-func (b *Backend) open(ctx context.Context, now time.Time, err error, why string) {
-	cool := b.coolDown
-	if b.jitter > 0 {
-		cool += time.Duration(rand.Float64() * b.jitter * float64(b.coolDown))
-	}
-	b.mu.Lock()
-	if State(b.state.Load()) == Open {
-		b.mu.Unlock()
-		return
-	}
-	b.openUntil.Store(now.Add(cool).UnixNano())
-	b.state.Store(int32(Open))
-	b.failures.Store(0)
-	b.mu.Unlock()
-	b.nOpens.Add(1)
-	if b.logger != nil {
-		b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failing; circuit open, skipping it",
-			slog.String("backend", b.name), slog.String("reason", why),
-			slog.Duration("cool_down", cool), slog.String("error", err.Error()))
-	}
-}
-
-// logFailure logs at most one failure per log interval, with the number of
-// failures not logged since the last line.
-func (b *Backend) logFailure(ctx context.Context, now time.Time, op string, err error) {
-	if b.logger == nil {
-		return
-	}
-	n := now.UnixNano()
-	last := b.lastLog.Load()
-	if last != 0 && n-last < b.logEvery || !b.lastLog.CompareAndSwap(last, n) {
-		b.suppressed.Add(1)
-		return
-	}
-	b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failed; failing open",
-		slog.String("backend", b.name), slog.String("op", op), slog.String("error", err.Error()),
-		slog.Uint64("suppressed", b.suppressed.Swap(0)))
 }
 
 // dropped counts a write reported as done or as nothing stored.
@@ -759,27 +503,3 @@ func (b *IncrBackend) Incr(ctx context.Context, key string, delta int64) (int64,
 	}
 	return n, nil
 }
-
-// nilBackend stands in for a nil backend given to Wrap: every operation
-// fails with an error wrapping cache.ErrInvalidOption, which is passed
-// through to the caller.
-type nilBackend struct{}
-
-var errNilBackend = fmt.Errorf("%w: failopen: nil backend", cache.ErrInvalidOption)
-
-func (nilBackend) Get(context.Context, string) ([]byte, bool, error) {
-	return nil, false, errNilBackend
-}
-func (nilBackend) Set(context.Context, string, []byte, cache.Timeout) error {
-	return errNilBackend
-}
-func (nilBackend) Add(context.Context, string, []byte, cache.Timeout) (bool, error) {
-	return false, errNilBackend
-}
-func (nilBackend) Delete(context.Context, string) (bool, error) { return false, errNilBackend }
-func (nilBackend) Has(context.Context, string) (bool, error)    { return false, errNilBackend }
-func (nilBackend) Touch(context.Context, string, cache.Timeout) (bool, error) {
-	return false, errNilBackend
-}
-func (nilBackend) Clear(context.Context) error { return errNilBackend }
-func (nilBackend) Close() error                { return nil }

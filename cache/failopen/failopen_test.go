@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,7 +244,7 @@ func (c *clock) Advance(d time.Duration) {
 func setup(t testing.TB, threshold int) (*fake, *clock, failopen.Wrapper, *cache.Cache) {
 	t.Helper()
 	f, clk := newFake(), newClock()
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: threshold, CoolDown: 5 * time.Second, Jitter: -1, Now: clk.Now})
+	w := wrap(t, f, failopen.WithFailureThreshold(threshold), failopen.WithCoolDown(5*time.Second), failopen.WithJitter(0), failopen.WithClock(clk.Now))
 	c, err := cache.New(w)
 	if err != nil {
 		t.Fatal(err)
@@ -541,7 +542,7 @@ func TestProbeNeutral(t *testing.T) {
 func TestJitter(t *testing.T) {
 	f, clk := newFake(), newClock()
 	f.fail(errBoom)
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 1, CoolDown: 10 * time.Second, Jitter: 0.5, Now: clk.Now})
+	w := wrap(t, f, failopen.WithFailureThreshold(1), failopen.WithCoolDown(10*time.Second), failopen.WithJitter(0.5), failopen.WithClock(clk.Now))
 	seen := map[time.Duration]bool{}
 	for range 20 {
 		w.Get(bg, "k")
@@ -559,7 +560,7 @@ func TestJitter(t *testing.T) {
 
 func TestOpTimeout(t *testing.T) {
 	f, clk := newFake(), newClock()
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 2, OpTimeout: 30 * time.Millisecond, Now: clk.Now, Jitter: -1})
+	w := wrap(t, f, failopen.WithFailureThreshold(2), failopen.WithOpTimeout(30*time.Millisecond), failopen.WithClock(clk.Now), failopen.WithJitter(0))
 	f.setHang(true)
 	for range 2 {
 		start := time.Now()
@@ -580,7 +581,7 @@ func TestOpTimeout(t *testing.T) {
 	// caller's.
 	f2 := newFake()
 	f2.setHang(true)
-	w2 := failopen.Wrap(f2, failopen.Options{OpTimeout: time.Hour})
+	w2 := wrap(t, f2, failopen.WithOpTimeout(time.Hour))
 	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
 	defer cancel()
 	if _, _, err := w2.Get(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) {
@@ -591,16 +592,16 @@ func TestOpTimeout(t *testing.T) {
 	}
 	// A negative OpTimeout sets none: the backend sees the caller's context.
 	f3 := newFake()
-	w3 := failopen.Wrap(f3, failopen.Options{OpTimeout: -1})
+	w3 := wrap(t, f3, failopen.WithOpTimeout(0))
 	var sawDeadline bool
 	f3.setGate(nil)
 	ctxCheck := &deadlineSpy{fake: f3, saw: &sawDeadline}
-	w3 = failopen.Wrap(ctxCheck, failopen.Options{OpTimeout: -1})
+	w3 = wrap(t, ctxCheck, failopen.WithOpTimeout(0))
 	w3.Get(bg, "k")
 	if sawDeadline {
 		t.Error("OpTimeout -1 still set a deadline")
 	}
-	failopen.Wrap(ctxCheck, failopen.Options{}).Get(bg, "k")
+	wrap(t, ctxCheck).Get(bg, "k")
 	if !sawDeadline {
 		t.Error("the default OpTimeout set no deadline")
 	}
@@ -620,7 +621,7 @@ func (d *deadlineSpy) Get(ctx context.Context, key string) ([]byte, bool, error)
 // whatever the wrapped backend has, Incr only when it has one, and a Cache
 // over it behaves as over the bare backend.
 func TestOptionalInterfaces(t *testing.T) {
-	full := failopen.Wrap(newFake(), failopen.Options{})
+	full := wrap(t, newFake())
 	if _, ok := full.(cache.Incrementer); !ok {
 		t.Error("wrapper of a backend with Incr lacks Incr")
 	}
@@ -631,7 +632,7 @@ func TestOptionalInterfaces(t *testing.T) {
 		t.Error("KeyCheck not forwarded")
 	}
 	f := newFake()
-	bare := failopen.Wrap(plain{f}, failopen.Options{})
+	bare := wrap(t, plain{f})
 	if _, ok := bare.(cache.Incrementer); ok {
 		t.Error("wrapper of a backend without Incr has Incr: the Cache's fallback would be skipped")
 	}
@@ -682,7 +683,7 @@ func TestLogging(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
 	f, clk := newFake(), newClock()
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 1000, LogInterval: 10 * time.Second, Logger: logger, Name: "redis://h:6379", Now: clk.Now})
+	w := wrap(t, f, failopen.WithFailureThreshold(1000), failopen.WithLogInterval(10*time.Second), failopen.WithLogger(logger), failopen.WithName("redis://h:6379"), failopen.WithClock(clk.Now))
 	f.fail(errBoom)
 	for range 100 {
 		w.Get(bg, "k")
@@ -703,7 +704,7 @@ func TestLogging(t *testing.T) {
 	}
 	// Opening and closing are logged.
 	buf.Reset()
-	w2 := failopen.Wrap(f, failopen.Options{FailureThreshold: 1, Logger: logger, Now: clk.Now, Jitter: -1})
+	w2 := wrap(t, f, failopen.WithFailureThreshold(1), failopen.WithLogger(logger), failopen.WithClock(clk.Now), failopen.WithJitter(0))
 	w2.Get(bg, "k")
 	clk.Advance(time.Minute)
 	f.fail(nil)
@@ -733,8 +734,7 @@ func TestConcurrency(t *testing.T) {
 	f, clk := newFake(), newClock()
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	w := failopen.Wrap(f, failopen.Options{FailureThreshold: 3, CoolDown: time.Millisecond, Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)), LogInterval: time.Millisecond})
+	w := wrap(t, f, failopen.WithFailureThreshold(3), failopen.WithCoolDown(time.Millisecond), failopen.WithClock(clk.Now), failopen.WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))), failopen.WithLogInterval(time.Millisecond))
 	c, err := cache.New(w)
 	must(t, err)
 	stop := make(chan struct{})
@@ -802,7 +802,7 @@ func TestStateString(t *testing.T) {
 }
 
 func TestOpener(t *testing.T) {
-	schemes := cache.Schemes{"memory": failopen.Opener(memory.Open, failopen.Options{FailureThreshold: 7})}
+	schemes := cache.Schemes{"memory": failopen.Opener(memory.Open, failopen.WithFailureThreshold(7))}
 	open := func(url string) (*cache.Cache, error) { return cache.Open(url, schemes) }
 
 	c, err := open("memory://a?max_entries=10")
@@ -856,7 +856,7 @@ func TestOpener(t *testing.T) {
 	// Messages about the wrapper's options never show the URL.
 	_, err = cache.Open("redis://:pw-SECRET@h?cool_down=x", cache.Schemes{"redis": failopen.Opener(func(*cache.URL) (cache.Backend, error) {
 		return nil, errors.New("not reached")
-	}, failopen.Options{})})
+	})})
 	if err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("error %v", err)
 	}
@@ -869,12 +869,47 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func TestNilBackend(t *testing.T) {
-	w := failopen.Wrap(nil, failopen.Options{})
-	if _, _, err := w.Get(bg, "k"); !errors.Is(err, cache.ErrInvalidOption) {
-		t.Errorf("Get on a wrapped nil backend: %v", err)
+// wrap is failopen.New for options that must be valid.
+func wrap(t testing.TB, b cache.Backend, opts ...failopen.Option) failopen.Wrapper {
+	t.Helper()
+	w, err := failopen.New(b, opts...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Error(err)
+	return w
+}
+
+// TestNewRejects: New refuses a nil backend and options out of range,
+// naming the option, instead of clamping them.
+func TestNewRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		b    cache.Backend
+		opt  failopen.Option
+		want string
+	}{
+		{"nil backend", nil, nil, "nil backend"},
+		{"zero threshold", newFake(), failopen.WithFailureThreshold(0), "WithFailureThreshold"},
+		{"negative threshold", newFake(), failopen.WithFailureThreshold(-1), "WithFailureThreshold"},
+		{"huge threshold", newFake(), failopen.WithFailureThreshold(1<<30 + 1), "WithFailureThreshold"},
+		{"zero cool-down", newFake(), failopen.WithCoolDown(0), "WithCoolDown"},
+		{"negative cool-down", newFake(), failopen.WithCoolDown(-time.Second), "WithCoolDown"},
+		{"negative jitter", newFake(), failopen.WithJitter(-1), "WithJitter"},
+		{"NaN jitter", newFake(), failopen.WithJitter(math.NaN()), "WithJitter"},
+		{"infinite jitter", newFake(), failopen.WithJitter(math.Inf(1)), "WithJitter"},
+		{"negative operation timeout", newFake(), failopen.WithOpTimeout(-time.Second), "WithOpTimeout"},
+		{"zero log interval", newFake(), failopen.WithLogInterval(0), "WithLogInterval"},
+		{"negative log interval", newFake(), failopen.WithLogInterval(-time.Second), "WithLogInterval"},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := failopen.New(tt.b, tt.opt)
+			if !errors.Is(err, cache.ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New = %v, %v; want an ErrInvalidOption naming %s", w, err, tt.want)
+			}
+		})
+	}
+	// The documented special values are valid: 0 turns jitter and the
+	// operation timeout off, a nil option and a nil clock are ignored.
+	wrap(t, newFake(), failopen.WithJitter(0), failopen.WithOpTimeout(0), failopen.WithFailureThreshold(1<<30), nil, failopen.WithClock(nil))
 }

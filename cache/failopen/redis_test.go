@@ -28,7 +28,7 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-var redisSchemes = cache.Schemes{"redis": failopen.Opener(redis.Open, failopen.Options{})}
+var redisSchemes = cache.Schemes{"redis": failopen.Opener(redis.Open)}
 
 // load runs workers doing Set and Get against c until stop is closed, and
 // records the slowest call and any error.
@@ -304,7 +304,7 @@ func BenchmarkClosedOverhead(b *testing.B) {
 			store, _ := memory.New(memory.Options{})
 			var be cache.Backend = store
 			if wrap {
-				be = failopen.Wrap(store, failopen.Options{})
+				be, _ = failopen.New(store)
 			}
 			c, _ := cache.New(be)
 			defer c.Close()

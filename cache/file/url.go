@@ -26,17 +26,15 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		return nil, err
 	}
 	opts := Options{Dir: dir}
-	if opts.MaxEntries, err = u.Int("max_entries", 0, 1, math.MaxInt32); err != nil {
-		return nil, err
-	}
-	if opts.CullFrequency, err = u.Int("cull_frequency", 0, 0, math.MaxInt32); err != nil {
+	if err := u.Read(
+		cache.URLInt("max_entries", &opts.MaxEntries, 1, math.MaxInt32),
+		cache.URLInt("cull_frequency", &opts.CullFrequency, 0, math.MaxInt32),
+		cache.URLSize("max_value_size", &opts.MaxValueSize),
+	); err != nil {
 		return nil, err
 	}
 	if u.Has("cull_frequency") && opts.CullFrequency == 0 {
 		opts.CullFrequency = CullAll
-	}
-	if opts.MaxValueSize, err = u.Size("max_value_size", 0); err != nil {
-		return nil, err
 	}
 	return New(opts)
 }
@@ -48,24 +46,24 @@ func dirFromURL(u *cache.URL) (string, error) {
 		loc = "/" + rest
 	}
 	if loc == "" || loc == "/" {
-		return "", fmt.Errorf("%w: cache URL %q has no directory: want file:///absolute/path", cache.ErrInvalidOption, u.Raw)
+		return "", fmt.Errorf("%w: cache URL %q has no directory: want file:///absolute/path", cache.ErrInvalidOption, u.Redacted())
 	}
 	if !strings.HasPrefix(loc, "/") {
-		return "", fmt.Errorf("%w: cache URL %q: directory %q is not an absolute path: want file:///absolute/path (three slashes)", cache.ErrInvalidOption, u.Raw, loc)
+		return "", fmt.Errorf("%w: cache URL %q: directory %q is not an absolute path: want file:///absolute/path (three slashes)", cache.ErrInvalidOption, u.Redacted(), loc)
 	}
 	dir, err := url.PathUnescape(loc)
 	if err != nil {
-		return "", fmt.Errorf("%w: cache URL %q: bad escape in path: %w", cache.ErrInvalidOption, u.Raw, err)
+		return "", fmt.Errorf("%w: cache URL %q: bad escape in path: %w", cache.ErrInvalidOption, u.Redacted(), err)
 	}
 	if strings.IndexByte(dir, 0) >= 0 {
-		return "", fmt.Errorf("%w: cache URL %q: path holds a NUL byte", cache.ErrInvalidOption, u.Raw)
+		return "", fmt.Errorf("%w: cache URL %q: path holds a NUL byte", cache.ErrInvalidOption, u.Redacted())
 	}
 	// file:///C:/dir on Windows.
 	if len(dir) >= 3 && dir[0] == '/' && dir[2] == ':' && filepath.IsAbs(dir[1:]) {
 		dir = dir[1:]
 	}
 	if !filepath.IsAbs(dir) {
-		return "", fmt.Errorf("%w: cache URL %q: directory %q is not an absolute path", cache.ErrInvalidOption, u.Raw, dir)
+		return "", fmt.Errorf("%w: cache URL %q: directory %q is not an absolute path", cache.ErrInvalidOption, u.Redacted(), dir)
 	}
 	return filepath.Clean(dir), nil
 }

@@ -183,6 +183,7 @@ type Backend struct {
 	conns  map[*trackedConn]struct{} // open connections, closed by Close
 }
 
+// Backend implements cache.Backend and these optional interfaces.
 var (
 	_ cache.Backend     = (*Backend)(nil)
 	_ cache.ManyGetter  = (*Backend)(nil)

@@ -31,7 +31,7 @@ import (
 func Open(u *cache.URL) (cache.Backend, error) {
 	var opts Options
 	if strings.Contains(u.Location, "@") {
-		return nil, fmt.Errorf("%w: cache URL %q: memcached takes no user or password", cache.ErrInvalidOption, u.Raw)
+		return nil, fmt.Errorf("%w: cache URL %q: memcached takes no user or password", cache.ErrInvalidOption, u.Redacted())
 	}
 	// Split as Django splits LOCATION: on ";" or ",".
 	for _, s := range strings.Split(strings.ReplaceAll(u.Location, ",", ";"), ";") {
@@ -39,45 +39,36 @@ func Open(u *cache.URL) (cache.Backend, error) {
 			if u.Location == "" {
 				break
 			}
-			return nil, fmt.Errorf("%w: cache URL %q: empty server in %q", cache.ErrInvalidOption, u.Raw, u.Location)
+			return nil, fmt.Errorf("%w: cache URL %q: empty server", cache.ErrInvalidOption, u.Redacted())
 		}
 		dec, err := url.PathUnescape(s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: cache URL %q: bad escape in server %q", cache.ErrInvalidOption, u.Raw, s)
+			return nil, fmt.Errorf("%w: cache URL %q: bad escape in server %q", cache.ErrInvalidOption, u.Redacted(), s)
 		}
 		opts.Servers = append(opts.Servers, dec)
 	}
-	var err error
-	if opts.Timeout, err = u.Duration("op_timeout", 0); err != nil {
+	var djangoValues bool
+	if err := u.Read(
+		cache.URLDuration("op_timeout", &opts.Timeout),
+		cache.URLInt("max_idle_conns", &opts.MaxIdleConns, 1, 1<<20),
+		cache.URLFunc("selector", "django or gomemcache", func(v string) (err error) {
+			opts.Selector, err = ParseSelector(v)
+			return err
+		}),
+		cache.URLBool("hash_long_keys", &opts.HashLongKeys),
+		cache.URLBool("text_flags", &opts.TextFlags),
+		cache.URLBool("django_values", &djangoValues),
+	); err != nil {
 		return nil, err
 	}
 	if u.Has("op_timeout") && opts.Timeout == 0 {
-		return nil, fmt.Errorf("%w: op_timeout=0 in cache URL %q: want a positive duration", cache.ErrInvalidOption, u.Raw)
-	}
-	if opts.MaxIdleConns, err = u.Int("max_idle_conns", 0, 1, 1<<20); err != nil {
-		return nil, err
-	}
-	if u.Has("selector") {
-		v := u.String("selector", "")
-		if opts.Selector, err = ParseSelector(v); err != nil {
-			return nil, fmt.Errorf("%w: selector=%q in cache URL %q: want django or gomemcache", cache.ErrInvalidOption, v, u.Raw)
-		}
-	}
-	if opts.HashLongKeys, err = u.Bool("hash_long_keys", false); err != nil {
-		return nil, err
-	}
-	if opts.TextFlags, err = u.Bool("text_flags", false); err != nil {
-		return nil, err
+		return nil, u.OptionError("op_timeout", "a positive duration")
 	}
 	if u.Has("django_values") {
-		dv, err := u.Bool("django_values", false)
-		if err != nil {
-			return nil, err
+		if u.Has("text_flags") && djangoValues != opts.TextFlags {
+			return nil, fmt.Errorf("%w: memcached cache URL: text_flags and django_values are the same option and disagree", cache.ErrInvalidOption)
 		}
-		if u.Has("text_flags") && dv != opts.TextFlags {
-			return nil, fmt.Errorf("%w: cache URL %q: text_flags and django_values are the same option and disagree", cache.ErrInvalidOption, u.Raw)
-		}
-		opts.TextFlags = dv
+		opts.TextFlags = djangoValues
 	}
 	return New(opts)
 }

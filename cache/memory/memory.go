@@ -113,6 +113,15 @@ type Store struct {
 	done      chan struct{}
 }
 
+// Store implements cache.Backend and these optional interfaces.
+var (
+	_ cache.Backend        = (*Store)(nil)
+	_ cache.KeyBytesGetter = (*Store)(nil)
+	_ cache.ManyGetter     = (*Store)(nil)
+	_ cache.ManyDeleter    = (*Store)(nil)
+	_ cache.Incrementer    = (*Store)(nil)
+)
+
 type entry struct {
 	key        string                 // immutable
 	rec        atomic.Pointer[record] // replaced whole, never modified

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/fragcache/fragcache/cache"
 )
@@ -16,24 +17,19 @@ import (
 // and a later URL naming the store with different options is an error.
 func Open(u *cache.URL) (cache.Backend, error) {
 	var opts Options
-	var err error
-	if opts.MaxEntries, err = u.Int("max_entries", 0, 1, 1<<31-1); err != nil {
-		return nil, err
-	}
-	if opts.CullFrequency, err = u.Int("cull_frequency", 0, 0, 1<<31-1); err != nil {
+	if err := u.Read(
+		cache.URLInt("max_entries", &opts.MaxEntries, 1, math.MaxInt32),
+		cache.URLInt("cull_frequency", &opts.CullFrequency, 0, math.MaxInt32),
+		cache.URLSize("max_bytes", &opts.MaxBytes),
+		cache.URLDuration("sweep_interval", &opts.SweepInterval),
+	); err != nil {
 		return nil, err
 	}
 	if u.Has("cull_frequency") && opts.CullFrequency == 0 {
 		opts.CullFrequency = CullAll
 	}
-	if opts.MaxBytes, err = u.Size("max_bytes", 0); err != nil {
-		return nil, err
-	}
 	if u.Has("max_bytes") && opts.MaxBytes == 0 {
-		return nil, fmt.Errorf("%w: max_bytes=0 in cache URL %q: want a positive size", cache.ErrInvalidOption, u.Raw)
-	}
-	if opts.SweepInterval, err = u.Duration("sweep_interval", 0); err != nil {
-		return nil, err
+		return nil, u.OptionError("max_bytes", "a positive size")
 	}
 	if u.Has("sweep_interval") && opts.SweepInterval == 0 {
 		opts.SweepInterval = -1 // 0 turns the sweep off
@@ -45,7 +41,7 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	if prev, ok := u.Shared[id].(shared); ok {
 		if prev.opts.MaxEntries != opts.MaxEntries || prev.opts.CullFrequency != opts.CullFrequency ||
 			prev.opts.MaxBytes != opts.MaxBytes || prev.opts.SweepInterval != opts.SweepInterval {
-			return nil, fmt.Errorf("%w: cache URL %q names store %q again with different options", cache.ErrInvalidOption, u.Raw, u.Location)
+			return nil, fmt.Errorf("%w: cache URL %q names store %q again with different options", cache.ErrInvalidOption, u.Redacted(), u.Location)
 		}
 		return prev.store, nil
 	}

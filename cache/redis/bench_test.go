@@ -78,7 +78,7 @@ func BenchmarkGet8KiB(b *testing.B) {
 	})
 	// The same through the fail-open wrapper backends.Open puts around
 	// redis:// URLs.
-	cf, err := cache.Open("redis://"+srv.Addr, cache.Schemes{"redis": failopen.Opener(redis.Open, failopen.Options{})})
+	cf, err := cache.Open("redis://"+srv.Addr, cache.Schemes{"redis": failopen.Opener(redis.Open)})
 	must(b, err)
 	b.Cleanup(func() { cf.Close() })
 	b.Run("cache_failopen", func(b *testing.B) {

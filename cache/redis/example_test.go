@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/redis"
 )
@@ -32,7 +33,8 @@ func ExampleBackend_DeletePattern() {
 		return
 	}
 	defer c.Close()
-	if rb, ok := redis.FromCache(c); ok {
+	// The Redis backend is under the fail-open wrapper: cache.As finds it.
+	if rb, ok := cache.As[*redis.Backend](c.Backend()); ok {
 		n, err := rb.DeletePattern(ctx, redis.EscapePattern(c.MakeKey("views."))+"*")
 		fmt.Println(n, err)
 	}

@@ -117,6 +117,15 @@ type Backend struct {
 	closeErr  error
 }
 
+// Backend implements cache.Backend and these optional interfaces.
+var (
+	_ cache.Backend     = (*Backend)(nil)
+	_ cache.ManyGetter  = (*Backend)(nil)
+	_ cache.ManySetter  = (*Backend)(nil)
+	_ cache.ManyDeleter = (*Backend)(nil)
+	_ cache.Incrementer = (*Backend)(nil)
+)
+
 // Lua scripts. KEYS[1] is the made key.
 const (
 	// incrScript is Django's incr (EXISTS, then INCRBY) made atomic. A
@@ -681,38 +690,6 @@ func (b *Backend) Close() error {
 		b.closeErr = errors.Join(errs...)
 	})
 	return b.closeErr
-}
-
-// Unwrapper is implemented by cache.Backend wrappers, such as
-// cache/failopen's, that give access to the backend they wrap.
-type Unwrapper interface {
-	Unwrap() cache.Backend
-}
-
-// FromCache returns the Redis backend under c, looking through wrappers
-// that implement Unwrapper (the fail-open wrapper does), so that
-// DeletePattern can be reached from a cache opened by URL:
-//
-//	if rb, ok := redis.FromCache(c); ok {
-//		n, err := rb.DeletePattern(ctx, redis.EscapePattern(c.MakeKey("views."))+"*")
-//	}
-func FromCache(c *cache.Cache) (*Backend, bool) {
-	return FromBackend(c.Backend())
-}
-
-// FromBackend is FromCache for a backend.
-func FromBackend(b cache.Backend) (*Backend, bool) {
-	for range 100 { // bounded, in case a wrapper unwraps to itself
-		switch v := b.(type) {
-		case *Backend:
-			return v, true
-		case Unwrapper:
-			b = v.Unwrap()
-		default:
-			return nil, false
-		}
-	}
-	return nil, false
 }
 
 // ErrForeignValue is wrapped by the error of reading, with

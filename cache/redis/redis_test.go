@@ -332,7 +332,7 @@ func TestDjangoCommands(t *testing.T) {
 
 func TestIncr(t *testing.T) {
 	srv := testserver.Redis(t)
-	c := open(t, "redis://"+srv.Addr, cache.WithKeyPrefix("app"), cache.WithVersion(2))
+	c := open(t, "redis://"+srv.Addr, cache.WithKeyPrefix("app"), cache.WithDefaultVersion(2))
 	_, err := c.Incr(bg, "nope", 1)
 	if err == nil || err.Error() != "Key 'app:2:nope' not found." {
 		t.Errorf("Incr on a missing key: %v; want Django's message with the period", err)
@@ -514,9 +514,9 @@ func TestSeveralServers(t *testing.T) {
 func TestDeletePattern(t *testing.T) {
 	srv := testserver.Redis(t)
 	c := open(t, "redis://"+srv.Addr, cache.WithKeyPrefix("site[1]"))
-	rb, ok := redis.FromCache(c)
+	rb, ok := cache.As[*redis.Backend](c.Backend())
 	if !ok {
-		t.Fatal("FromCache found no redis backend")
+		t.Fatal("cache.As found no redis backend")
 	}
 	const n = 5000
 	items := make(map[string][]byte, n)
@@ -762,8 +762,8 @@ func TestContextDeadline(t *testing.T) {
 	addr := silentServer(t)
 	c := open(t, "redis://"+addr+"?read_timeout=10s&write_timeout=10s&dial_timeout=10s&max_retries=0")
 	for _, d := range []time.Duration{50 * time.Millisecond, 150 * time.Millisecond} {
+		start := time.Now() // before the deadline is set, which counts from its own now
 		ctx, cancel := context.WithTimeout(bg, d)
-		start := time.Now()
 		_, _, err := c.Get(ctx, "k")
 		el := time.Since(start)
 		cancel()
@@ -839,11 +839,11 @@ func TestNewWithClients(t *testing.T) {
 	if got := b.Clients(); len(got) != 1 || got[0] != cl {
 		t.Error("Clients() does not return the client given")
 	}
-	if _, ok := redis.FromBackend(b); !ok {
-		t.Error("FromBackend(b) = false")
+	if _, ok := cache.As[*redis.Backend](b); !ok {
+		t.Error("cache.As[*redis.Backend](b) = false")
 	}
-	if _, ok := redis.FromBackend(nil); ok {
-		t.Error("FromBackend(nil) = true")
+	if _, ok := cache.As[*redis.Backend](nil); ok {
+		t.Error("cache.As[*redis.Backend](nil) = true")
 	}
 }
 
@@ -857,9 +857,9 @@ func TestBackendsOpen(t *testing.T) {
 	if _, ok := c.Backend().(failopen.Wrapper); !ok {
 		t.Errorf("backends.Open(redis://…) gave %T, want the fail-open wrapper", c.Backend())
 	}
-	rb, ok := redis.FromCache(c)
+	rb, ok := cache.As[*redis.Backend](c.Backend())
 	if !ok {
-		t.Fatal("FromCache does not see through the wrapper")
+		t.Fatal("cache.As does not see through the wrapper")
 	}
 	must(t, c.Set(bg, "views.a", []byte("1"), cache.DefaultTimeout))
 	if ttl, _ := direct(t, srv.Addr, 2, "").TTL(bg, "site:1:views.a").Result(); ttl != 60*time.Second {

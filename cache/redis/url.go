@@ -47,10 +47,7 @@ import (
 //
 // The common options timeout, key_prefix, version and key_check are the
 // cache's (see cache.Open). Messages about a bad URL never show the
-// password. For a URL with a password option, Open itself rejects options
-// no one has read (rather than cache.Open, whose message shows the query),
-// so wrappers must read their options before calling Open, as
-// cache/failopen's Opener does.
+// password (nor the value of the username option).
 func Open(u *cache.URL) (cache.Backend, error) {
 	useTLS := false
 	switch u.Scheme {
@@ -66,33 +63,42 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		return nil, err
 	}
 
-	var opts Options
-	o := optReader{u: u, loc: loc}
-	username, hasUser := o.str("username")
-	password, hasPass := o.str("password")
-	optDB := o.int("db", -1, 0, math.MaxInt32)
-	databases := o.int("databases", DefaultDatabases, 1, math.MaxInt32)
-	opts.DialTimeout = o.duration("dial_timeout")
-	opts.ReadTimeout = o.duration("read_timeout")
-	opts.WriteTimeout = o.duration("write_timeout")
-	opts.OpTimeout = o.duration("op_timeout")
-	opts.PoolSize = o.int("pool_size", 0, 1, math.MaxInt32)
-	retries := o.int("max_retries", DefaultMaxRetries, 0, 1000)
-	opts.DjangoValues = o.bool("django_values")
-	if o.err != nil {
-		return nil, o.err
+	var (
+		opts               Options
+		username, password string
+		optDB              = -1
+		databases          = DefaultDatabases
+		retries            = DefaultMaxRetries
+	)
+	if err := u.Read(
+		cache.URLSecret("username", &username),
+		cache.URLSecret("password", &password),
+		cache.URLInt("db", &optDB, 0, math.MaxInt32),
+		cache.URLInt("databases", &databases, 1, math.MaxInt32),
+		cache.URLDuration("dial_timeout", &opts.DialTimeout),
+		cache.URLDuration("read_timeout", &opts.ReadTimeout),
+		cache.URLDuration("write_timeout", &opts.WriteTimeout),
+		cache.URLDuration("op_timeout", &opts.OpTimeout),
+		cache.URLInt("pool_size", &opts.PoolSize, 1, math.MaxInt32),
+		cache.URLInt("max_retries", &retries, 0, 1000),
+		cache.URLBool("django_values", &opts.DjangoValues),
+	); err != nil {
+		return nil, err
+	}
+	hasUser, hasPass := u.Has("username"), u.Has("password")
+	// A duration of 0 is "none", which Options spells -1.
+	for name, d := range map[string]*time.Duration{
+		"dial_timeout": &opts.DialTimeout, "read_timeout": &opts.ReadTimeout,
+		"write_timeout": &opts.WriteTimeout, "op_timeout": &opts.OpTimeout,
+	} {
+		if u.Has(name) && *d == 0 {
+			*d = -1
+		}
 	}
 	if retries == 0 {
 		opts.MaxRetries = -1
 	} else {
 		opts.MaxRetries = retries
-	}
-	if hasPass {
-		// cache.Open's message for an unknown option shows the query, and
-		// so the password: reject unknown options here instead.
-		if unread := u.Unread(); len(unread) > 0 {
-			return nil, fmt.Errorf("%w: unknown option %q in redis cache URL %s", cache.ErrInvalidOption, unread[0], loc)
-		}
 	}
 
 	// One database for all servers.
@@ -158,24 +164,21 @@ func parseLocation(scheme, location, msgLoc string) ([]server, error) {
 		return nil, fmt.Errorf("%w: redis cache URL %s names no server", cache.ErrInvalidOption, msgLoc)
 	}
 	// Parts are shown in messages only when no credentials could be in
-	// them (a password holding ";" would be split across parts).
+	// them (a password holding ";" would be split across parts); msgLoc
+	// is redacted.
 	secret := strings.Contains(location, "@")
 	servers := make([]server, 0, len(parts))
 	for n, p := range parts {
-		shown := strconv.Quote(p)
-		if secret {
-			if at := strings.LastIndexByte(p, '@'); at >= 0 {
-				shown = strconv.Quote("xxxxx" + p[at:])
-			} else {
-				shown = ""
-			}
-		}
+		part := p
 		bad := func(what string) error {
-			if shown == "" {
+			if secret && !strings.Contains(part, "@") {
 				// Perhaps a piece of a password: show nothing of it.
 				return fmt.Errorf("%w: redis cache URL %s: server %d is malformed (a password holding \";\" or \",\" must be percent-encoded)", cache.ErrInvalidOption, msgLoc, n+1)
 			}
-			return fmt.Errorf("%w: redis cache URL %s: server %s: %s", cache.ErrInvalidOption, msgLoc, shown, what)
+			if secret {
+				return fmt.Errorf("%w: redis cache URL %s: server %d: %s", cache.ErrInvalidOption, msgLoc, n+1, what)
+			}
+			return fmt.Errorf("%w: redis cache URL %s: server %q: %s", cache.ErrInvalidOption, msgLoc, part, what)
 		}
 		s := server{db: -1}
 		p = strings.TrimSpace(p)
@@ -264,106 +267,7 @@ func checkPort(port string) error {
 func joinHostPort(host, port string) string { return net.JoinHostPort(host, port) }
 
 // locationForMessages returns the URL as messages show it, quoted, without
-// the query. When the location holds credentials, each server's part shows
-// only what follows its "@" (as xxxxx@host:port/db); a part without "@"
-// then shows as "?", since it may be a piece of a password holding an
-// unencoded ";" or ",".
+// the query, and with cache.Redact's hiding of credentials.
 func locationForMessages(u *cache.URL) string {
-	loc := u.Location
-	if strings.Contains(loc, "@") {
-		parts := strings.FieldsFunc(loc, func(r rune) bool { return r == ';' || r == ',' })
-		for i, p := range parts {
-			if at := strings.LastIndexByte(p, '@'); at >= 0 {
-				parts[i] = "xxxxx" + p[at:]
-			} else {
-				parts[i] = "?"
-			}
-		}
-		loc = strings.Join(parts, ";")
-	}
-	return strconv.Quote(u.Scheme + "://" + loc)
-}
-
-// optReader reads options with the URL's String getter and parses them
-// itself, so that its messages show only the option (cache.URL's typed
-// getters show the whole URL, query included).
-type optReader struct {
-	u   *cache.URL
-	loc string
-	err error
-}
-
-func (o *optReader) str(name string) (string, bool) {
-	if !o.u.Has(name) {
-		return "", false
-	}
-	return o.u.String(name, ""), true
-}
-
-func (o *optReader) bad(name, value, want string) {
-	if o.err == nil {
-		shown := strconv.Quote(value)
-		if name == "password" || name == "username" {
-			shown = "(hidden)"
-		}
-		o.err = fmt.Errorf("%w: %s=%s in redis cache URL %s: want %s", cache.ErrInvalidOption, name, shown, o.loc, want)
-	}
-}
-
-func (o *optReader) int(name string, def, min, max int) int {
-	v, ok := o.str(name)
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < min || n > max {
-		o.bad(name, v, fmt.Sprintf("an integer from %d to %d", min, max))
-		return def
-	}
-	return n
-}
-
-// bool reads 1/0, true/false, yes/no or on/off; absent is false.
-func (o *optReader) bool(name string) bool {
-	v, ok := o.str(name)
-	if !ok {
-		return false
-	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on":
-		return true
-	case "0", "false", "no", "off":
-		return false
-	}
-	o.bad(name, v, "1 or 0")
-	return false
-}
-
-// duration reads a Go duration ("150ms") or seconds ("1.5"); "0" means no
-// timeout, which is returned as -1 (Options' "none").
-func (o *optReader) duration(name string) time.Duration {
-	v, ok := o.str(name)
-	if !ok {
-		return 0
-	}
-	s := strings.TrimSpace(v)
-	var d time.Duration
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 || math.IsNaN(f) || f > float64(math.MaxInt64)/1e9 {
-			o.bad(name, v, `a non-negative duration such as "1.5" (seconds) or "200ms"`)
-			return 0
-		}
-		d = time.Duration(f * float64(time.Second))
-	} else {
-		var err error
-		d, err = time.ParseDuration(s)
-		if err != nil || d < 0 {
-			o.bad(name, v, `a non-negative duration such as "1.5" (seconds) or "200ms"`)
-			return 0
-		}
-	}
-	if d == 0 {
-		return -1
-	}
-	return d
+	return strconv.Quote(cache.Redact(u.Scheme + "://" + u.Location))
 }

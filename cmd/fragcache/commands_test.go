@@ -370,7 +370,11 @@ func (extra) Ping(ctx context.Context) error { return errDown }
 func TestStatsOptionalMethods(t *testing.T) {
 	ctx := context.Background()
 	t.Run("fail-open wrapper", func(t *testing.T) {
-		cc, err := cache.New(failopen.Wrap(failing{dummy.New()}, failopen.Options{}))
+		w, err := failopen.New(failing{dummy.New()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, err := cache.New(w)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -626,12 +626,6 @@ func localPath(s string) string {
 	return s
 }
 
-// breaker is implemented by backends wrapped by cache/failopen (redis://
-// URLs are): their circuit breaker's state and counters.
-type breaker interface {
-	Stats() failopen.Stats
-}
-
 // debugCache is /debug/cache: hits and misses per fragment name and per
 // cache alias, the breaker of fail-open backends, the store's query count,
 // what each route's cache layers answered, and the latest invalidations.
@@ -656,7 +650,7 @@ func (a *App) debugCache(w http.ResponseWriter, r *http.Request) {
 			"hits": s.Hits, "misses": s.Misses, "sets": s.Sets, "deletes": s.Deletes, "errors": s.Errors,
 			"hit_rate": percent(s.Hits, s.Hits+s.Misses), "breaker": "none",
 		}
-		if b, ok := c.Backend().(breaker); ok {
+		if b, ok := cache.As[failopen.Breaker](c.Backend()); ok {
 			bs := b.Stats()
 			row["breaker"] = fmt.Sprintf("%s (%d failures, %d short-circuited)", bs.State, bs.Failures, bs.ShortCircuited)
 		}

@@ -249,7 +249,7 @@ func TestGoldenPageKeys(t *testing.T) {
 				// Backend keys: the cache's KEY_PREFIX and VERSION.
 				copts := []cache.Option{}
 				if n == 38 {
-					copts = append(copts, cache.WithKeyPrefix("myapp"), cache.WithVersion(7))
+					copts = append(copts, cache.WithKeyPrefix("myapp"), cache.WithDefaultVersion(7))
 				}
 				mc, err := memory.NewCache(memory.Options{SweepInterval: -1}, copts...)
 				if err != nil {

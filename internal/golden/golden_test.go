@@ -3,8 +3,10 @@ package golden
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -82,5 +84,37 @@ func TestDecode(t *testing.T) {
 	}
 	if _, err := Read("nope", "1.0"); err == nil {
 		t.Error("Read of a missing file: no error")
+	}
+}
+
+// TestBackendAPISet: the set cache/cachetest embeds holds the backend_api
+// vectors, the same as Decode reads, and nothing else.
+func TestBackendAPISet(t *testing.T) {
+	entries, err := fs.ReadDir(backendAPIFiles, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(Versions) {
+		t.Errorf("%d files in the backend_api set, want one per version (%d)", len(entries), len(Versions))
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "backend_api__") {
+			t.Errorf("the backend_api set embeds %s", e.Name())
+		}
+	}
+	for _, v := range Versions {
+		var got, want any
+		if err := DecodeBackendAPI(v, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := Decode("backend_api", v, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("DecodeBackendAPI(%q) differs from Decode", v)
+		}
+	}
+	if err := DecodeBackendAPI("1.0", new(any)); err == nil {
+		t.Error("DecodeBackendAPI of a missing version: no error")
 	}
 }

@@ -1,0 +1,80 @@
+// Package cache is Django's cache framework for Go: the API that template
+// fragment caching, page caching and application code share, with keys,
+// timeouts and values that Django processes sharing the same store agree
+// with.
+//
+// # Backend and Cache
+//
+// The package splits a cache in two. A Backend is a store addressed by
+// made keys (":1:sidebar"): get, set, add, delete, has, touch, clear. Its
+// optional interfaces (ManyGetter, ManySetter, ManyDeleter, Incrementer,
+// KeyBytesGetter, KeyChecker) let a store do more in one call; wrappers
+// such as cache/failopen's implement Unwrapper, and As finds a backend of a
+// given type, or with given methods, beneath them, as errors.As does:
+//
+//	if rb, ok := cache.As[*redis.Backend](c.Backend()); ok { … }
+//
+// A Cache, made by New over a Backend, adds Django's semantics: keys made
+// as "prefix:version:key" (or by a KeyFunc) and checked as memcached would
+// (KeyCheck), a default timeout, versions (Cache.WithVersion is a view at
+// another version; IncrVersion moves a key), statistics (Stats),
+// single-flight GetOrSet, and Incr for backends without an atomic one.
+// Values are bytes; Typed stores Go values through a Codec. Options
+// (WithKeyPrefix, WithDefaultVersion, WithDefaultTimeout, WithKeyFunc,
+// WithKeyCheck, WithLogger, WithMaxValueSize) only record values: New
+// checks them and fails with an error wrapping ErrInvalidOption.
+//
+// # Timeouts
+//
+// Timeout is Django's timeout argument:
+//
+//	DefaultTimeout      (the zero value) the cache's default, 300 s unless WithDefaultTimeout
+//	Forever             never expires (Django's None)
+//	Expired             stored already expired (Django's 0); Seconds(-5) too
+//	Seconds(1.5)        seconds from now
+//	Duration(time.Hour) the same from a time.Duration
+//
+// ParseTimeout reads the same from text ("300", "none").
+//
+// # URLs
+//
+// Open opens a cache from a URL such as memory://?max_entries=1000,
+// file:///var/tmp/fragcache, memcached://10.0.0.1:11211 or
+// redis://:secret@10.0.0.1:6379/1?timeout=600&key_prefix=shop, with a
+// Schemes map from scheme to Opener. Package cache/backends has the map of
+// every built-in backend (and backends.Open). Every URL takes the cache
+// options timeout, key_prefix, version and key_check; each backend's
+// Opener reads its own with the URL's typed getters or, as a table of
+// URLOption rows, with URL.Read. Options nobody reads are rejected; errors
+// name the option and its value, never the URL; Redact hides the passwords
+// of a URL for messages and logs.
+//
+// # Registry
+//
+// A Registry maps aliases to caches, like Django's CACHES setting:
+// "default", "template_fragments" (the cache of the {% cache %} tag when
+// present; see Registry.Fragments) and any other name. OpenRegistry opens
+// one from URLs (aliases naming the same memory:// store share it). It also
+// carries the KeyScheme of fragment keys (Django 6.1's or the legacy one),
+// which Registry.InvalidateFragment uses. FragmentKey and
+// KeyScheme.FragmentKey make the key of a {% cache %} fragment, as
+// Django's make_template_fragment_key does.
+//
+// # Errors
+//
+// Errors satisfy errors.Is with the sentinels ErrNotFound, ErrNotInteger,
+// ErrInvalidKey, ErrValueTooLarge, ErrInvalidOption, ErrUnknownScheme,
+// ErrUnknownAlias, ErrNilContext and ErrClosed; a miss is not an error.
+//
+// # Where to go next
+//
+//   - cache/memory, cache/file, cache/dummy, cache/memcached, cache/redis:
+//     the backends, each with New, an Opener named Open, and its Options.
+//   - cache/failopen: a wrapper turning a failing backend's errors into
+//     misses behind a circuit breaker (failopen.Breaker).
+//   - cache/backends: URL schemes of every built-in backend.
+//   - cache/cachetest: the conformance suite a Backend must pass.
+//   - tags and render: the {% cache %} template tag and renderers using a
+//     Registry; httpx: HTTP caching helpers and the page cache.
+//   - cmd/fragcache: fragment keys and live caches from the command line.
+package cache

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+)
+
+func invalidateCommand() *command {
+	c := &command{
+		name:     "invalidate",
+		synopsis: "delete a {% cache %} fragment from a live cache",
+		usage:    "fragcache invalidate --cache URL [--scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] NAME [VARY...]",
+		help: `Delete the {% cache %} fragment NAME with vary-on values VARY from the
+cache at URL, and print its keys and whether an entry was deleted. The key
+prefix and version come from the URL (?key_prefix=P&version=V) unless
+--prefix or --version is given. A fragment that is not there is not an
+error (exit status 0). URLs: file:///var/tmp/fragcache,
+memcached://127.0.0.1:11211, redis://127.0.0.1:6379/0 and those of any
+other backend built in (memory:// and dummy:// are private to this
+process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
+
+` + varyHelp,
+	}
+	c.setup = func(fs *flag.FlagSet) func([]string, stdio) int {
+		cf := defineCacheFlags(fs)
+		kf := defineKeyFlags(fs, true)
+		return func(args []string, std stdio) int {
+			if code := cf.check(c, std.stderr); code != exitOK {
+				return code
+			}
+			fk, code := kf.fragment(c, args, std.stderr)
+			if code != exitOK {
+				return code
+			}
+			cc, code := cf.open(c, std.stderr, kf.overrides()...)
+			if code != exitOK {
+				return code
+			}
+			defer cc.Close()
+			cf.warnPrivate(c, std.stderr, "there is nothing to delete")
+			mk := cc.MakeKey(fk)
+			ctx, cancel := cf.context()
+			defer cancel()
+			check := swallowed(cc)
+			deleted, err := cc.Delete(ctx, fk)
+			if err == nil {
+				err = check()
+			}
+			printKeys(std.stdout, fk, mk)
+			if err != nil {
+				return cf.opError(c, std.stderr, fmt.Sprintf("deleting %q", mk), err)
+			}
+			if deleted {
+				fmt.Fprintln(std.stdout, "deleted: yes")
+			} else {
+				fmt.Fprintln(std.stdout, "deleted: no (no such entry)")
+			}
+			return exitOK
+		}
+	}
+	return c
+}
