@@ -40,6 +40,7 @@ type core struct {
 	keyCheck       KeyCheck
 	logger         *slog.Logger
 	maxValueSize   int
+	django         DjangoRelease
 	bytesGetter    KeyBytesGetter
 	group          singleflight.Group
 	stats          counters
@@ -75,6 +76,7 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		keyCheck:       cfg.keyCheck,
 		logger:         cfg.logger,
 		maxValueSize:   cfg.maxValueSize,
+		django:         cfg.release,
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
 	co.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
@@ -84,6 +86,14 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 func (co *core) view(version int) *Cache {
 	return &Cache{core: co, version: version, kp: co.prefix + ":" + strconv.Itoa(version) + ":"}
 }
+
+// Django returns the Django release the cache is shared with (WithDjango,
+// or the URL option django=); the zero DjangoRelease when none was named.
+func (c *Cache) Django() DjangoRelease { return c.django }
+
+// KeyScheme returns the scheme of the fragment keys written to this cache:
+// that of its Django release (KeySchemeDjango61 when none was named).
+func (c *Cache) KeyScheme() KeyScheme { return c.django.KeyScheme() }
 
 // WithVersion returns a view of the cache whose keys use version v (Django's
 // version= argument). It shares the backend, options and statistics.

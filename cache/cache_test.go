@@ -285,9 +285,6 @@ func TestRegistry(t *testing.T) {
 	if _, err := cache.NewRegistry(map[string]*cache.Cache{"": def}); !errors.Is(err, cache.ErrInvalidOption) {
 		t.Error("empty alias accepted")
 	}
-	if r.WithKeyScheme(cache.KeySchemeLegacy).KeyScheme() != cache.KeySchemeLegacy || r.KeyScheme() != cache.KeySchemeDjango61 {
-		t.Error("WithKeyScheme")
-	}
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -463,13 +460,12 @@ func TestKeySchemeNames(t *testing.T) {
 }
 
 func TestInvalidateFragment(t *testing.T) {
-	r, err := backends.OpenRegistry(map[string]string{"default": "memory://", "other": "memory://o"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	for _, scheme := range []cache.KeyScheme{cache.KeySchemeDjango61, cache.KeySchemeLegacy} {
-		rs := r.WithKeyScheme(scheme)
+	for django, scheme := range map[string]cache.KeyScheme{"6.1": cache.KeySchemeDjango61, "5.2.19": cache.KeySchemeLegacy} {
+		rs, err := backends.OpenRegistry(map[string]string{"default": "memory://", "other": "memory://o"}, cache.WithDjango(django))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
 		def, _ := rs.Fragments()
 		other, _ := rs.Cache("other")
 		key := scheme.FragmentKey("sidebar", "bob", 42)

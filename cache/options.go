@@ -68,10 +68,19 @@ type config struct {
 	keyCheckSet    bool
 	logger         *slog.Logger
 	maxValueSize   int
+	django         string // a Django release, parsed by check
+	release        DjangoRelease
 }
 
 // check reports the first invalid value, and resolves DefaultTimeout.
 func (c *config) check() error {
+	if c.django != "" {
+		d, err := ParseDjangoRelease(c.django)
+		if err != nil {
+			return fmt.Errorf("WithDjango: %w", err)
+		}
+		c.release = d
+	}
 	if c.defaultTimeout == DefaultTimeout {
 		c.defaultTimeout = Seconds(300)
 	}
@@ -82,6 +91,19 @@ func (c *config) check() error {
 		return fmt.Errorf("%w: WithMaxValueSize(%d): want 0 (no limit) or a positive size", ErrInvalidOption, c.maxValueSize)
 	}
 	return nil
+}
+
+// WithDjango names the Django release that shares the cache, to the patch
+// level ("4.2.28", "5.2.19", "6.1.2", "3.2.25-debian"; "X.Y" alone is the
+// newest X.Y release, see ParseDjangoRelease). Everything that must match
+// that release follows: the fragment key scheme the {% cache %} tag uses
+// for this cache (Cache.KeyScheme), the page-key variant the page cache
+// uses (DjangoRelease.PageKeys), and, through the URL option django=, the
+// backend's value format (Django's pickles on Redis, Django's flags on
+// memcached). Without it the defaults match Django 6.1.3 and later, and
+// values are written as raw bytes.
+func WithDjango(release string) Option {
+	return func(c *config) { c.django = release }
 }
 
 // WithKeyPrefix sets Django's KEY_PREFIX (default "").

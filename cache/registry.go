@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 )
 
@@ -18,10 +19,10 @@ const (
 
 // Registry maps aliases ("default", "template_fragments", any name) to
 // caches, like Django's CACHES. It is fixed once built, so looking a cache
-// up takes no lock; it also carries the key scheme fragment keys use.
+// up takes no lock. Each cache keeps its own Django release (django= on its
+// URL, or WithDjango), and so the key scheme of the fragments written to it.
 type Registry struct {
 	caches map[string]*Cache
-	scheme KeyScheme
 }
 
 // NewRegistry returns a registry of the given caches. Aliases must be
@@ -69,15 +70,6 @@ func OpenRegistry(urls map[string]string, schemes Schemes, opts ...Option) (*Reg
 	}
 	return NewRegistry(caches)
 }
-
-// WithKeyScheme returns a registry with the same caches whose fragment keys
-// use scheme s (KeySchemeDjango61 by default).
-func (r *Registry) WithKeyScheme(s KeyScheme) *Registry {
-	return &Registry{caches: r.caches, scheme: s}
-}
-
-// KeyScheme returns the scheme of fragment keys.
-func (r *Registry) KeyScheme() KeyScheme { return r.scheme }
 
 // Cache returns the cache of an alias, or an error wrapping ErrUnknownAlias
 // with Django's message: The connection 'x' doesn't exist.
@@ -133,14 +125,19 @@ func (e *UnknownAliasError) Error() string {
 func (e *UnknownAliasError) Is(target error) bool { return target == ErrUnknownAlias }
 
 // InvalidateFragment deletes the fragment the {% cache %} tag stores for a
-// name and vary values in the fragments cache (see Fragments), with the
-// registry's key scheme, and reports whether something was deleted.
+// name and vary values in the fragments cache (see Fragments), with that
+// cache's key scheme, and reports whether something was deleted.
+//
+// When nothing was deleted but an entry exists under the other key scheme,
+// the cache's Django release is likely wrong (a Django 5.2 app writes
+// legacy keys, and a cache without django= uses 6.1's): that is logged at
+// Warn level through the cache's logger, naming both keys.
 func (r *Registry) InvalidateFragment(ctx context.Context, name string, vary ...any) (bool, error) {
 	c, err := r.Fragments()
 	if err != nil {
 		return false, err
 	}
-	return c.Delete(ctx, r.scheme.FragmentKey(name, vary...))
+	return invalidateFragment(ctx, c, name, vary)
 }
 
 // InvalidateFragmentIn is InvalidateFragment for the cache of an alias (the
@@ -150,5 +147,37 @@ func (r *Registry) InvalidateFragmentIn(ctx context.Context, alias, name string,
 	if err != nil {
 		return false, err
 	}
-	return c.Delete(ctx, r.scheme.FragmentKey(name, vary...))
+	return invalidateFragment(ctx, c, name, vary)
+}
+
+func invalidateFragment(ctx context.Context, c *Cache, name string, vary []any) (bool, error) {
+	key := c.KeyScheme().FragmentKey(name, vary...)
+	deleted, err := c.Delete(ctx, key)
+	if err != nil || deleted || c.logger == nil {
+		return deleted, err
+	}
+	if other, found := OtherSchemeFragment(ctx, c, name, vary...); found {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: invalidating a fragment deleted nothing, but an entry exists under the other key scheme: is django= on the cache URL the release sharing the cache?",
+			slog.String("key", c.MakeKey(key)), slog.String("found", c.MakeKey(other)),
+			slog.String("scheme", c.KeyScheme().String()), slog.String("django", c.Django().String()))
+	}
+	return deleted, nil
+}
+
+// OtherSchemeFragment reports whether c holds the fragment of name and
+// vary under the key scheme c does not use, and returns that key: a sign
+// that the cache is shared with a Django release other than the one c is
+// configured for (see WithDjango). Without vary values both schemes give
+// the same key, and found is false.
+func OtherSchemeFragment(ctx context.Context, c *Cache, name string, vary ...any) (key string, found bool) {
+	if len(vary) == 0 {
+		return "", false
+	}
+	other := KeySchemeLegacy
+	if c.KeyScheme() == KeySchemeLegacy {
+		other = KeySchemeDjango61
+	}
+	key = other.FragmentKey(name, vary...)
+	found, err := c.Has(ctx, key)
+	return key, found && err == nil
 }

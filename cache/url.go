@@ -39,7 +39,15 @@ type URL struct {
 	query  url.Values
 	read   map[string]bool
 	secret map[string]bool
+	django DjangoRelease
 }
+
+// Django returns the Django release the cache is shared with: the URL's
+// django= option, else WithDjango among the options Open was given; the
+// zero DjangoRelease for none. Openers follow it for the value format
+// (Django's pickles on Redis, Django's flags on memcached) unless the URL
+// sets that option itself.
+func (u *URL) Django() DjangoRelease { return u.django }
 
 // ParseURL splits a cache URL into scheme, location and query options. It
 // fails, wrapping ErrInvalidOption, on a missing scheme, a malformed query or
@@ -509,6 +517,9 @@ type Schemes map[string]Opener
 //	key_prefix  Django's KEY_PREFIX (default "")
 //	version     Django's VERSION (default 1)
 //	key_check   warn, reject or off (see KeyCheck; the backend's choice by default)
+//	django      the Django release sharing the cache, e.g. 5.2.19, 4.2, 6.1.2 or
+//	            3.2.25-debian (see WithDjango): fragment keys, page keys and
+//	            values as that release makes and reads them
 //
 // Options given in opts apply after those of the URL.
 func Open(rawURL string, schemes Schemes, opts ...Option) (*Cache, error) {
@@ -532,6 +543,21 @@ func openParsed(u *URL, schemes Schemes, opts []Option) (*Cache, error) {
 	common, err := commonOptions(u)
 	if err != nil {
 		return nil, err
+	}
+	if !u.Has("django") {
+		// A release given as an option (to OpenRegistry, say) applies to
+		// the backend's value format too.
+		var cfg config
+		for _, o := range opts {
+			if o != nil {
+				o(&cfg)
+			}
+		}
+		if cfg.django != "" {
+			if u.django, err = ParseDjangoRelease(cfg.django); err != nil {
+				return nil, fmt.Errorf("WithDjango: %w", err)
+			}
+		}
 	}
 	b, err := opener(u)
 	if err != nil {
@@ -557,8 +583,14 @@ func commonOptions(u *URL) ([]Option, error) {
 		prefix   string
 		version  int
 		keyCheck KeyCheck
+		django   string
 	)
 	if err := u.Read(
+		URLFunc("django", "a Django release such as 5.2.19, 6.1 or 3.2.25-debian", func(v string) (err error) {
+			django = v
+			u.django, err = ParseDjangoRelease(v)
+			return err
+		}),
 		URLTimeout("timeout", &timeout),
 		URLString("key_prefix", &prefix),
 		URLInt("version", &version, math.MinInt32, math.MaxInt32),
@@ -581,6 +613,9 @@ func commonOptions(u *URL) ([]Option, error) {
 	}
 	if u.Has("key_check") {
 		opts = append(opts, WithKeyCheck(keyCheck))
+	}
+	if u.Has("django") {
+		opts = append(opts, WithDjango(django))
 	}
 	return opts, nil
 }

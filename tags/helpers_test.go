@@ -168,6 +168,9 @@ func newEnv(t testing.TB, scheme cache.KeyScheme, opts Options, aliases map[stri
 		}
 		rec := newRecorder(store, e.clock.Now)
 		copts := []cache.Option{cache.WithKeyPrefix(conf.prefix)}
+		if scheme == cache.KeySchemeLegacy {
+			copts = append(copts, cache.WithDjango("6.0"))
+		}
 		if conf.version != 0 {
 			copts = append(copts, cache.WithDefaultVersion(conf.version))
 		}
@@ -183,7 +186,7 @@ func newEnv(t testing.TB, scheme cache.KeyScheme, opts Options, aliases map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.reg = reg.WithKeyScheme(scheme)
+	e.reg = reg
 	e.frags, err = New(e.reg, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -195,7 +195,7 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	}
 
 	kp := keyPool.Get().(*[]byte)
-	key := cache.AppendFragmentKey((*kp)[:0], f.reg.KeyScheme(), n.name, vary)
+	key := cache.AppendFragmentKey((*kp)[:0], c.KeyScheme(), n.name, vary)
 	defer func() {
 		if cap(key) <= maxPooledKey {
 			*kp = key[:0]

@@ -35,7 +35,11 @@ func newEnv(t testing.TB, scheme cache.KeyScheme, backend func(cache.Backend) ca
 	if backend != nil {
 		b = backend(store)
 	}
-	c, err := cache.New(b)
+	var copts []cache.Option
+	if scheme == cache.KeySchemeLegacy {
+		copts = append(copts, cache.WithDjango("6.0"))
+	}
+	c, err := cache.New(b, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +48,7 @@ func newEnv(t testing.TB, scheme cache.KeyScheme, backend func(cache.Backend) ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := render.New(render.Options{FS: os.DirFS("testdata"), Registry: reg.WithKeyScheme(scheme)})
+	rd, err := render.New(render.Options{FS: os.DirFS("testdata"), Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 //	max_idle_conns  Options.MaxIdleConns, from 1; default 64
 //	selector        django (default) or gomemcache: see Selector
 //	hash_long_keys  Options.HashLongKeys: 1 or 0 (default 0)
-//	text_flags      Options.TextFlags: 1 or 0 (default 0)
+//	text_flags      Options.TextFlags: 1 or 0 (default 0, or 1 with django=)
 //	django_values   the same as text_flags, under the name the redis backend
 //	                uses for writing values Django reads as str, int or bytes
 //
@@ -47,6 +47,9 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		}
 		opts.Servers = append(opts.Servers, dec)
 	}
+	// With django=, values carry Django's flags unless text_flags or
+	// django_values say otherwise.
+	opts.TextFlags = opts.TextFlags || !u.Django().IsZero()
 	var djangoValues bool
 	if err := u.Read(
 		cache.URLDuration("op_timeout", &opts.Timeout),

@@ -43,7 +43,7 @@ import (
 //	op_timeout     bound on each whole operation (default none)
 //	pool_size      connections per server (default 10 per GOMAXPROCS)
 //	max_retries    retries of a command failing on a broken connection (default 1; 0 for none)
-//	django_values  Options.DjangoValues: 1 or 0 (default 0); 1 to exchange values with Django
+//	django_values  Options.DjangoValues: 1 or 0 (default 0, or 1 with django=); 1 to exchange values with Django
 //
 // The common options timeout, key_prefix, version and key_check are the
 // cache's (see cache.Open). Messages about a bad URL never show the
@@ -64,7 +64,8 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	}
 
 	var (
-		opts               Options
+		// With django=, values are Django's unless django_values says so.
+		opts               = Options{DjangoValues: !u.Django().IsZero()}
 		username, password string
 		optDB              = -1
 		databases          = DefaultDatabases

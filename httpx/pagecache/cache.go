@@ -35,6 +35,11 @@ func New(opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d := c.Django(); !cfg.schemeSet && !d.IsZero() {
+		// The cache's Django release (django= on its URL) says how that
+		// release keys pages.
+		cfg.keys.scheme = d.PageKeys()
+	}
 	p := &Cache{cfg: cfg, cache: c, keys: newKeys(cfg.keys)}
 	p.scratch.New = func() any { return new(keyInputs) }
 	return p, nil

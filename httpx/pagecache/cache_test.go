@@ -436,12 +436,17 @@ func TestPageCacheRegistrySchemeAndProxyOptions(t *testing.T) {
 	r := get("/v")
 	r.Header.Set("X-A", "x")
 	hdr := []string{"HTTP_X_A"}
-	legacy := mustNewKeys(t, WithRegistry(tc.reg.WithKeyScheme(cache.KeySchemeLegacy)))
-	if k, _ := legacy.PageKey(r, "GET", hdr); !strings.HasSuffix(k, "."+md5hex("x")) {
-		t.Errorf("registry's legacy scheme not used: %s", k)
+	tc.add(t, "legacy", cache.WithDjango("5.2.19"))
+	legacyReg, err := cache.NewRegistry(map[string]*cache.Cache{"default": tc.caches["legacy"]})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// An explicit scheme wins over the registry's.
-	explicit := mustNewKeys(t, WithRegistry(tc.reg.WithKeyScheme(cache.KeySchemeLegacy)), WithKeyScheme(cache.KeySchemeDjango61))
+	legacy := mustNewKeys(t, WithRegistry(legacyReg))
+	if k, _ := legacy.PageKey(r, "GET", hdr); !strings.HasSuffix(k, "."+md5hex("x")) {
+		t.Errorf("the cache's Django release not used: %s", k)
+	}
+	// An explicit scheme wins over the cache's release.
+	explicit := mustNewKeys(t, WithRegistry(legacyReg), WithKeyScheme(cache.KeySchemeDjango61))
 	if k, _ := explicit.PageKey(r, "GET", hdr); !strings.HasSuffix(k, "."+md5hex("1:x,")) {
 		t.Errorf("explicit scheme not used: %s", k)
 	}

@@ -62,12 +62,21 @@ type Keys struct {
 // NewKeys returns the key builder of the key options among opts
 // (WithKeyPrefix, WithKeyScheme, WithDjango, WithLanguage,
 // WithTimeZone, WithSecureProxySSLHeader, WithForwardedHost; the key scheme
-// of WithRegistry). An invalid option is an error, as with New; a Keys
-// needs no cache.
+// of the cache WithCache or WithRegistry names, by its Django release). An
+// invalid option is an error, as with New; a Keys needs no cache.
 func NewKeys(opts ...Option) (*Keys, error) {
 	cfg := newConfig(opts)
 	if cfg.err != nil {
 		return nil, cfg.err
+	}
+	if !cfg.schemeSet && (cfg.cache != nil || cfg.registry != nil) {
+		c, err := cfg.resolveCache()
+		if err != nil {
+			return nil, err
+		}
+		if d := c.Django(); !d.IsZero() {
+			cfg.keys.scheme = d.PageKeys()
+		}
 	}
 	return newKeys(cfg.keys), nil
 }

@@ -88,9 +88,6 @@ func newConfig(opts []Option) *config {
 			o(c)
 		}
 	}
-	if !c.schemeSet && c.registry != nil {
-		c.keys.scheme = variantFor(c.registry.KeyScheme())
-	}
 	return c
 }
 
@@ -167,7 +164,8 @@ func WithKeyScheme(s cache.KeyScheme) Option {
 }
 
 // WithDjango makes page keys those of the Django release sharing the
-// cache, to the patch level (see cache.ParseDjangoRelease: "4.2.28",
+// cache (by default, the release of the cache itself: cache.WithDjango or
+// django= on its URL), to the patch level (see cache.ParseDjangoRelease: "4.2.28",
 // "5.2.19", "6.1.2", "3.2.25-debian"; "X.Y" alone is the newest X.Y
 // release): how the Vary-listed header values are hashed, and an absent
 // header with them (cache.DjangoRelease.PageKeys). It wins over
