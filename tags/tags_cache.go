@@ -186,8 +186,9 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 		*vp = vary[:0]
 		varyPool.Put(vp)
 	}()
+	st := f.counters(n.nameKey)
 	for i := range n.vary {
-		v, perr := n.vary[i].resolve(ec)
+		v, perr := n.varyOn(ec, f, st, &n.vary[i])
 		if perr != nil {
 			return perr
 		}
@@ -204,7 +205,6 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	}()
 
 	rctx := requestContext(ec)
-	st := f.counters(n.nameKey)
 	v, hit, err := c.GetKeyBytes(rctx, key)
 	switch {
 	case err != nil:
