@@ -105,9 +105,9 @@ func TestPrepareSource(t *testing.T) {
 		}
 	}
 	for src, want := range map[string]string{
-		"{% cache 300 sidébar %}é{% endcache %}":            "{% cache 300 _fragcache_name_736964c3a9626172 %}é{% endcache %}",
-		"{%- cache\t1 é x %}{% endcache é é %}":              "{%- cache\t1 _fragcache_name_c3a9 x %}{% endcache _fragcache_name_c3a9 _fragcache_name_c3a9 %}",
-		"{% cache 300 a;b%}{%endcache%}":                     "{% cache 300 _fragcache_name_613b62%}{%endcache%}",
+		"{% cache 300 sidébar %}é{% endcache %}":         "{% cache 300 _fragcache_name_736964c3a9626172 %}é{% endcache %}",
+		"{%- cache\t1 é x %}{% endcache é é %}":          "{%- cache\t1 _fragcache_name_c3a9 x %}{% endcache _fragcache_name_c3a9 _fragcache_name_c3a9 %}",
+		"{% cache 300 a;b%}{%endcache%}":                 "{% cache 300 _fragcache_name_613b62%}{%endcache%}",
 		"x\n{% cache t 侧边栏 -%}\n{% endcache %}\n{{ é }}": "x\n{% cache t _fragcache_name_e4bea7e8beb9e6a08f -%}\n{% endcache %}\n{{ é }}",
 	} {
 		if got := string(PrepareSource([]byte(src))); got != want {
