@@ -330,9 +330,17 @@ type unresolvedError struct {
 
 func (e *unresolvedError) Error() string {
 	if e.ambig != "" {
-		return fmt.Sprintf("%q in %q is ambiguous on %s: %s match", e.name, e.path, e.holder, e.ambig)
+		return fmt.Sprintf("%q in %q is ambiguous: %s", e.name, e.path, e.reason())
 	}
-	return fmt.Sprintf("%q in %q does not resolve: %s has no key, field or method %q", e.name, e.path, e.holder, e.name)
+	return fmt.Sprintf("%q in %q does not resolve: %s", e.name, e.path, e.reason())
+}
+
+// reason says why the name does not resolve.
+func (e *unresolvedError) reason() string {
+	if e.ambig != "" {
+		return fmt.Sprintf("%s of %s match %q", e.ambig, e.holder, e.name)
+	}
+	return fmt.Sprintf("%s has no key, field or method %q", e.holder, e.name)
 }
 
 // errAmbiguous marks an ambiguity in strict mode.

@@ -65,9 +65,9 @@ func (n *cacheNode) varyOn(ec *pongo2.ExecutionContext, f *Fragments, st *counte
 	f.unresolved.Add(1)
 	if f.strict {
 		return nil, tagError(ec.Error(fmt.Sprintf(
-			"fragcache: {%% cache %%} vary-on argument %s of fragment %s does not resolve: %v; "+
+			"fragcache: {%% cache %%} vary-on argument %s of fragment %s does not resolve (%s); "+
 				"it would be keyed as the empty string, so every render would share one fragment",
-			a.text, n.name, absent), a.tok))
+			a.text, n.name, absent.reason()), a.tok))
 	}
 	if f.logger != nil {
 		if _, seen := f.unresolvedSeen.LoadOrStore(a, struct{}{}); !seen {
@@ -77,7 +77,7 @@ func (n *cacheNode) varyOn(ec *pongo2.ExecutionContext, f *Fragments, st *counte
 				slog.Int("column", a.tok.Col),
 				slog.String("expression", a.text),
 				slog.String("fragment", n.name),
-				slog.String("reason", absent.Error()))
+				slog.String("reason", absent.reason()))
 		}
 	}
 	return nil, nil
