@@ -34,7 +34,7 @@ type User struct {
 	last      string
 }
 
-func (u *User) GetFullName() string { return u.first + " " + u.last }
+func (u *User) GetFullName() string  { return u.first + " " + u.last }
 func (u User) IsAuthenticated() bool { return true }
 func (u User) String() string        { return "user " + u.Username }
 
