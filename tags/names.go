@@ -432,6 +432,11 @@ func (pp *pathPart) step(ec *pongo2.ExecutionContext, cur reflect.Value) (next r
 		}
 		return reflect.ValueOf(s), nil, true, nil
 	}
+	if t.Kind() == reflect.Pointer && cur.IsNil() {
+		// A nil pointer is Python's None: nothing on it resolves, and it
+		// is not absent (no method is called on a nil receiver).
+		return reflect.Value{}, nil, true, nil
+	}
 	if pp.isInt {
 		return pp.index(cur)
 	}
@@ -563,6 +568,40 @@ func call(ec *pongo2.ExecutionContext, fn reflect.Value) (reflect.Value, error) 
 	return out[0], nil
 }
 
+// Function types called without reflect.Call (which allocates its
+// arguments and results): those of render's request members and the
+// common shapes of context functions.
+var (
+	typeOfCtxAny    = reflect.TypeOf((func(*pongo2.ExecutionContext) any)(nil))
+	typeOfCtxString = reflect.TypeOf((func(*pongo2.ExecutionContext) string)(nil))
+	typeOfCtxMap    = reflect.TypeOf((func(*pongo2.ExecutionContext) map[string]string)(nil))
+	typeOfCtxBool   = reflect.TypeOf((func(*pongo2.ExecutionContext) bool)(nil))
+	typeOfAnyFunc   = reflect.TypeOf((func() any)(nil))
+	typeOfStrFunc   = reflect.TypeOf((func() string)(nil))
+)
+
+// callFunc calls a function value held in a variable (not a method value).
+func callFunc(ec *pongo2.ExecutionContext, fn reflect.Value) (reflect.Value, error) {
+	if fn.IsNil() {
+		return reflect.Value{}, nil
+	}
+	switch fn.Type() {
+	case typeOfCtxAny:
+		return reflect.ValueOf(fn.Interface().(func(*pongo2.ExecutionContext) any)(ec)), nil
+	case typeOfCtxString:
+		return reflect.ValueOf(fn.Interface().(func(*pongo2.ExecutionContext) string)(ec)), nil
+	case typeOfCtxMap:
+		return reflect.ValueOf(fn.Interface().(func(*pongo2.ExecutionContext) map[string]string)(ec)), nil
+	case typeOfCtxBool:
+		return reflect.ValueOf(fn.Interface().(func(*pongo2.ExecutionContext) bool)(ec)), nil
+	case typeOfAnyFunc:
+		return reflect.ValueOf(fn.Interface().(func() any)()), nil
+	case typeOfStrFunc:
+		return reflect.ValueOf(fn.Interface().(func() string)()), nil
+	}
+	return call(ec, fn)
+}
+
 // settle does what pongo2 does with each resolved part: unpack a
 // *pongo2.Value (taking its safe flag), take an interface's dynamic value,
 // and call a function.
@@ -583,7 +622,7 @@ func settle(ec *pongo2.ExecutionContext, v reflect.Value, safe bool) (reflect.Va
 		}
 	}
 	if v.Kind() == reflect.Func {
-		r, err := call(ec, v)
+		r, err := callFunc(ec, v)
 		if err != nil || !r.IsValid() {
 			return reflect.Value{}, safe, err
 		}

@@ -170,6 +170,8 @@ type rewriter struct {
 	strict bool
 	seen   map[visit]bool
 	probe  func(reflect.Type) // probing mode: report interface contents, change nothing
+	// capture, in probing mode, also receives each interface value (tests).
+	capture func(reflect.Value)
 }
 
 // writable returns an addressable value that may be set, even when it was
@@ -260,6 +262,9 @@ func (rw *rewriter) replacement(v reflect.Value, it reflect.Type) reflect.Value 
 	e := v.Elem()
 	if rw.probe != nil {
 		rw.probe(e.Type())
+		if rw.capture != nil {
+			rw.capture(v)
+		}
 		return reflect.Value{}
 	}
 	if e.Type() != resolverLayout.t || e.IsNil() {
