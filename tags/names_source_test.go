@@ -147,3 +147,23 @@ func TestWrapLoader(t *testing.T) {
 		t.Error("missing template loaded")
 	}
 }
+
+// FuzzPrepareSource: PrepareSource never panics, is idempotent, and keeps
+// the lines of the source.
+func FuzzPrepareSource(f *testing.F) {
+	for _, s := range []string{
+		"{% cache 300 sidébar %}x{% endcache %}", "{% cache 1 'a b' é %}", "{% cache 1 \"é\\\"", "{% endcache é",
+		"{% verbatim %}{% cache 1 é %}", "{# {% cache 1 é", "{%- cache -%}", "{% cache\n1 é %}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := PrepareSource([]byte(s))
+		if again := PrepareSource(out); string(again) != string(out) {
+			t.Errorf("not idempotent: %q → %q → %q", s, out, again)
+		}
+		if strings.Count(string(out), "\n") != strings.Count(s, "\n") {
+			t.Errorf("lines changed: %q → %q", s, out)
+		}
+	})
+}

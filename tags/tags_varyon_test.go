@@ -158,3 +158,22 @@ func TestStrictVaryOn(t *testing.T) {
 		t.Errorf("stored %q", e.rec["default"].keys())
 	}
 }
+
+// TestHitPathAllocsVaryVars: plain dotted vary-on variables holding
+// strings and numbers from maps cost no allocation on a hit.
+func TestHitPathAllocsVaryVars(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	n, ec := hitNode(t, "600 sidebar user.id lang")
+	var buf bytes.Buffer
+	allocs := testing.AllocsPerRun(200, func() {
+		buf.Reset()
+		if err := n.Execute(ec, &buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per hit", allocs)
+	}
+}
