@@ -109,7 +109,9 @@
 // filters and functions and misses structs reached through slices and
 // loops) and over rewriting the source (which needs a second lexer): the
 // rewrite costs nothing per render, values keep their types, and every
-// path is covered. It reads pongo2 v6.0.0's parsed-template layout with
+// path is covered. pongo2's own values get Django's names too:
+// forloop.counter, forloop.parentloop.counter and block.super work as in
+// Django. It reads pongo2 v6.0.0's parsed-template layout with
 // reflection and fails with an error, changing nothing, if it differs.
 // Variables with a subscript or a call (a["b"], f(x)) keep pongo2's lookup,
 // and templates pongo2 parses at render time ({% include some_variable %})

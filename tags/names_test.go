@@ -155,6 +155,7 @@ func TestDjangoNames(t *testing.T) {
 		{"ambiguous methods resolve to nothing", "{{ amb.get_url }}", ""},
 		{"exact name is not ambiguous", "{{ amb.UserId }}", "2"},
 		{"missing", "{{ nope.x }}{{ u.nope }}", ""},
+		{"pongo2's forloop", "{% for x in list %}{% for y in list %}{{ forloop.parentloop.counter }}{{ forloop.counter0 }}{% if forloop.last %};{% endif %}{% endfor %}{% endfor %}", "1011;2021;"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,7 +54,9 @@ var namesFS = fstest.MapFS{
 		`{{ profile.get_full_name }}/{{ profile.team_name }}{% for f in friends %},{{ f.username }}{% endfor %}{% endcache %}`)},
 	"unicode.html": {Data: []byte("{% cache 300 侧边栏 request.user.username %}{{ request.user.username }}{% endcache 侧边栏 %}" +
 		"{% cache 300 sidébar %}é{% endcache %}")},
-	"typo.html": {Data: []byte("<p>\n{% cache 500 sidebar request.user.usernme %}{{ request.user.username }}{% endcache %}")},
+	"base.html":  {Data: []byte(`<title>{% block title %}Base{% endblock %}</title>`)},
+	"child.html": {Data: []byte(`{% extends "base.html" %}{% block title %}Child {{ block.super }}{% endblock %}`)},
+	"typo.html":  {Data: []byte("<p>\n{% cache 500 sidebar request.user.usernme %}{{ request.user.username }}{% endcache %}")},
 }
 
 func newNamesRenderer(t *testing.T, debug bool, asValue bool) *render.Renderer {
@@ -204,5 +206,14 @@ func TestUnresolvedVaryOnRender(t *testing.T) {
 	}
 	if re.Line != 2 {
 		t.Errorf("line %d, want 2", re.Line)
+	}
+}
+
+// TestPongoValuesDjangoNames: pongo2's own values answer to Django's names
+// in templates the Renderer parses.
+func TestPongoValuesDjangoNames(t *testing.T) {
+	rd := newNamesRenderer(t, true, false)
+	if code, body := get(t, rd, "child.html", "", nil); code != 200 || body != "<title>Child Base</title>" {
+		t.Errorf("block.super: %d %q", code, body)
 	}
 }
