@@ -68,6 +68,7 @@ func PrepareSource(src []byte) []byte {
 				k++
 			}
 			var words [][2]int
+			end := k // the end of what this tag's scan read
 			switch string(src[j:k]) {
 			case TagName:
 				// {% cache timeout name …: the second word.
@@ -81,7 +82,7 @@ func PrepareSource(src []byte) []byte {
 					if n == 1 {
 						words = append(words, [2]int{s, e})
 					}
-					p = e
+					p, end = e, e
 				}
 			case "endcache":
 				for p := k; ; {
@@ -91,12 +92,12 @@ func PrepareSource(src []byte) []byte {
 						break
 					}
 					words = append(words, [2]int{s, e})
-					p = e
+					p, end = e, e
 				}
 			}
 			for _, w := range words {
 				word := src[w[0]:w[1]]
-				if !needsEncoding(word) {
+				if w[0] < last || !needsEncoding(word) {
 					continue
 				}
 				out = append(out, src[last:w[0]]...)
@@ -104,7 +105,7 @@ func PrepareSource(src []byte) []byte {
 				out = hex.AppendEncode(out, word)
 				last = w[1]
 			}
-			i = k
+			i = end
 		default:
 			i++
 		}
