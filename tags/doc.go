@@ -186,8 +186,9 @@
 //     error is counted in Stats and logged, at most once per fragment name
 //     per second.
 //   - The hit path allocates nothing of its own on the memory backend when
-//     the arguments are literals (pongo2 allocates when it evaluates
-//     variables).
+//     the arguments are literals or plain dotted variables holding strings
+//     or numbers in maps (user.id, lang); other expressions allocate in
+//     pongo2, and a struct field's value is boxed once.
 //
 // # Deviations forced by pongo2
 //
