@@ -194,10 +194,12 @@
 //
 //   - pongo2 does not keep the quote character of a string: a fragment name
 //     written 'name' (single quotes) is keyed as "name".
-//   - A vary-on variable holding nil is keyed as the empty string (Django
-//     would write None), and a timeout variable holding nil is an error
-//     (Django would cache forever). Write the literal None, or pass
-//     cache.Forever.
+//   - A plain dotted variable (a, u.p) that is there and nil (a nil value,
+//     a nil pointer) is Python's None, as in Django: keyed "None" as a
+//     vary-on argument, forever as the timeout; a nil met on the way (u.p.q
+//     with u.p nil) is the empty string. pongo2's other expressions cannot
+//     tell nil from missing: a variable with filters (a|lower) that is nil
+//     is keyed as the empty string, and as the timeout it is an error.
 //   - Expressions are pongo2's, which accept more than Django's filter
 //     expressions (a+1, a == b, function calls); Django's exponent with a
 //     sign (1e-5) is not a literal here (pongo2 reads 1e - 5), and Django

@@ -353,6 +353,9 @@ type resolution struct {
 	// absent is set when a name of the path does not exist (not for a
 	// present nil value or a nil pointer on the way).
 	absent *unresolvedError
+	// none is set when the whole path resolved to nil (Python's None): a
+	// nil value or a nil pointer, not a nil met on the way.
+	none bool
 }
 
 // resolve resolves p in ec. strict makes an ambiguous name an error
@@ -397,6 +400,7 @@ func (p *varPath) resolve(ec *pongo2.ExecutionContext, strict bool) (res resolut
 		}
 	}
 	res.v = cur
+	res.none = !cur.IsValid() || cur.Kind() == reflect.Pointer && cur.IsNil()
 	return res, nil
 }
 

@@ -30,9 +30,10 @@ func plainPath(w word) []string {
 	return names
 }
 
-// resolvePath resolves an argPath argument: its Go value (nil for a nil
-// value or a missing name), and, for a name of the path that does not
-// exist, why. strict makes an ambiguous name an error.
+// resolvePath resolves an argPath argument: its Go value (pyNone{} for a
+// nil value, nil for a missing name or a nil met on the way), and, for a
+// name of the path that does not exist, why. strict makes an ambiguous
+// name an error.
 func (a *arg) resolvePath(ec *pongo2.ExecutionContext, strict bool) (v any, absent *unresolvedError, perr *pongo2.Error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -43,8 +44,15 @@ func (a *arg) resolvePath(ec *pongo2.ExecutionContext, strict bool) (v any, abse
 	if err != nil {
 		return nil, nil, tagError(ec.Error(fmt.Sprintf("fragcache: {%% cache %%} vary-on argument %s: %v", a.text, err), a.tok))
 	}
-	if res.absent != nil || !res.v.IsValid() {
+	switch {
+	case res.absent != nil:
 		return nil, res.absent, nil
+	case res.none:
+		// A value that is there and nil is Python's None, as Django
+		// resolves it (a nil met on the way resolves to nil, keyed "").
+		return pyNone{}, nil, nil
+	case !res.v.IsValid():
+		return nil, nil, nil
 	}
 	return res.v.Interface(), nil, nil
 }

@@ -2,8 +2,11 @@ package tags
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,5 +178,50 @@ func TestHitPathAllocsVaryVars(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per hit", allocs)
+	}
+}
+
+// TestNoneValuesGolden: a vary-on or timeout variable that is there and
+// nil is Python's None (keyed "None"; a timeout of None caches forever),
+// while a missing name or a nil met on the way is "" — as real Django 3.2
+// and 6.1 do (testdata/none_values.py).
+func TestNoneValuesGolden(t *testing.T) {
+	for _, version := range []string{"3.2.25", "6.1.1"} {
+		b, err := os.ReadFile("testdata/none_values__django-" + version + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gf struct {
+			DjangoVersion string `json:"django_version"`
+			Cases         []struct {
+				Template   string         `json:"template"`
+				Context    map[string]any `json:"context"`
+				Output     string         `json:"output"`
+				StoredKeys []string       `json:"stored_keys"`
+				Forever    []bool         `json:"forever"`
+			} `json:"cases"`
+		}
+		if err := json.Unmarshal(b, &gf); err != nil {
+			t.Fatal(err)
+		}
+		if gf.DjangoVersion != version || len(gf.Cases) < 8 {
+			t.Fatalf("%s: %d cases of Django %s", version, len(gf.Cases), gf.DjangoVersion)
+		}
+		for _, c := range gf.Cases {
+			t.Run(version+"/"+c.Template, func(t *testing.T) {
+				e := newEnv(t, schemeFor(version), Options{}, nil)
+				out, err := e.render(t, c.Template, pongo2.Context(c.Context))
+				if err != nil || out != c.Output {
+					t.Fatalf("%v: %q, %v; want %q", c.Context, out, err, c.Output)
+				}
+				keys := e.rec["default"].keys()
+				if !slices.Equal(keys, c.StoredKeys) {
+					t.Fatalf("%v: stored %q, want Django's %q", c.Context, keys, c.StoredKeys)
+				}
+				if forever := e.rec["default"].expiryMinusNow(keys[0]) == nil; forever != c.Forever[0] {
+					t.Errorf("%v: forever %v, want %v", c.Context, forever, c.Forever[0])
+				}
+			})
+		}
 	}
 }
