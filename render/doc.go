@@ -43,8 +43,10 @@
 //	request.headers.user_agent        a header, Django's HttpHeaders names
 //	request.get_full_path             path and query string
 //	request.get_host, request.scheme, request.is_secure
-//	request.user                      Options.User's value, or an anonymous
-//	                                  user (username "", is_authenticated false)
+//	request.user                      Options.User's value (a map or a Go
+//	                                  struct, read with Django names), or an
+//	                                  anonymous user (username "",
+//	                                  is_authenticated false)
 //
 // Each member is computed only when a template reads it, at most once per
 // render, so {% cache 500 sidebar request.user.username %} calls the
@@ -57,6 +59,26 @@
 // Like every per-render value, it is not visible inside
 // {% include … with x=y only %}, where request reads as empty and the tag
 // uses context.Background().
+//
+// # Go values with Django names
+//
+// Every template the Renderer parses goes through tags.DjangoNames, so
+// templates read Go values with the names Django templates use, in {{ }}
+// as in tags: on a struct, request.user.username reads Username (or the
+// field tagged json:"username"), user.id reads ID, user.html_url reads
+// HTMLURL, user.get_full_name calls GetFullName(); {{ user }} prints what
+// its String method says. Options.User may therefore return the
+// application's own user struct (or a pointer to it), and data may hold
+// structs, slices of structs and maps. A {% cache %} vary-on argument that
+// does not resolve (request.user.usernme) is counted in
+// Fragments().UnresolvedVaryOn() and logged once per template position;
+// in debug mode it is a render error naming the template, line and
+// expression, and so is a Django name that matches two Go fields or
+// methods. See the tags package for the rules.
+//
+// Fragment names pongo2 cannot lex, such as {% cache 300 sidébar %} or
+// {% cache 300 侧边栏 %}, work as in Django: the loader passes every
+// template through tags.PrepareSource.
 //
 // # pongo2 v6 caveats
 //

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/fragcache/fragcache/tags"
 )
 
 // maxLoadsPerParse bounds the files one parse may open. pongo2 parses the
@@ -92,7 +94,8 @@ func (l *fsLoader) Get(name string) (io.Reader, error) {
 		}
 		rec.add(d)
 	}
-	return bytes.NewReader(data), nil
+	// Fragment names pongo2 cannot lex ({% cache 300 sidébar %}).
+	return bytes.NewReader(tags.PrepareSource(data)), nil
 }
 
 // changed reports whether a dependency differs from what was parsed: its

@@ -39,19 +39,22 @@ type Options struct {
 	// Debug re-reads, on every render, the files each template was parsed
 	// from (itself and the templates it extends or includes) and re-parses
 	// it when one changed, appeared or disappeared; and it shows the error
-	// text in the body of a 500 response. Never enable it in production:
-	// error messages may reveal template source and data.
+	// text in the body of a 500 response. It also makes a {% cache %}
+	// vary-on argument that does not resolve, and a Django name that
+	// matches two Go fields or methods, render errors (see
+	// tags.Options.StrictVaryOn and tags.NameOptions). Never enable it in
+	// production: error messages may reveal template source and data.
 	Debug bool
 
 	// Logger receives render errors and panics, with the template name and,
 	// when pongo2 knows them, file and line. Nil means slog.Default().
 	Logger *slog.Logger
 
-	// User returns the value of request.user for a request. Templates
-	// written for Django read lower-case attributes (request.user.username,
-	// request.user.is_authenticated), so return a map[string]any or a value
-	// with such keys; pongo2 cannot read unexported struct fields (reading
-	// one panics, which the Renderer turns into a 500). When User is nil or
+	// User returns the value of request.user for a request: a map, or a Go
+	// value (a struct or a pointer to one) whose fields and methods
+	// templates read with Django's names (request.user.username reads
+	// Username or the field tagged json:"username"; see tags.DjangoNames).
+	// When User is nil or
 	// returns nil, request.user is an anonymous user: username "",
 	// is_authenticated false, is_anonymous true, id and pk nil. User is
 	// called at most once per render, and only if the template reads
@@ -71,6 +74,7 @@ type Options struct {
 	// TagOptions configures the {% cache %} tag. A nil TagOptions.Logger
 	// defaults to Logger, or to slog.Default() when Logger is nil too (the
 	// tag logs cache backend errors, at most once a second per fragment).
+	// Debug sets TagOptions.StrictVaryOn.
 	TagOptions tags.Options
 }
 
@@ -141,6 +145,8 @@ func New(opts Options) (*Renderer, error) {
 	if tagOpts.Logger == nil {
 		tagOpts.Logger = rd.log()
 	}
+	// Debug mode makes an unresolved {% cache %} vary-on argument an error.
+	tagOpts.StrictVaryOn = tagOpts.StrictVaryOn || opts.Debug
 	frags, err := tags.New(rd.reg, tagOpts)
 	if err != nil {
 		rd.closeOwned()
@@ -399,6 +405,10 @@ func (rd *Renderer) parse(name, canon string) (*pongo2.Template, error) {
 			// pongo2 drops the loader's error; put it back.
 			err = fmt.Errorf("%w (%v)", err, loadErr)
 		}
+		return nil, newError(name, err)
+	}
+	// Go values with Django names ({{ request.user.username }} on a struct).
+	if err := tags.DjangoNames(tpl, tags.NameOptions{Strict: rd.debug}); err != nil {
 		return nil, newError(name, err)
 	}
 	e := &entry{tpl: tpl}

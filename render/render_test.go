@@ -133,7 +133,7 @@ func TestErrors(t *testing.T) {
 		"syntax.html":     {Data: []byte("ok\nPARTIAL {% if %}\n")},
 		"runtime.html":    {Data: []byte("PARTIAL\n\n{{ fail() }}")},
 		"panic.html":      {Data: []byte("PARTIAL\n{{ boom() }}")},
-		"field.html":      {Data: []byte("PARTIAL {{ obj.secret }}")},
+		"field.html":      {Data: []byte("PARTIAL {{ obj[\"secret\"] }}")},
 		"inc.html":        {Data: []byte("PARTIAL {% include \"broken_inc.html\" %}")},
 		"broken_inc.html": {Data: []byte("x\ny\n{% if %}")},
 		"user.html":       {Data: []byte("PARTIAL {{ request.user.username }}")},

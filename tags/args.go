@@ -108,6 +108,10 @@ const (
 	// values) and pongo2's keywords (true, in, not, …), which are ordinary
 	// variable names for Django.
 	argLookup
+	// argPath is a plain dotted variable (a, a.b, a.0.c), resolved with
+	// Django names (see names.go) and able to tell a missing name from a
+	// nil value.
+	argPath
 )
 
 // arg is one compiled tag argument.
@@ -119,6 +123,7 @@ type arg struct {
 	name    string // argLookup name
 	text    string // the word, for messages
 	tok     *pongo2.Token
+	path    *varPath // argPath
 }
 
 // djangoVar matches the bits Django's FilterExpression reads as a variable
@@ -168,6 +173,11 @@ func compileWord(args *pongo2.Parser, w word) (arg, *pongo2.Error) {
 			return a, nil
 		}
 	}
+	if names := plainPath(w); names != nil {
+		a.kind, a.path = argPath, newVarPath(names, a.text, first)
+		args.ConsumeN(len(w.toks))
+		return a, nil
+	}
 	expr, err := parseBounded(args, w)
 	if err != nil {
 		return a, err
@@ -212,6 +222,9 @@ func (a *arg) resolve(ctx *pongo2.ExecutionContext) (v any, perr *pongo2.Error) 
 			return a.lit, nil
 		}
 		return nil, nil
+	case argPath:
+		v, _, perr := a.resolvePath(ctx, false)
+		return v, perr
 	}
 	defer func() {
 		if r := recover(); r != nil {

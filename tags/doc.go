@@ -53,7 +53,8 @@
 //   - Vary-on values are expressions; each resolved value is stringified as
 //     Python's str() would (see package internal/pystr: 1.0, True, None,
 //     ['a', 1], …) into the key of cache.AppendFragmentKey, under the
-//     registry's KeyScheme. A missing variable is the empty string. Words pongo2 reads
+//     registry's KeyScheme. A missing variable is the empty string
+//     (see "Vary-on arguments that do not resolve"). Words pongo2 reads
 //     differently from Django are read as Django does: the numbers 1e20,
 //     1_000 and .5, True/False/None (context names with built-in values),
 //     _("text") (the text; no translation is applied), and pongo2's
@@ -81,6 +82,69 @@
 // InvalidateFragmentUsing for a tag with using=): it deletes the key the tag
 // writes, as Django's cache.delete(make_template_fragment_key(name, vary))
 // does.
+//
+// # Go values with Django names
+//
+// Django templates read request.user.username and user.get_full_name; Go
+// structs have Username and GetFullName. A vary-on argument that is a plain
+// dotted variable (a, a.b, a.0.c) is resolved by the tag itself, one name
+// at a time; on a struct (or a pointer to one) the first match wins: the
+// exact name (a method, then an exported field, as pongo2 reads it); the
+// name of a json tag; the snake_case name as a Go field name with Go's
+// initialisms (id → ID or Id, updated_at → UpdatedAt, html_url → HTMLURL);
+// the same mapping to a method without arguments, which is called
+// (get_full_name → GetFullName()). Promoted fields of embedded structs
+// count, pointer-receiver methods are called on values too, unexported
+// fields are never read, maps are read by their exact key only. Two
+// matches at one step (UserID and UserId for user_id) are ambiguous: the
+// name does not resolve, or, with Options.StrictVaryOn, it is an error.
+// Each (type, name) resolution is computed once and cached.
+//
+// pongo2 v6 has no hook for attribute lookup, so the same resolution
+// reaches {{ request.user.username }} and the arguments of other tags only
+// in templates passed to DjangoNames, which replaces the plain dotted
+// variables of a parsed template with resolvers of its own (render.Renderer
+// does it for every template). That was chosen over wrapping values (a map
+// view of each struct, built per render, which loses the Go type for
+// filters and functions and misses structs reached through slices and
+// loops) and over rewriting the source (which needs a second lexer): the
+// rewrite costs nothing per render, values keep their types, and every
+// path is covered. pongo2's own values get Django's names too:
+// forloop.counter, forloop.parentloop.counter and block.super work as in
+// Django. It reads pongo2 v6.0.0's parsed-template layout with
+// reflection and fails with an error, changing nothing, if it differs.
+// Variables with a subscript or a call (a["b"], f(x)) keep pongo2's lookup,
+// and templates pongo2 parses at render time ({% include some_variable %})
+// are not rewritten.
+//
+// # Vary-on arguments that do not resolve
+//
+// A plain dotted vary-on argument in which a name is absent (no such
+// variable, map key, field or method; a typo such as
+// request.user.usernme) is keyed as the empty string, as Django keys it, so
+// every render shares one fragment. That is kept, but never unseen: each
+// occurrence is counted (FragmentStats.Unresolved per fragment name,
+// Fragments.UnresolvedVaryOn in total) and the first at each template
+// position is logged to Options.Logger with the template, line, column,
+// expression and reason; with Options.StrictVaryOn (render's debug mode
+// sets it) it is a render error naming the template, line and expression.
+// A name whose value is nil (a nil pointer, a nil map value, nil in the
+// context) resolves and is not flagged. Arguments with filters or other
+// expressions are not checked.
+//
+// # Non-ASCII fragment names
+//
+// Django accepts any word as the fragment name ({% cache 300 sidébar %},
+// {% cache 300 侧边栏 %}); pongo2 v6's lexer stops at the first character
+// that is not an ASCII letter, digit, _ or one of its symbols. PrepareSource
+// rewrites such a name, before pongo2 lexes the template, into an
+// identifier starting with "_fragcache_name_" (a reserved prefix) that the
+// tag decodes back, so the key is Django's. render.Renderer applies it to
+// every template it loads; with a pongo2 set of your own, wrap its loader
+// with WrapLoader. Without it, such a tag fails to parse with an error that
+// says what pongo2 cannot read and names these two functions (unless the
+// name also swallowed the template's last %}, when pongo2 reports "no tag
+// end found" first).
 //
 // # Behaviours that carry over from Django
 //
@@ -122,17 +186,20 @@
 //     error is counted in Stats and logged, at most once per fragment name
 //     per second.
 //   - The hit path allocates nothing of its own on the memory backend when
-//     the arguments are literals (pongo2 allocates when it evaluates
-//     variables).
+//     the arguments are literals or plain dotted variables holding strings
+//     or numbers in maps (user.id, lang); other expressions allocate in
+//     pongo2, and a struct field's value is boxed once.
 //
 // # Deviations forced by pongo2
 //
 //   - pongo2 does not keep the quote character of a string: a fragment name
 //     written 'name' (single quotes) is keyed as "name".
-//   - pongo2 cannot tell a missing variable from a nil value: a vary-on
-//     variable holding nil is keyed as the empty string (Django would write None), and a
-//     timeout variable holding nil is an error (Django would cache
-//     forever). Write the literal None, or pass cache.Forever.
+//   - A plain dotted variable (a, u.p) that is there and nil (a nil value,
+//     a nil pointer) is Python's None, as in Django: keyed "None" as a
+//     vary-on argument, forever as the timeout; a nil met on the way (u.p.q
+//     with u.p nil) is the empty string. pongo2's other expressions cannot
+//     tell nil from missing: a variable with filters (a|lower) that is nil
+//     is keyed as the empty string, and as the timeout it is an error.
 //   - Expressions are pongo2's, which accept more than Django's filter
 //     expressions (a+1, a == b, function calls); Django's exponent with a
 //     sign (1e-5) is not a literal here (pongo2 reads 1e - 5), and Django
@@ -152,9 +219,11 @@
 //   - {% include some_variable %} parses the included template on every
 //     render (a data race in pongo2); pongo2's From* functions must not run
 //     concurrently with each other.
-//   - Reading an unexported struct field panics in pongo2; the tag turns a
-//     panic inside its body into an error, but the rest of the page needs
-//     the renderer's recover.
+//   - Reading an unexported struct field panics in pongo2 (outside
+//     templates rewritten by DjangoNames, where a dotted name never reads
+//     one, and vary-on arguments, which never do); the tag turns a panic
+//     inside its body into an error, but the rest of the page needs the
+//     renderer's recover.
 //   - {% include … only %} drops the per-render context, hence the request's
 //     context.Context (the tag then uses context.Background()), but not the
 //     set's Globals, so the tag still finds its Fragments.

@@ -54,6 +54,19 @@ type Options struct {
 	// body is written to the page but not stored (counted as a StoreSkip).
 	// 0 means DefaultMaxFragmentBytes; a negative value is an error.
 	MaxFragmentBytes int
+	// StrictVaryOn makes a {% cache %} vary-on argument that does not
+	// resolve a render error naming the template, line and expression.
+	// Such an argument is a plain dotted variable in which a name is
+	// absent: no such key in a map, no such field or method (under the Go
+	// names of Django names, see DjangoNames) on a value, or no such
+	// variable; a name whose value is nil resolves. Django keys an
+	// unresolved argument as the empty string, so every render shares one
+	// fragment (bob is served alice's sidebar); without StrictVaryOn that
+	// is kept, but counted in Stats (Unresolved) and UnresolvedVaryOn and
+	// logged once per template position. A name that matches twice at one
+	// step of the lookup is an error with StrictVaryOn, else unresolved.
+	// render.Renderer sets it in debug mode.
+	StrictVaryOn bool
 }
 
 // Fragments binds a cache.Registry to pongo2 templates: Install it in a
@@ -64,6 +77,12 @@ type Fragments struct {
 	reg      *cache.Registry
 	logger   *slog.Logger
 	maxBytes int
+	strict   bool
+
+	// unresolved counts vary-on arguments that did not resolve;
+	// unresolvedSeen holds the *arg of each one logged.
+	unresolved     atomic.Uint64
+	unresolvedSeen sync.Map
 
 	stats   sync.Map // fragment name (string, boxed) → *counters
 	flights sync.Map // *cache.Cache → *singleflight.Group
@@ -72,6 +91,7 @@ type Fragments struct {
 // counters are the statistics of one fragment name.
 type counters struct {
 	hits, misses, renders, storeSkips, errors atomic.Uint64
+	unresolved                                atomic.Uint64
 	lastLog                                   atomic.Int64 // Unix nanoseconds
 }
 
@@ -92,6 +112,9 @@ type FragmentStats struct {
 	// Errors counts cache backend errors (Get or Set); the page was still
 	// rendered.
 	Errors uint64
+	// Unresolved counts vary-on arguments that did not resolve (see
+	// Options.StrictVaryOn), each keyed as the empty string.
+	Unresolved uint64
 }
 
 // New returns a Fragments over reg. A nil registry or a negative
@@ -103,7 +126,7 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 	if opts.MaxFragmentBytes < 0 {
 		return nil, errors.New("fragcache/tags: negative MaxFragmentBytes")
 	}
-	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes}
+	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn}
 	if f.maxBytes == 0 {
 		f.maxBytes = DefaultMaxFragmentBytes
 	}
@@ -143,12 +166,19 @@ func (f *Fragments) Stats() []FragmentStats {
 			Renders:    c.renders.Load(),
 			StoreSkips: c.storeSkips.Load(),
 			Errors:     c.errors.Load(),
+			Unresolved: c.unresolved.Load(),
 		})
 		return true
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// UnresolvedVaryOn returns how many times a {% cache %} vary-on argument
+// did not resolve (see Options.StrictVaryOn), over all fragments; Stats
+// has the count of each fragment name. Without StrictVaryOn, each was keyed
+// as the empty string.
+func (f *Fragments) UnresolvedVaryOn() uint64 { return f.unresolved.Load() }
 
 // InvalidateFragment deletes the entry a {% cache %} tag without using=
 // stores for the fragment name and vary-on values, from the cache the tag

@@ -185,9 +185,9 @@ func TestVaryKeys(t *testing.T) {
 		ctx  pongo2.Context
 		vary []any
 	}{
-		{`a`, nil, []any{""}}, // a missing variable is ''
-		{`a`, pongo2.Context{"a": nil}, []any{""}},
-		{`None`, nil, []any{nil}}, // the literal None is None
+		{`a`, nil, []any{""}},                       // a missing variable is ''
+		{`a`, pongo2.Context{"a": nil}, []any{nil}}, // a variable that is there and nil is None
+		{`None`, nil, []any{nil}},                   // the literal None is None
 		{`True False`, nil, []any{true, false}},
 		{`True`, pongo2.Context{"True": "shadowed"}, []any{"shadowed"}},
 		{`true`, nil, []any{""}}, // Django reads true as a variable name

@@ -58,6 +58,11 @@ func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser)
 			node, perr = nil, tagError(args.Error(fmt.Sprintf("fragcache: panic parsing {%% cache %%}: %v", r), start))
 		}
 	}()
+	// A character pongo2 cannot lex (a non-ASCII fragment name) ends its
+	// tag early; say so rather than report a confusing unclosed tag.
+	if perr := lexerBreak(args, start); perr != nil {
+		return nil, perr
+	}
 	body, _, err := doc.WrapUntilTag("endcache")
 	if err != nil {
 		if err.OrigError != nil && err.OrigError.Error() == "Unexpected EOF, expected tag endcache." {
@@ -97,8 +102,9 @@ func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser)
 			n.fixed, n.t = true, t
 		}
 	}
-	// The fragment name: the word as written, never resolved.
-	n.name = words[1].text()
+	// The fragment name: the word as written, never resolved (decoded if
+	// PrepareSource encoded it).
+	n.name = decodeName(words[1])
 	n.nameKey = n.name
 	args.ConsumeN(words[1].end - words[1].start)
 	// The vary-on arguments.
@@ -186,8 +192,9 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 		*vp = vary[:0]
 		varyPool.Put(vp)
 	}()
+	st := f.counters(n.nameKey)
 	for i := range n.vary {
-		v, perr := n.vary[i].resolve(ec)
+		v, perr := n.varyOn(ec, f, st, &n.vary[i])
 		if perr != nil {
 			return perr
 		}
@@ -204,7 +211,6 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	}()
 
 	rctx := requestContext(ec)
-	st := f.counters(n.nameKey)
 	v, hit, err := c.GetKeyBytes(rctx, key)
 	switch {
 	case err != nil:
