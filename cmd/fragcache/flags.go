@@ -162,23 +162,57 @@ func (pf prefixFlags) overrides() []cache.Option {
 
 // keyFlags are the flags that choose a fragment's key.
 type keyFlags struct {
+	django *string
 	scheme *string
 	prefixFlags
 }
 
 func defineKeyFlags(fs *flag.FlagSet, overrides bool) keyFlags {
 	return keyFlags{
-		scheme:      fs.String("scheme", "6.1", "the fragment key `scheme`: 6.1 (Django 6.1 and later) or legacy (Django 3.2 to 6.0)"),
+		django:      fs.String("django", "", "the Django `release` sharing the cache, e.g. 5.2.19, 4.2 or 6.1 (its fragment key scheme; default: the cache URL's django=, else 6.1 and later)"),
+		scheme:      fs.String("scheme", "", "the fragment key `scheme`, another way to say --django: 6.1 (Django 6.1 and later) or legacy (Django 3.2 to 6.0)"),
 		prefixFlags: definePrefixFlags(fs, overrides),
 	}
 }
 
-// fragment checks the positional arguments and returns the fragment key.
-func (kf keyFlags) fragment(c *command, args []string, stderr io.Writer) (string, int) {
-	scheme, err := cache.ParseKeyScheme(*kf.scheme)
-	if err != nil {
-		return "", usageError(stderr, c, fmt.Sprintf("bad --scheme %q: want 6.1 or legacy", *kf.scheme))
+// keyScheme returns the key scheme the flags choose, or def when neither
+// --django nor --scheme is given; ok is false (after a usage message) for a
+// bad or contradictory value.
+func (kf keyFlags) keyScheme(c *command, stderr io.Writer, def cache.KeyScheme) (cache.KeyScheme, int) {
+	scheme := def
+	if isSet(kf.fs, "django") {
+		d, err := cache.ParseDjangoRelease(*kf.django)
+		if err != nil {
+			return 0, usageError(stderr, c, fmt.Sprintf("bad --django %q: want a Django release such as 5.2.19, 4.2, 6.1 or 3.2.25-debian", *kf.django))
+		}
+		scheme = d.KeyScheme()
 	}
+	if isSet(kf.fs, "scheme") {
+		s, err := cache.ParseKeyScheme(*kf.scheme)
+		if err != nil || *kf.scheme == "" {
+			return 0, usageError(stderr, c, fmt.Sprintf("bad --scheme %q: want 6.1 or legacy", *kf.scheme))
+		}
+		if isSet(kf.fs, "django") && s != scheme {
+			return 0, usageError(stderr, c, fmt.Sprintf("--scheme %s contradicts --django %s (whose scheme is %s)", *kf.scheme, *kf.django, scheme))
+		}
+		scheme = s
+	}
+	return scheme, exitOK
+}
+
+// overrides returns the cache options of the flags given on the command
+// line, to apply after the URL's.
+func (kf keyFlags) overrides() []cache.Option {
+	opts := kf.prefixFlags.overrides()
+	if isSet(kf.fs, "django") {
+		opts = append(opts, cache.WithDjango(*kf.django))
+	}
+	return opts
+}
+
+// fragment checks the positional arguments and returns the fragment key
+// under scheme.
+func (kf keyFlags) fragment(c *command, args []string, stderr io.Writer, scheme cache.KeyScheme) (string, int) {
 	if len(args) == 0 {
 		return "", usageError(stderr, c, "missing NAME")
 	}
@@ -194,11 +228,16 @@ func (kf keyFlags) fragment(c *command, args []string, stderr io.Writer) (string
 			fmt.Fprintf(stderr, "fragcache %s: warning: %q comes after NAME, so it is a VARY value, not a flag; put flags before NAME\n", c.name, v)
 		}
 	}
-	anys := make([]any, len(vary))
+	return scheme.FragmentKey(name, anys(vary)...), exitOK
+}
+
+// anys returns the VARY strings as the vary values of a fragment key.
+func anys(vary []string) []any {
+	out := make([]any, len(vary))
 	for i, v := range vary {
-		anys[i] = v
+		out[i] = v
 	}
-	return scheme.FragmentKey(name, anys...), exitOK
+	return out
 }
 
 const varyHelp = `VARY values are strings: Django turns every vary-on value into a string

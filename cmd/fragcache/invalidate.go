@@ -3,17 +3,22 @@ package main
 import (
 	"flag"
 	"fmt"
+
+	"github.com/fragcache/fragcache/cache"
 )
 
 func invalidateCommand() *command {
 	c := &command{
 		name:     "invalidate",
 		synopsis: "delete a {% cache %} fragment from a live cache",
-		usage:    "fragcache invalidate --cache URL [--scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] NAME [VARY...]",
+		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] NAME [VARY...]",
 		help: `Delete the {% cache %} fragment NAME with vary-on values VARY from the
 cache at URL, and print its keys and whether an entry was deleted. The key
 prefix and version come from the URL (?key_prefix=P&version=V) unless
---prefix or --version is given. A fragment that is not there is not an
+--prefix or --version is given; the key scheme from the Django release of
+the URL (?django=5.2.19) unless --django or --scheme is given. When nothing
+is deleted but an entry exists under the other key scheme, a warning says
+so: the cache is then likely shared with another Django release. A fragment that is not there is not an
 error (exit status 0). URLs: file:///var/tmp/fragcache,
 memcached://127.0.0.1:11211, redis://127.0.0.1:6379/0 and those of any
 other backend built in (memory:// and dummy:// are private to this
@@ -28,8 +33,7 @@ process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 			if code := cf.check(c, std.stderr); code != exitOK {
 				return code
 			}
-			fk, code := kf.fragment(c, args, std.stderr)
-			if code != exitOK {
+			if _, code := kf.keyScheme(c, std.stderr, cache.KeySchemeDjango61); code != exitOK {
 				return code
 			}
 			cc, code := cf.open(c, std.stderr, kf.overrides()...)
@@ -37,6 +41,14 @@ process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 				return code
 			}
 			defer cc.Close()
+			scheme, code := kf.keyScheme(c, std.stderr, cc.KeyScheme())
+			if code != exitOK {
+				return code
+			}
+			fk, code := kf.fragment(c, args, std.stderr, scheme)
+			if code != exitOK {
+				return code
+			}
 			cf.warnPrivate(c, std.stderr, "there is nothing to delete")
 			mk := cc.MakeKey(fk)
 			ctx, cancel := cf.context()
@@ -52,8 +64,16 @@ process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 			}
 			if deleted {
 				fmt.Fprintln(std.stdout, "deleted: yes")
-			} else {
-				fmt.Fprintln(std.stdout, "deleted: no (no such entry)")
+				return exitOK
+			}
+			fmt.Fprintln(std.stdout, "deleted: no (no such entry)")
+			other := cache.KeySchemeLegacy
+			if scheme == cache.KeySchemeLegacy {
+				other = cache.KeySchemeDjango61
+			}
+			if ok, err := cc.Has(ctx, other.FragmentKey(args[0], anys(args[1:])...)); err == nil && ok {
+				fmt.Fprintf(std.stderr, "fragcache %s: warning: an entry exists under the %s key scheme (%s): the cache is likely shared with another Django release; give it with --django (or django= in the URL)\n",
+					c.name, other, cc.MakeKey(other.FragmentKey(args[0], anys(args[1:])...)))
 			}
 			return exitOK
 		}

@@ -13,7 +13,7 @@ func keyCommand() *command {
 	c := &command{
 		name:     "key",
 		synopsis: "print the cache key of a {% cache %} fragment",
-		usage:    "fragcache key [--scheme 6.1|legacy] [--prefix P] [--version V] NAME [VARY...]",
+		usage:    "fragcache key [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] NAME [VARY...]",
 		help: `Print the key of the {% cache %} fragment NAME with vary-on values VARY:
 the fragment key (template.cache.NAME.<md5>, as Django's
 make_template_fragment_key gives it) and the made key the cache stores
@@ -24,7 +24,11 @@ make_template_fragment_key gives it) and the made key the cache stores
 	c.setup = func(fs *flag.FlagSet) func([]string, stdio) int {
 		kf := defineKeyFlags(fs, false)
 		return func(args []string, std stdio) int {
-			fk, code := kf.fragment(c, args, std.stderr)
+			scheme, code := kf.keyScheme(c, std.stderr, cache.KeySchemeDjango61)
+			if code != exitOK {
+				return code
+			}
+			fk, code := kf.fragment(c, args, std.stderr, scheme)
 			if code != exitOK {
 				return code
 			}

@@ -5,8 +5,8 @@
 //
 // Usage:
 //
-//	fragcache key [--scheme 6.1|legacy] [--prefix P] [--version V] NAME [VARY...]
-//	fragcache invalidate --cache URL [--scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] NAME [VARY...]
+//	fragcache key [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] NAME [VARY...]
+//	fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] NAME [VARY...]
 //	fragcache get --cache URL [--prefix P] [--version V] [--timeout D] [--raw] KEY
 //	fragcache set --cache URL [--prefix P] [--version V] [--timeout D] [--ttl SECONDS|none] KEY VALUE|-
 //	fragcache delete --cache URL [--prefix P] [--version V] [--timeout D] KEY...
@@ -38,9 +38,12 @@
 // prints it: 1, 2.5, True, False, None (Python's None; a template variable
 // that does not exist resolves to "", not None), [1, 'a'] for a list.
 //
-// --scheme picks the hashing scheme of the Django versions sharing the
-// cache: 6.1 (the default; Django 6.1 and later) or legacy (Django 3.2 to
-// 6.0).
+// --django names the Django release sharing the cache (5.2.19, 4.2, 6.1,
+// 3.2.25-debian…), which picks the fragment key scheme: 6.1's for 6.1 and
+// later, the legacy one for 3.2 to 6.0. --scheme (6.1 or legacy) says the
+// same thing in the old way. invalidate takes the release from the cache
+// URL's django= when neither is given, and warns when it deletes nothing
+// but finds an entry under the other scheme.
 //
 // # Live caches
 //
@@ -109,7 +112,7 @@
 //	   operation failed or timed out, stats found a failure, or clear was
 //	   not confirmed
 //	2  usage error: unknown command or flag, missing or extra arguments,
-//	   missing --cache (and FRAGCACHE_CACHE), a bad --scheme, --ttl or
+//	   missing --cache (and FRAGCACHE_CACHE), a bad --django, --scheme, --ttl or
 //	   --timeout, a malformed cache URL (unknown scheme, unknown option, bad
 //	   option value), a key the cache rejects, or clear without -y when
 //	   stdin is not a terminal

@@ -43,6 +43,10 @@ func TestKey(t *testing.T) {
 			keysOutput(legacy.FragmentKey("sidebar", "alice"), ":1:"+legacy.FragmentKey("sidebar", "alice")), ""},
 		{"legacy alias 6.0", []string{"key", "-scheme=6.0", "sidebar", "alice"},
 			keysOutput(legacy.FragmentKey("sidebar", "alice"), ":1:"+legacy.FragmentKey("sidebar", "alice")), ""},
+		{"--django 4.2.28", []string{"key", "--django", "4.2.28", "sidebar", "alice"},
+			keysOutput(legacy.FragmentKey("sidebar", "alice"), ":1:"+legacy.FragmentKey("sidebar", "alice")), ""},
+		{"--django 6.1 with --scheme 6.1", []string{"key", "--django", "6.1", "--scheme", "6.1", "sidebar", "alice"},
+			keysOutput(cache.FragmentKey("sidebar", "alice"), ":1:"+cache.FragmentKey("sidebar", "alice")), ""},
 		{"explicit 6.1", []string{"key", "--scheme=6.1", "sidebar", "alice"},
 			keysOutput(cache.FragmentKey("sidebar", "alice"), ":1:"+cache.FragmentKey("sidebar", "alice")), ""},
 		{"prefix and version", []string{"key", "--prefix", "site", "--version", "3", "sidebar", "alice"},
@@ -96,6 +100,8 @@ func TestUsage(t *testing.T) {
 		{"key no NAME", []string{"key"}, 2, "", "missing NAME"},
 		{"key empty NAME", []string{"key", ""}, 2, "", "NAME is empty"},
 		{"key bad scheme", []string{"key", "--scheme", "5.0", "f"}, 2, "", `bad --scheme "5.0"`},
+		{"key bad django", []string{"key", "--django", "3.1", "f"}, 2, "", `bad --django "3.1"`},
+		{"key contradiction", []string{"key", "--django", "6.1", "--scheme", "legacy", "f"}, 2, "", "contradicts --django 6.1"},
 		{"key bad version", []string{"key", "--version", "x", "f"}, 2, "", "invalid value"},
 		{"key unknown flag", []string{"key", "--frob", "f"}, 2, "", "flag provided but not defined: -frob"},
 		{"key flag without value", []string{"key", "--prefix"}, 2, "", "flag needs an argument"},
@@ -143,27 +149,38 @@ func TestInvalidate(t *testing.T) {
 		args        []string
 		wantDeleted bool
 		wantMade    string // the made key printed; "" = not checked
+		wantStderr  string // in stderr; "" = not checked
 	}{
 		{"plain", &stored{url: "file://" + dir + "/a", name: "sidebar", vary: []any{"alice", 1}},
 			[]string{"invalidate", "--cache", "file://" + dir + "/a", "sidebar", "alice", "1"}, true,
-			":1:" + cache.FragmentKey("sidebar", "alice", 1)},
+			":1:" + cache.FragmentKey("sidebar", "alice", 1), ""},
 		{"other vary", &stored{url: "file://" + dir + "/b", name: "sidebar", vary: []any{"alice"}},
-			[]string{"invalidate", "--cache", "file://" + dir + "/b", "sidebar", "bob"}, false, ""},
+			[]string{"invalidate", "--cache", "file://" + dir + "/b", "sidebar", "bob"}, false, "", ""},
 		{"URL prefix and version", &stored{url: "file://" + dir + "/c?key_prefix=site&version=3", name: "f", vary: []any{true}},
 			[]string{"invalidate", "--cache", "file://" + dir + "/c?key_prefix=site&version=3", "f", "True"}, true,
-			"site:3:" + cache.FragmentKey("f", true)},
+			"site:3:" + cache.FragmentKey("f", true), ""},
 		{"URL without the prefix misses", &stored{url: "file://" + dir + "/d?key_prefix=site", name: "f"},
-			[]string{"invalidate", "--cache", "file://" + dir + "/d", "f"}, false, ":1:" + cache.FragmentKey("f")},
+			[]string{"invalidate", "--cache", "file://" + dir + "/d", "f"}, false, ":1:" + cache.FragmentKey("f"), ""},
 		{"flags override URL", &stored{url: "file://" + dir + "/e?key_prefix=site&version=3", name: "f"},
 			[]string{"invalidate", "--cache", "file://" + dir + "/e?key_prefix=other", "--prefix", "site", "--version", "3", "f"}, true,
-			"site:3:" + cache.FragmentKey("f")},
+			"site:3:" + cache.FragmentKey("f"), ""},
 		{"legacy", &stored{url: "file://" + dir + "/f", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
 			[]string{"invalidate", "--cache", "file://" + dir + "/f", "--scheme", "legacy", "f", "x"}, true,
-			":1:" + cache.KeySchemeLegacy.FragmentKey("f", "x")},
-		{"legacy entry, 6.1 key", &stored{url: "file://" + dir + "/g", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
-			[]string{"invalidate", "--cache", "file://" + dir + "/g", "f", "x"}, false, ""},
+			":1:" + cache.KeySchemeLegacy.FragmentKey("f", "x"), ""},
+		{"legacy entry, 6.1 key: a warning", &stored{url: "file://" + dir + "/g", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/g", "f", "x"}, false, "",
+			"an entry exists under the legacy key scheme (:1:" + cache.KeySchemeLegacy.FragmentKey("f", "x") + ")"},
+		{"--django 5.2", &stored{url: "file://" + dir + "/h", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/h", "--django", "5.2", "f", "x"}, true,
+			":1:" + cache.KeySchemeLegacy.FragmentKey("f", "x"), ""},
+		{"django= in the URL", &stored{url: "file://" + dir + "/i", scheme: cache.KeySchemeLegacy, name: "f", vary: []any{"x"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/i?django=4.2.28", "f", "x"}, true,
+			":1:" + cache.KeySchemeLegacy.FragmentKey("f", "x"), ""},
+		{"--django wins over the URL", &stored{url: "file://" + dir + "/j", name: "f", vary: []any{"x"}},
+			[]string{"invalidate", "--cache", "file://" + dir + "/j?django=5.2", "--django", "6.1.3", "f", "x"}, true,
+			":1:" + cache.FragmentKey("f", "x"), ""},
 		{"missing directory", nil,
-			[]string{"invalidate", "--cache", "file://" + dir + "/never", "f"}, false, ""},
+			[]string{"invalidate", "--cache", "file://" + dir + "/never", "f"}, false, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +211,9 @@ func TestInvalidate(t *testing.T) {
 			}
 			if tt.wantMade != "" && !strings.Contains(out, "made key: "+tt.wantMade+"\n") {
 				t.Errorf("stdout %q does not show made key %q", out, tt.wantMade)
+			}
+			if tt.wantStderr != "" && !strings.Contains(errOut, tt.wantStderr) {
+				t.Errorf("stderr %q does not say %q", errOut, tt.wantStderr)
 			}
 			if c != nil {
 				has, err := c.Has(ctx, key)
