@@ -2,9 +2,11 @@ package cache_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
 )
 
 func TestParseDjangoRelease(t *testing.T) {
@@ -51,5 +53,46 @@ func TestParseDjangoRelease(t *testing.T) {
 	var zero cache.DjangoRelease
 	if !zero.IsZero() || zero.String() != "" || zero.KeyScheme() != cache.KeySchemeDjango61 || zero.PageKeys() != cache.PageKeysNetstrings {
 		t.Errorf("zero release: %v %v %v", zero, zero.KeyScheme(), zero.PageKeys())
+	}
+}
+
+func TestDjangoOption(t *testing.T) {
+	r, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"old":     "memory://old?django=5.2.19",
+		"bad":     "memory://bad",
+	}, cache.WithDjango("6.1.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for alias, want := range map[string]string{"default": "6.1.1", "old": "5.2.19", "bad": "6.1.1"} {
+		c, _ := r.Cache(alias)
+		if c.Django().String() != want {
+			t.Errorf("%s: Django() = %s, want %s (the URL's wins over the registry's option)", alias, c.Django(), want)
+		}
+	}
+	old, _ := r.Cache("old")
+	if old.KeyScheme() != cache.KeySchemeLegacy {
+		t.Errorf("5.2.19: %v", old.KeyScheme())
+	}
+	c, err := backends.Open("memory://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Django().IsZero() || c.KeyScheme() != cache.KeySchemeDjango61 {
+		t.Errorf("no release: %v %v", c.Django(), c.KeyScheme())
+	}
+	c.Close()
+	for _, url := range []string{"memory://?django=3.1", "memory://?django=x"} {
+		if c, err := backends.Open(url); !errors.Is(err, cache.ErrInvalidOption) || !strings.Contains(err.Error(), "django") {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	if _, err := backends.Open("memory://", cache.WithDjango("2.2")); !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("WithDjango(2.2): %v", err)
 	}
 }

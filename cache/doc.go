@@ -54,11 +54,19 @@
 // A Registry maps aliases to caches, like Django's CACHES setting:
 // "default", "template_fragments" (the cache of the {% cache %} tag when
 // present; see Registry.Fragments) and any other name. OpenRegistry opens
-// one from URLs (aliases naming the same memory:// store share it). It also
-// carries the KeyScheme of fragment keys (Django 6.1's or the legacy one),
-// which Registry.InvalidateFragment uses. FragmentKey and
-// KeyScheme.FragmentKey make the key of a {% cache %} fragment, as
-// Django's make_template_fragment_key does.
+// one from URLs (aliases naming the same memory:// store share it).
+// FragmentKey and KeyScheme.FragmentKey make the key of a {% cache %}
+// fragment, as Django's make_template_fragment_key does.
+//
+// # Sharing a cache with Django
+//
+// WithDjango, or django= on a URL, names the Django release a cache is
+// shared with, to the patch level (DjangoRelease): the key scheme of the
+// fragments written to it (Cache.KeyScheme, which the {% cache %} tag and
+// Registry.InvalidateFragment use), the page-key variant
+// (DjangoRelease.PageKeys, which httpx/pagecache uses) and, on a URL, the
+// backend's value format (Django's pickles on Redis, its flags on
+// memcached). Each alias of a registry keeps its own release.
 //
 // # Errors
 //

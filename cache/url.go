@@ -521,7 +521,8 @@ type Schemes map[string]Opener
 //	            3.2.25-debian (see WithDjango): fragment keys, page keys and
 //	            values as that release makes and reads them
 //
-// Options given in opts apply after those of the URL.
+// Options given in opts apply after those of the URL, except WithDjango: a
+// URL's django= wins, so that each alias of a registry keeps its release.
 func Open(rawURL string, schemes Schemes, opts ...Option) (*Cache, error) {
 	u, err := ParseURL(rawURL)
 	if err != nil {
@@ -567,7 +568,13 @@ func openParsed(u *URL, schemes Schemes, opts []Option) (*Cache, error) {
 		b.Close()
 		return nil, err
 	}
-	c, err := New(b, append(common, opts...)...)
+	all := append(common, opts...)
+	if u.Has("django") {
+		// Each alias keeps its own release: the URL's wins over a
+		// registry-wide WithDjango.
+		all = append(all, WithDjango(u.django.String()))
+	}
+	c, err := New(b, all...)
 	if err != nil {
 		b.Close()
 		return nil, err

@@ -191,7 +191,7 @@ func TestReadPickles(t *testing.T) {
 // TestDjangoValuesURL: django_values is another name for text_flags.
 func TestDjangoValuesURL(t *testing.T) {
 	srv := testserver.Memcached(t)
-	for _, q := range []string{"django_values=1", "django_values=true&text_flags=1", "text_flags=1"} {
+	for _, q := range []string{"django_values=1", "django_values=true&text_flags=1", "text_flags=1", "django=4.2"} {
 		c, err := backends.Open("memcached://" + srv.Addr + "?" + q)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -210,7 +210,7 @@ func TestDjangoValuesURL(t *testing.T) {
 			t.Errorf("%s: integer written with flags %d, want %d", q, fl, memcached.FlagInteger)
 		}
 	}
-	for _, q := range []string{"django_values=0", "django_values=0&text_flags=0"} {
+	for _, q := range []string{"django_values=0", "django_values=0&text_flags=0", "django=6.1&text_flags=0"} {
 		c, err := backends.Open("memcached://" + srv.Addr + "?" + q)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)

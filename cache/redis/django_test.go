@@ -239,7 +239,8 @@ func TestDjangoValuesGolden(t *testing.T) {
 func TestDjangoValuesURL(t *testing.T) {
 	srv := testserver.Redis(t)
 	rc := direct(t, srv.Addr, 0, "")
-	for q, pickled := range map[string]bool{"django_values=1": true, "django_values=on": true, "django_values=0": false, "pool_size=2": false} {
+	for q, pickled := range map[string]bool{"django_values=1": true, "django_values=on": true, "django_values=0": false, "pool_size=2": false,
+		"django=5.2": true, "django=3.2.25-debian&django_values=0": false} {
 		c, err := backends.Open("redis://" + srv.Addr + "?" + q)
 		must(t, err)
 		must(t, c.Set(bg, "k", []byte("text"), cache.Forever))

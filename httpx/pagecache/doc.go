@@ -4,7 +4,8 @@
 // (GetCacheKey, LearnCacheKey) and the invalidation of a page
 // (Invalidate), storing whole responses in a cache.Cache under Django's
 // page keys (Keys, HeaderList), so that keys match those of Django
-// processes sharing the cache, for the key scheme chosen (WithKeyScheme).
+// processes sharing the cache: those of the Django release named on the
+// cache (django= on its URL, cache.WithDjango) or with WithDjango.
 // The storing rules are those of the newest Django with every security fix,
 // made stricter where Django replays data to other clients or merges
 // requests a Go handler tells apart.

@@ -119,8 +119,9 @@ func WithCache(c *cache.Cache) Option {
 
 // WithRegistry makes the page cache store pages in the registry's cache
 // of the alias (WithAlias; "default" unless given), Django's
-// CACHE_MIDDLEWARE_ALIAS or cache_page(cache=…). Unless WithKeyScheme is
-// given, page keys use the registry's key scheme.
+// CACHE_MIDDLEWARE_ALIAS or cache_page(cache=…). Unless WithDjango or
+// WithKeyScheme is given, page keys are those of that cache's Django
+// release (cache.Cache.Django).
 func WithRegistry(r *cache.Registry) Option {
 	return func(p *config) {
 		if r == nil {
@@ -169,7 +170,7 @@ func WithKeyScheme(s cache.KeyScheme) Option {
 // "5.2.19", "6.1.2", "3.2.25-debian"; "X.Y" alone is the newest X.Y
 // release): how the Vary-listed header values are hashed, and an absent
 // header with them (cache.DjangoRelease.PageKeys). It wins over
-// WithKeyScheme and over the registry's scheme. An invalid release is an
+// WithKeyScheme and over the cache's release. An invalid release is an
 // error of New and NewKeys.
 func WithDjango(release string) Option {
 	return func(p *config) {
