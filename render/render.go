@@ -15,7 +15,7 @@ import (
 	"github.com/flosch/pongo2/v6"
 
 	"github.com/fragcache/fragcache/cache"
-	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/memory"
 	"github.com/fragcache/fragcache/tags"
 )
 
@@ -135,8 +135,16 @@ func New(opts Options) (*Renderer, error) {
 		rd.contentType = DefaultContentType
 	}
 	if rd.reg == nil {
-		reg, err := backends.OpenRegistry(map[string]string{cache.DefaultAlias: "memory://"})
+		// memory:// with its defaults, built directly so that a renderer
+		// links only the memory backend, not every backend of
+		// cache/backends.
+		c, err := memory.NewCache(memory.Options{})
 		if err != nil {
+			return nil, fmt.Errorf("render: opening the default cache: %w", err)
+		}
+		reg, err := cache.NewRegistry(map[string]*cache.Cache{cache.DefaultAlias: c})
+		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("render: opening the default registry: %w", err)
 		}
 		rd.reg, rd.ownReg = reg, true
