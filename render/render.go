@@ -152,6 +152,7 @@ func New(opts Options) (*Renderer, error) {
 	// No TrimBlocks/LStripBlocks: pongo2 v6 rewrites the shared tokens on
 	// every render with them (a data race, and output that drifts).
 	rd.set.Globals[requestKey] = newRequestValue(rd.anon)
+	rd.set.Globals[tags.IncludeLoaderKey] = includeLoader{rd}
 	for k, v := range opts.Globals {
 		rd.set.Globals[k] = v
 	}

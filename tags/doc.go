@@ -146,12 +146,57 @@
 //   - Do not use TemplateSet Options TrimBlocks or LStripBlocks: pongo2 v6
 //     rewrites the shared token list on every render with them (a data race,
 //     and output that changes from one render to the next).
-//   - {% cycle %} and {% ifchanged %} keep their state in the parsed
-//     template: they race between concurrent renders, and inside a cached
-//     body their state is frozen in the fragment.
-//   - {% include some_variable %} parses the included template on every
-//     render (a data race in pongo2); pongo2's From* functions must not run
-//     concurrently with each other.
+//   - pongo2's From* functions must not run concurrently with each other
+//     (render.Renderer serializes its parses).
+//
+// Audit of pongo2 v6.0.0's tags and filters for state shared between
+// renders of one parsed template (render.Renderer renders one parsed
+// template from many goroutines). Importing this package replaces the
+// three stateful tags process-wide (pongo2.ReplaceTag; they are bug fixes
+// that keep the meaning of correct templates):
+//
+//	tag / filter       state kept where                   status
+//	cycle              position on the node (idx++)       replaced: per render (tags_cycle.go)
+//	ifchanged          last value/output on the node;     replaced: per render and per run of
+//	                   nil else block panics              the enclosing for loop, as Django
+//	include var        FromFile on every render: re-      replaced: parsed once via the set's
+//	                   parse, writes the TemplateSet      IncludeLoader (tags_include.go)
+//	include "x"        template parsed with the parent    safe (pongo2's parser is kept)
+//	ssi "x" parsed     template parsed with the parent    safe
+//	extends, block     parent/child links set at parse;   safe (read only when rendering)
+//	                   block state in ctx.Private
+//	for, with, set,    ctx.Private of a child context     safe
+//	macro, import      (macro closures capture the
+//	                   render's context)
+//	autoescape         ctx.Autoescape of the render       safe (not restored after an error,
+//	                                                      within that failed render only)
+//	if, ifequal,       none                               safe
+//	ifnotequal, filter,
+//	firstof, spaceless,
+//	now, lorem,
+//	templatetag,
+//	widthratio, comment
+//	all filters        none (read-only package regexps    safe
+//	                   and maps; random and lorem use
+//	                   math/rand's locked source)
+//
+// The replacements keep their state in a value stored under the reserved
+// key "_fragcache_render" of the render's Public context (pongo2 makes that
+// map per execution; an included template gets its own state, as in
+// Django), and {% cycle name %} / {% resetcycle %} resolve names at parse
+// time as Django does. Differences from pongo2: {% cycle name %} must name
+// an earlier {% cycle … as name %} (pongo2 looked the name up when
+// rendering); cycle values are escaped when autoescape is on, as Django
+// does (pongo2 wrote them raw); {% cycle v as x %} needs two values or
+// more. Inside a cached {% cache %} body, cycle and ifchanged state is that
+// of the render that stored the fragment, as in Django.
+//
+// {% include name_variable %} reads the template through the IncludeLoader
+// in the set's Globals (IncludeLoaderKey): render.Renderer's template cache,
+// or SetIncludeLoader(set), which Fragments.Install adds. In a set with
+// neither, it runs pongo2's own include (parsing on every render, racy). A
+// list of names includes the first that exists (Django's select_template),
+// and {% include name only %} works without with (pongo2 required with).
 //   - Reading an unexported struct field panics in pongo2; the tag turns a
 //     panic inside its body into an error, but the rest of the page needs
 //     the renderer's recover.

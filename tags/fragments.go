@@ -111,8 +111,10 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 }
 
 // Install makes set's templates use f: it stores f in set.Globals under
-// ContextKey (creating Globals if needed). Call it before rendering starts:
-// pongo2 reads Globals without a lock.
+// ContextKey (creating Globals if needed), and SetIncludeLoader(set) under
+// IncludeLoaderKey unless the set has an IncludeLoader already (so that
+// {% include name_variable %} is race-free). Call it before rendering
+// starts: pongo2 reads Globals without a lock.
 func (f *Fragments) Install(set *pongo2.TemplateSet) error {
 	if f == nil {
 		return errors.New("fragcache/tags: Install on a nil *Fragments")
@@ -124,6 +126,9 @@ func (f *Fragments) Install(set *pongo2.TemplateSet) error {
 		set.Globals = pongo2.Context{}
 	}
 	set.Globals[ContextKey] = f
+	if _, ok := set.Globals[IncludeLoaderKey].(IncludeLoader); !ok {
+		set.Globals[IncludeLoaderKey] = SetIncludeLoader(set)
+	}
 	return nil
 }
 

@@ -1,0 +1,26 @@
+package tags
+
+import "github.com/flosch/pongo2/v6"
+
+// pongo2 v6's {% cycle %}, {% ifchanged %} and {% include %} keep
+// per-render state on the parsed template or re-parse at render time (see
+// "pongo2 v6 traps" in the package documentation): importing this package
+// replaces them, process-wide, with versions that keep that state per
+// render and follow Django, and adds Django's {% resetcycle %}. These are
+// bug fixes; the templates they accept keep their meaning, except that
+// {% cycle name %} must name a cycle defined earlier with "as name" (as in
+// Django) and values are escaped as Django escapes them.
+func init() {
+	replaceTag("cycle", parseCycleTag)
+	replaceTag("resetcycle", parseResetCycleTag)
+	replaceTag("ifchanged", parseIfchangedTag)
+	replaceTag("include", parseIncludeTag)
+}
+
+// replaceTag registers or replaces a tag. Tags are registered in init,
+// before any template can be parsed.
+func replaceTag(name string, fn pongo2.TagParser) {
+	if pongo2.RegisterTag(name, fn) != nil {
+		_ = pongo2.ReplaceTag(name, fn)
+	}
+}

@@ -1,0 +1,46 @@
+"""Renders the cases of a *.cases.json file with the Django found on
+sys.path and prints them with Django's output, as JSON.
+
+    /usr/bin/python3 golden.py cycle.cases.json            # Debian's Django 3.2
+    PYTHONPATH=$DJANGO61_PATH $PY312 golden.py cycle.cases.json
+
+A case is {"t": template, "ctx": {...}, "files": {...}}; "files" are
+templates a case may include (locmem loader). The output adds "out" (the
+rendered text) or "err" (exception class: message), and "django" (the
+version). regen.sh writes the *.golden.json files the Go tests read.
+"""
+import json
+import sys
+
+import django
+from django.conf import settings
+
+cases = json.load(open(sys.argv[1]))
+files = {}
+for c in cases:
+    files.update(c.get("files", {}))
+settings.configure(
+    TEMPLATES=[{
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "OPTIONS": {
+            "loaders": [("django.template.loaders.locmem.Loader", files)],
+            "builtins": [],
+        },
+    }],
+    USE_I18N=True, USE_TZ=False, LANGUAGE_CODE="en-us", INSTALLED_APPS=["django.contrib.humanize"],
+)
+django.setup()
+from django.template import engines  # noqa: E402
+
+eng = engines["django"]
+out = []
+for c in cases:
+    r = dict(c)
+    try:
+        r["out"] = eng.from_string(c["t"]).render(c.get("ctx", {}))
+    except Exception as e:  # the error is the expected result
+        r["err"] = type(e).__name__ + ": " + str(e)
+    r["django"] = django.get_version()
+    out.append(r)
+json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+print()
