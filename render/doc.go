@@ -58,11 +58,13 @@
 // {% include … with x=y only %}, where request reads as empty and the tag
 // uses context.Background().
 //
-// # pongo2 v6 caveats
+// # Django's tags and filters
 //
-// Avoid {% include some_variable %}: pongo2 parses such templates on every
-// render, concurrently with other renders, which is a data race in pongo2
-// and is not protected by the Renderer. {% cycle %} and {% ifchanged %}
-// keep state in the parsed template and race between concurrent renders
-// too.
+// {% include some_variable %} takes the template from the Renderer's cache
+// (parsed once, with the Renderer's parse lock). {% cycle %},
+// {% resetcycle %} and {% ifchanged %} keep their state per render, as in
+// Django (package tags replaces pongo2's stateful versions). New calls
+// tags.UseDjangoFilters, which installs Django's filters (date and time
+// formats, truncation, humanize, …) in pongo2's process-wide registry;
+// see the tags package documentation.
 package render

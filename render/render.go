@@ -148,6 +148,9 @@ func New(opts Options) (*Renderer, error) {
 	}
 	rd.frags = frags
 
+	// Django's filters (date formats, truncation, humanize, …), in
+	// pongo2's process-wide registry; see tags.UseDjangoFilters.
+	tags.UseDjangoFilters()
 	rd.set = pongo2.NewSet("fragcache/render", rd.loader)
 	// No TrimBlocks/LStripBlocks: pongo2 v6 rewrites the shared tokens on
 	// every render with them (a data race, and output that drifts).

@@ -15,6 +15,23 @@ func init() {
 	replaceTag("resetcycle", parseResetCycleTag)
 	replaceTag("ifchanged", parseIfchangedTag)
 	replaceTag("include", parseIncludeTag)
+
+	// Filters whose output differed from Django's only in escaping or
+	// markup, or that panicked (filters_text.go).
+	replaceFilter("escape", filterEscape)
+	replaceFilter("safe", filterSafe)
+	replaceFilter("linebreaks", filterLinebreaks)
+	replaceFilter("linebreaksbr", filterLinebreaksbr)
+	replaceFilter("linenumbers", filterLinenumbers)
+	replaceFilter("join", filterJoin)
+	replaceFilter("wordwrap", filterWordwrapWords)
+}
+
+// replaceFilter registers or replaces a filter, in init.
+func replaceFilter(name string, fn pongo2.FilterFunction) {
+	if pongo2.RegisterFilter(name, fn) != nil {
+		_ = pongo2.ReplaceFilter(name, fn)
+	}
 }
 
 // replaceTag registers or replaces a tag. Tags are registered in init,

@@ -94,6 +94,9 @@ func runGolden(t *testing.T, file string, deviations map[string]string) {
 		set := goldenSet(t, c.Files)
 		got, err := renderString(set, c.T, jsonContext(t, c.Ctx))
 		if want, ok := deviations[c.T]; ok {
+			if want == skipCase {
+				continue
+			}
 			if err != nil && !strings.Contains(err.Error(), want) || err == nil && got != want {
 				t.Errorf("Django %s: %s\n got %q, %v\nwant (known deviation) %q", c.Django, c.T, got, err, want)
 			}

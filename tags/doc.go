@@ -191,6 +191,50 @@
 // more. Inside a cached {% cache %} body, cycle and ifchanged state is that
 // of the render that stored the fragment, as in Django.
 //
+// Filters: all stateless, but several differ from Django in escaping or
+// markup. Replaced at import, process-wide (pongo2.ReplaceFilter), as bug
+// fixes that keep pongo2's meaning (filters_text.go):
+//
+//	escape        not marked safe, so {{ x|escape }} was escaped twice;
+//	              ' as &#39;, Django &#x27; (pongo2's {{ }} autoescaping
+//	              calls this filter, so autoescaped output changes too)
+//	safe          marks the value safe (pongo2 only marked the expression)
+//	linebreaks,   text not escaped and own <p>/<br /> escaped by autoescape;
+//	linebreaksbr, now Django's: text escaped under autoescape, <p>/<br>
+//	linenumbers,  emitted as markup (see below)
+//	join
+//	wordwrap      panicked when the text had fewer words than the width
+//	              (pongo2's meaning, N words a line, is kept)
+//
+// pongo2 gives a filter no access to the autoescape setting; the filters
+// Django renders according to it (needs_autoescape) compute both outputs:
+// {{ }} under autoescape, and |safe, give the autoescape-on one; with
+// autoescape off, in {% filter %}, or when another pongo2 filter reads the
+// value, the autoescape-off one. {{ x|linebreaks|safe }} with autoescape
+// off therefore gives the escaped text (Django would not escape it).
+//
+// UseDjangoFilters (which render.New calls) installs, process-wide, the
+// filters whose meaning differs between pongo2 and Django, and Django's
+// filters pongo2 lacks; importing the package does not:
+//
+//	Django's meaning    truncatechars, truncatewords (…, counted in the
+//	                    length), truncatechars_html, truncatewords_html
+//	                    (pongo2's emit an unsafe input unescaped), title,
+//	                    yesno (None), urlencode and iriencode (Python's
+//	                    quote), stringformat (Python's %), wordwrap (N
+//	                    characters), urlize, urlizetrunc (markup safe, text
+//	                    escaped, Django 3.2's URL detection)
+//	added               force_escape, unordered_list, filesizeformat
+//
+// Known differences that remain: lists print as pongo2 prints them (not
+// Python's repr); |safe anywhere in an expression disables autoescaping
+// of its result; a string literal argument (default:"<b>") is escaped like
+// a variable; floatformat:-2 must be written floatformat:"-2"; slugify is
+// not provided (it needs Unicode decomposition tables); Django 6.1's
+// truncatewords_html and urlize differ from 3.2's, which these follow.
+// The expected outputs in the tests come from Django 3.2 and 6.1
+// (testdata/django/regen.sh).
+//
 // {% include name_variable %} reads the template through the IncludeLoader
 // in the set's Globals (IncludeLoaderKey): render.Renderer's template cache,
 // or SetIncludeLoader(set), which Fragments.Install adds. In a set with
