@@ -16,6 +16,17 @@ func init() {
 	replaceTag("ifchanged", parseIfchangedTag)
 	replaceTag("include", parseIncludeTag)
 
+	// {% load i18n %} (tags_i18n.go); pongo2 has none of these tags.
+	for _, name := range []string{"trans", "translate"} {
+		replaceTag(name, parseTransTag)
+	}
+	for _, name := range []string{"blocktrans", "blocktranslate"} {
+		replaceTag(name, parseBlockTransTag)
+	}
+	replaceTag("get_current_language", parseAsTag(LanguageCode))
+	replaceTag("get_current_language_bidi", parseAsTag(false))
+	replaceTag("language", parseLanguageTag)
+
 	// Filters whose output differed from Django's only in escaping or
 	// markup, or that panicked (filters_text.go).
 	replaceFilter("escape", filterEscape)
