@@ -2,10 +2,12 @@ package tags
 
 import (
 	"encoding/json"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flosch/pongo2/v6"
 )
@@ -58,6 +60,9 @@ func fixNumbers(v any) any {
 		if i, err := x.Int64(); err == nil && !strings.ContainsAny(string(x), ".eE") {
 			return int(i)
 		}
+		if b, ok := new(big.Int).SetString(string(x), 10); ok {
+			return b // a Python int beyond int64
+		}
 		f, _ := x.Float64()
 		return f
 	case []any:
@@ -65,6 +70,18 @@ func fixNumbers(v any) any {
 			x[i] = fixNumbers(x[i])
 		}
 	case map[string]any:
+		// The values golden.py decodes specially.
+		if s, ok := x["__datetime__"].(string); ok {
+			t, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", s)
+			if err != nil {
+				panic(err)
+			}
+			return t
+		}
+		if n, ok := x["__now__"].(json.Number); ok {
+			sec, _ := n.Float64()
+			return time.Now().UTC().Add(time.Duration(sec * float64(time.Second)))
+		}
 		for k := range x {
 			x[k] = fixNumbers(x[k])
 		}
@@ -90,7 +107,11 @@ func goldenSet(t testing.TB, files map[string]string) *pongo2.TemplateSet {
 // deviations maps a template to the output we give instead (and why, in a
 // comment where it is declared).
 func runGolden(t *testing.T, file string, deviations map[string]string) {
-	for _, c := range loadGolden(t, file) {
+	cases := loadGolden(t, file)
+	if len(cases) == 0 {
+		t.Fatalf("%s: no cases", file)
+	}
+	for _, c := range cases {
 		set := goldenSet(t, c.Files)
 		got, err := renderString(set, c.T, jsonContext(t, c.Ctx))
 		if want, ok := deviations[c.T]; ok {

@@ -217,14 +217,28 @@
 // filters whose meaning differs between pongo2 and Django, and Django's
 // filters pongo2 lacks; importing the package does not:
 //
-//	Django's meaning    truncatechars, truncatewords (…, counted in the
-//	                    length), truncatechars_html, truncatewords_html
-//	                    (pongo2's emit an unsafe input unescaped), title,
-//	                    yesno (None), urlencode and iriencode (Python's
-//	                    quote), stringformat (Python's %), wordwrap (N
-//	                    characters), urlize, urlizetrunc (markup safe, text
-//	                    escaped, Django 3.2's URL detection)
-//	added               force_escape, unordered_list, filesizeformat
+//	Django's meaning    date, time (Django's format codes and named
+//	                    formats, DATE_FORMAT etc. with Django's English
+//	                    defaults, instead of Go layouts; a time.Time is
+//	                    formatted in its own location), truncatechars,
+//	                    truncatewords (…, counted in the length),
+//	                    truncatechars_html, truncatewords_html (pongo2's
+//	                    emit an unsafe input unescaped), title, yesno
+//	                    (None), urlencode and iriencode (Python's quote),
+//	                    stringformat (Python's %), wordwrap (N characters),
+//	                    urlize, urlizetrunc (markup safe, text escaped,
+//	                    Django 3.2's URL detection)
+//	added               force_escape, unordered_list, filesizeformat,
+//	                    timesince, timeuntil, and django.contrib.humanize's
+//	                    intcomma, intword, apnumber, ordinal, naturalday,
+//	                    naturaltime (English)
+//
+// {% load humanize %} is accepted once UseDjangoFilters has run (an error
+// says so before). {% load i18n %} provides trans/translate,
+// blocktrans/blocktranslate (with, count, plural, trimmed, asvar, context),
+// get_current_language ("en-us"), get_current_language_bidi and language,
+// registered at import: messages are not translated, the source text is
+// the output (Django with no catalog for the language).
 //
 // Known differences that remain: lists print as pongo2 prints them (not
 // Python's repr); |safe anywhere in an expression disables autoescaping

@@ -33,6 +33,10 @@ var djangoFilters = map[string]pongo2.FilterFunction{
 	"wordwrap":           filterWordwrap,
 	"urlize":             filterURLize,
 	"urlizetrunc":        filterURLizetrunc,
+	"date":               filterDate,
+	"time":               filterTime,
+	"timesince":          filterTimesince,
+	"timeuntil":          filterTimeuntil,
 }
 
 var useDjangoFilters sync.Once

@@ -15,6 +15,24 @@ import sys
 import django
 from django.conf import settings
 
+import datetime as _dt
+
+
+def _special(v):
+    """Decodes the context values JSON cannot hold: {"__datetime__": iso}
+    (an aware datetime) and {"__now__": seconds} (now in UTC plus that many
+    seconds, at render time)."""
+    if isinstance(v, dict):
+        if "__datetime__" in v:
+            return _dt.datetime.fromisoformat(v["__datetime__"])
+        if "__now__" in v:
+            return _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=v["__now__"])
+        return {k: _special(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_special(x) for x in v]
+    return v
+
+
 cases = json.load(open(sys.argv[1]))
 files = {}
 for c in cases:
@@ -37,7 +55,7 @@ out = []
 for c in cases:
     r = dict(c)
     try:
-        r["out"] = eng.from_string(c["t"]).render(c.get("ctx", {}))
+        r["out"] = eng.from_string(c["t"]).render(_special(c.get("ctx", {})))
     except Exception as e:  # the error is the expected result
         r["err"] = type(e).__name__ + ": " + str(e)
     r["django"] = django.get_version()
