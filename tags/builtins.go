@@ -38,10 +38,21 @@ func init() {
 	replaceFilter("wordwrap", filterWordwrapWords)
 }
 
-// replaceFilter registers or replaces a filter, in init.
+// replaceFilter registers or replaces a filter. pongo2 never passes a nil
+// input or parameter, but pongo2.ApplyFilter's callers may: the filters
+// see a nil value instead.
 func replaceFilter(name string, fn pongo2.FilterFunction) {
-	if pongo2.RegisterFilter(name, fn) != nil {
-		_ = pongo2.ReplaceFilter(name, fn)
+	wrapped := func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+		if in == nil {
+			in = pongo2.AsValue(nil)
+		}
+		if param == nil {
+			param = pongo2.AsValue(nil)
+		}
+		return fn(in, param)
+	}
+	if pongo2.RegisterFilter(name, wrapped) != nil {
+		_ = pongo2.ReplaceFilter(name, wrapped)
 	}
 }
 
