@@ -2,12 +2,14 @@ package render
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/flosch/pongo2/v6"
 )
@@ -100,9 +102,75 @@ func pyNumbers(v any) any {
 			x[i] = pyNumbers(x[i])
 		}
 	case map[string]any:
+		if s, ok := x["__datetime__"].(string); ok {
+			t, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", s)
+			if err != nil {
+				panic(err)
+			}
+			return t
+		}
+		if n, ok := x["__now__"].(json.Number); ok {
+			sec, _ := n.Float64()
+			return time.Now().UTC().Add(time.Duration(sec * float64(time.Second)))
+		}
 		for k := range x {
 			x[k] = pyNumbers(x[k])
 		}
 	}
 	return v
+}
+
+// TestDjangoLibrariesThroughRenderer renders the tags package's golden
+// cases for date/time, humanize and i18n through a Renderer (which installs
+// Django's filters) and compares with Django 3.2's output.
+func TestDjangoLibrariesThroughRenderer(t *testing.T) {
+	skip := map[string]bool{
+		// Known deviations, tested in package tags.
+		`{% load foo %}`: true,
+		`{% load i18n %}{% blocktrans %}unclosed`:                                          true,
+		`{% load i18n %}{% blocktrans asvar v %}Hi {{ name }}{% endblocktrans %}[{{ v }}]`: true,
+	}
+	for _, file := range []string{"date", "humanize", "i18n"} {
+		b, err := os.ReadFile("../tags/testdata/django/" + file + ".golden32.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cases []struct {
+			T   string          `json:"t"`
+			Ctx json.RawMessage `json:"ctx"`
+			Out *string         `json:"out"`
+		}
+		if err := json.Unmarshal(b, &cases); err != nil {
+			t.Fatal(err)
+		}
+		fsys := fstest.MapFS{}
+		for i, c := range cases {
+			fsys[fmt.Sprintf("%s%d.html", file, i)] = &fstest.MapFile{Data: []byte(c.T)}
+		}
+		rd, err := New(Options{FS: fsys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i, c := range cases {
+			if skip[c.T] || c.Out == nil {
+				continue
+			}
+			d := json.NewDecoder(strings.NewReader(string(c.Ctx)))
+			d.UseNumber()
+			var m map[string]any
+			if err := d.Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := rd.RenderBytes(nil, fmt.Sprintf("%s%d.html", file, i), pongo2.Context(pyNumbers(m).(map[string]any)))
+			if err != nil || string(got) != *c.Out {
+				t.Errorf("%s: got %q, %v\nwant %q", c.T, got, err, *c.Out)
+			}
+			n++
+		}
+		_ = rd.Close()
+		if n == 0 {
+			t.Errorf("%s: no cases rendered", file)
+		}
+	}
 }
