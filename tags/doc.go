@@ -182,9 +182,11 @@
 //
 // The replacements keep their state in a value stored under the reserved
 // key "_fragcache_render" of the render's Public context (pongo2 makes that
-// map per execution; an included template gets its own state, as in
-// Django), and {% cycle name %} / {% resetcycle %} resolve names at parse
-// time as Django does. Differences from pongo2: {% cycle name %} must name
+// map per execution; an included template gets its own cycle state, as in
+// Django, while an {% ifchanged %} inside a for loop keeps its state with
+// that loop, also in a template the loop includes, as Django keeps it in
+// the forloop dict), and {% cycle name %} / {% resetcycle %} resolve names
+// at parse time as Django does. Differences from pongo2: {% cycle name %} must name
 // an earlier {% cycle … as name %} (pongo2 looked the name up when
 // rendering); cycle values are escaped when autoescape is on, as Django
 // does (pongo2 wrote them raw); {% cycle v as x %} needs two values or

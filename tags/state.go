@@ -22,9 +22,22 @@ const renderStateKey = "_fragcache_render"
 // render as Django's render_context does (an included template starts with
 // its own state, a template and the templates it extends share one).
 type renderState struct {
-	owner     reflect.Value // the Public map this state belongs to
+	owner reflect.Value // the Public map this state belongs to
+	// parent is the state of the render that included this one (found in
+	// the Public map the include copied), or nil.
+	parent    *renderState
 	cycles    map[*cycleNode]int
 	ifchanged map[*ifchangedNode]*ifchangedState
+}
+
+// root returns the state of the outermost render: ifchanged inside a for
+// loop keeps its state with the loop, which an included template sees
+// (Django stores it in the forloop dict, shared with included templates).
+func (st *renderState) root() *renderState {
+	for st.parent != nil {
+		st = st.parent
+	}
+	return st
 }
 
 // stateOf returns the render state of ctx, creating it on first use. The
@@ -35,10 +48,11 @@ type renderState struct {
 // template from continuing its includer's state.
 func stateOf(ctx *pongo2.ExecutionContext) *renderState {
 	owner := reflect.ValueOf(ctx.Public)
-	if st, ok := ctx.Public[renderStateKey].(*renderState); ok && st.owner.UnsafePointer() == owner.UnsafePointer() {
-		return st
+	inherited, ok := ctx.Public[renderStateKey].(*renderState)
+	if ok && inherited.owner.UnsafePointer() == owner.UnsafePointer() {
+		return inherited
 	}
-	st := &renderState{owner: owner}
+	st := &renderState{owner: owner, parent: inherited}
 	if ctx.Public == nil {
 		// Not reachable through pongo2's Execute functions, which always
 		// make the map; a hand-made ExecutionContext gets per-call state.

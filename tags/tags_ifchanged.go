@@ -37,10 +37,18 @@ type ifchangedState struct {
 // Execute follows Django's IfChangedNode.render.
 func (n *ifchangedNode) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
 	st := stateOf(ctx)
+	loop := ctx.Private["forloop"]
+	if loop == nil {
+		// An included template sees its includer's loop in Public (the
+		// include copied it there); the state goes with that loop.
+		loop = ctx.Public["forloop"]
+	}
+	if loop != nil {
+		st = st.root()
+	}
 	if st.ifchanged == nil {
 		st.ifchanged = make(map[*ifchangedNode]*ifchangedState)
 	}
-	loop := ctx.Private["forloop"]
 	s := st.ifchanged[n]
 	if s == nil || s.loop != loop {
 		s = &ifchangedState{loop: loop}

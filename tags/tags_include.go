@@ -82,6 +82,27 @@ func (l *setIncludeLoader) IncludeTemplate(name string) (*pongo2.Template, error
 	return t, nil
 }
 
+// staticIncludeNode is pongo2's node for {% include "name" %}.
+type staticIncludeNode struct{ node pongo2.INodeTag }
+
+// Execute runs pongo2's include; inside a for loop it first makes sure the
+// render has its state, so that the included template finds it (see
+// shareLoopState).
+func (n *staticIncludeNode) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
+	shareLoopState(ctx)
+	return n.node.Execute(ctx, w)
+}
+
+// shareLoopState creates the render's state before an include inside a
+// for loop: the include copies it (in the Public map) into the included
+// render, whose {% ifchanged %} keeps its state with the loop, as Django
+// keeps it in the forloop dict the included template shares.
+func shareLoopState(ctx *pongo2.ExecutionContext) {
+	if ctx.Private["forloop"] != nil || ctx.Public["forloop"] != nil {
+		stateOf(ctx)
+	}
+}
+
 // includeNode is a parsed {% include expr [if_exists] [with k=v …] [only] %}
 // whose template name is an expression.
 type includeNode struct {
@@ -108,6 +129,7 @@ func (n *includeNode) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWri
 		if n.pongo2Node == nil {
 			return builtinError("include", ctx.Error("{% include name only %} (without with) needs an IncludeLoader in the template set (tags.Fragments.Install, tags.SetIncludeLoader or render.Renderer)", n.start))
 		}
+		shareLoopState(ctx)
 		return n.pongo2Node.Execute(ctx, w)
 	}
 	v, perr := n.name.Evaluate(ctx)
@@ -134,6 +156,7 @@ func (n *includeNode) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWri
 			return builtinError("include", ctx.OrigError(err, n.start))
 		}
 	}
+	shareLoopState(ctx)
 	ictx := make(pongo2.Context, len(n.with))
 	if !n.only {
 		ictx.Update(ctx.Public)
@@ -183,7 +206,11 @@ func (n *includeNode) load(loader IncludeLoader, names []string) (*pongo2.Templa
 // IncludeLoader).
 func parseIncludeTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
 	if args.PeekType(pongo2.TokenString) != nil {
-		return pongo2Include(doc, start, args)
+		node, err := pongo2Include(doc, start, args)
+		if err != nil {
+			return nil, err
+		}
+		return &staticIncludeNode{node: node}, nil
 	}
 	saved := *args
 	node := &includeNode{start: start}
