@@ -64,7 +64,7 @@
 // (parsed once, with the Renderer's parse lock). {% cycle %},
 // {% resetcycle %} and {% ifchanged %} keep their state per render, as in
 // Django (package tags replaces pongo2's stateful versions). New calls
-// tags.UseDjangoFilters, which installs Django's filters (date and time
+// tags.UseDjangoBuiltins, which installs Django's filters (date and time
 // formats, truncation, humanize, …) in pongo2's process-wide registry;
 // see the tags package documentation.
 package render

@@ -149,8 +149,8 @@ func New(opts Options) (*Renderer, error) {
 	rd.frags = frags
 
 	// Django's filters (date formats, truncation, humanize, …), in
-	// pongo2's process-wide registry; see tags.UseDjangoFilters.
-	tags.UseDjangoFilters()
+	// pongo2's process-wide registry; see tags.UseDjangoBuiltins.
+	tags.UseDjangoBuiltins()
 	rd.set = pongo2.NewSet("fragcache/render", rd.loader)
 	// No TrimBlocks/LStripBlocks: pongo2 v6 rewrites the shared tokens on
 	// every render with them (a data race, and output that drifts).

@@ -22,7 +22,9 @@
 // "_fragcache" is reserved, as are RequestContextKey ("_fragcache_ctx"),
 // under which a renderer passes the request's context.Context for the
 // tag's cache calls, and "_fragcache_nested", which the tag sets while it
-// renders a fragment: template authors must not use these names. Several
+// renders a fragment, and the keys of the built-ins this package replaces,
+// "_fragcache_render" (per-render state) and IncludeLoaderKey
+// ("_fragcache_include"): template authors must not use these names. Several
 // template sets with different Fragments work side by side. A template set
 // without a Fragments fails to render a {% cache %} tag with the error
 // "fragcache: {% cache %} used in a template set without tags.Fragments
@@ -161,7 +163,7 @@
 //	                   nil else block panics              the enclosing for loop, as Django
 //	include var        FromFile on every render: re-      replaced: parsed once via the set's
 //	                   parse, writes the TemplateSet      IncludeLoader (tags_include.go)
-//	include "x"        template parsed with the parent    safe (pongo2's parser is kept)
+//	include "x"        template parsed with the parent    safe (pongo2's parser and node kept)
 //	ssi "x" parsed     template parsed with the parent    safe
 //	extends, block     parent/child links set at parse;   safe (read only when rendering)
 //	                   block state in ctx.Private
@@ -186,9 +188,9 @@
 // Django, while an {% ifchanged %} inside a for loop keeps its state with
 // that loop, also in a template the loop includes, as Django keeps it in
 // the forloop dict), and {% cycle name %} / {% resetcycle %} resolve names
-// at parse time as Django does. Differences from pongo2: {% cycle name %} must name
-// an earlier {% cycle … as name %} (pongo2 looked the name up when
-// rendering); cycle values are escaped when autoescape is on, as Django
+// at parse time as Django does. Differences from pongo2: {% cycle name %}
+// must name an earlier {% cycle … as name %} (pongo2 looked the name up
+// when rendering); cycle values are escaped when autoescape is on, as Django
 // does (pongo2 wrote them raw); {% cycle v as x %} needs two values or
 // more. Inside a cached {% cache %} body, cycle and ifchanged state is that
 // of the render that stored the fragment, as in Django.
@@ -215,9 +217,9 @@
 // value, the autoescape-off one. {{ x|linebreaks|safe }} with autoescape
 // off therefore gives the escaped text (Django would not escape it).
 //
-// UseDjangoFilters (which render.New calls) installs, process-wide, the
-// filters whose meaning differs between pongo2 and Django, and Django's
-// filters pongo2 lacks; importing the package does not:
+// UseDjangoBuiltins (which render.New calls) installs, process-wide, the
+// filters and tags whose meaning differs between pongo2 and Django, and
+// Django's filters pongo2 lacks; importing the package does not:
 //
 //	Django's meaning    date, time (Django's format codes and named
 //	                    formats, DATE_FORMAT etc. with Django's English
@@ -230,12 +232,15 @@
 //	                    stringformat (Python's %), wordwrap (N characters),
 //	                    urlize, urlizetrunc (markup safe, text escaped,
 //	                    Django 3.2's URL detection)
+//	tags                now (Django's format codes, as var), widthratio
+//	                    (Django rounds the ratio half to even; pongo2
+//	                    computed ceil(ratio + 0.5); as var)
 //	added               force_escape, unordered_list, filesizeformat,
 //	                    timesince, timeuntil, and django.contrib.humanize's
 //	                    intcomma, intword, apnumber, ordinal, naturalday,
 //	                    naturaltime (English)
 //
-// {% load humanize %} is accepted once UseDjangoFilters has run (an error
+// {% load humanize %} is accepted once UseDjangoBuiltins has run (an error
 // says so before). {% load i18n %} provides trans/translate,
 // blocktrans/blocktranslate (with, count, plural, trimmed, asvar, context),
 // get_current_language ("en-us"), get_current_language_bidi and language,

@@ -9,7 +9,7 @@ import (
 )
 
 // Django's date and time filters (django.utils.dateformat), which
-// UseDjangoFilters installs in place of pongo2's (which take Go layouts):
+// UseDjangoBuiltins installs in place of pongo2's (which take Go layouts):
 // {{ t|date:"D, j M Y" }}, {{ t|date:"SHORT_DATE_FORMAT" }}, {{ t|time:"H:i" }}.
 // A time.Time is formatted in its own location, as Django formats an aware
 // datetime with USE_TZ off.

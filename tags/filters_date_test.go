@@ -6,11 +6,11 @@ import "testing"
 // (every format code, the named formats) with real Django
 // (testdata/django/date.cases.json, regen.sh).
 func TestDateDjango32(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "date.golden32.json", nil)
 }
 
 func TestDateDjango61(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "date.golden61.json", nil)
 }

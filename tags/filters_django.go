@@ -13,7 +13,7 @@ import (
 	"github.com/flosch/pongo2/v6"
 )
 
-// djangoFilters are the filters UseDjangoFilters installs: Django's
+// djangoFilters are the filters UseDjangoBuiltins installs: Django's
 // versions of pongo2 filters whose meaning differs (date and time take
 // Django's format codes, truncation appends "…", wordwrap counts
 // characters, yesno maps None, …) and Django filters pongo2 lacks.
@@ -39,11 +39,13 @@ var djangoFilters = map[string]pongo2.FilterFunction{
 	"timeuntil":          filterTimeuntil,
 }
 
-var useDjangoFilters sync.Once
+var useDjangoBuiltins sync.Once
 
-// UseDjangoFilters makes pongo2's filter registry, which is process-wide,
-// use Django's versions of the filters whose meaning differs between
-// pongo2 and Django, and adds Django filters pongo2 lacks (force_escape,
+// UseDjangoBuiltins makes pongo2's filter and tag registries, which are
+// process-wide, use Django's versions of the built-ins whose meaning
+// differs between pongo2 and Django (the date and time filters and the now
+// tag take Django's format codes, truncation appends "…", widthratio
+// rounds, …), and adds Django filters pongo2 lacks (force_escape,
 // unordered_list, filesizeformat, the django.contrib.humanize filters, …;
 // the package documentation lists them). It changes every pongo2 template
 // parsed afterwards in the process, which is why importing the package
@@ -51,16 +53,19 @@ var useDjangoFilters sync.Once
 // templates, to use Django templates with pongo2 directly. It is safe to
 // call more than once and from several goroutines (the first call does the
 // work); it must not run while templates are parsed or rendered, as pongo2
-// reads its registry without a lock.
-func UseDjangoFilters() {
-	useDjangoFilters.Do(func() {
+// reads its registries without a lock.
+func UseDjangoBuiltins() {
+	useDjangoBuiltins.Do(func() {
 		for name, fn := range djangoFilters {
 			replaceFilter(name, fn)
 		}
 		for name, fn := range humanizeFilters {
 			replaceFilter(name, fn)
 		}
-		djangoFiltersInstalled.Store(true)
+		for name, fn := range djangoNowTags {
+			replaceTag(name, fn)
+		}
+		djangoBuiltinsInstalled.Store(true)
 	})
 }
 

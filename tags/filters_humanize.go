@@ -15,11 +15,11 @@ import (
 )
 
 // django.contrib.humanize's filters ({% load humanize %}), in English, and
-// Django's timesince/timeuntil, installed by UseDjangoFilters.
+// Django's timesince/timeuntil, installed by UseDjangoBuiltins.
 
-// djangoFiltersInstalled is set once UseDjangoFilters has run; {% load
+// djangoBuiltinsInstalled is set once UseDjangoBuiltins has run; {% load
 // humanize %} requires it, since the humanize filters exist only then.
-var djangoFiltersInstalled atomic.Bool
+var djangoBuiltinsInstalled atomic.Bool
 
 // humanizeFilters are django.contrib.humanize's filters.
 var humanizeFilters = map[string]pongo2.FilterFunction{

@@ -6,11 +6,11 @@ import "testing"
 // filters and timesince/timeuntil with real Django
 // (testdata/django/humanize.cases.json, regen.sh).
 func TestHumanizeDjango32(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "humanize.golden32.json", nil)
 }
 
 func TestHumanizeDjango61(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "humanize.golden61.json", nil)
 }

@@ -11,7 +11,7 @@ import (
 // input and parameter from pongo2.ApplyFilter, and odd values, without
 // panicking.
 func TestFiltersNilArguments(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	names := []string{"escape", "safe", "linebreaks", "linebreaksbr", "linenumbers", "join", "wordwrap"}
 	for name := range djangoFilters {
 		names = append(names, name)

@@ -7,16 +7,16 @@ import (
 
 // TestFiltersDjango32 and TestFiltersDjango61 render every case of
 // testdata/django/filters.cases.json (each filter with autoescape on, off,
-// and on a |safe input) after UseDjangoFilters, and compare with the
+// and on a |safe input) after UseDjangoBuiltins, and compare with the
 // output of real Django (regen.sh). The cases listed below are known
 // differences, with the reason.
 func TestFiltersDjango32(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "filters.golden32.json", withDeviations(filterDeviations, filterDeviations32))
 }
 
 func TestFiltersDjango61(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "filters.golden61.json", withDeviations(filterDeviations, filterDeviations61))
 }
 

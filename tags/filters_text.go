@@ -24,7 +24,7 @@ import (
 //   - safe: see autoescaped below.
 //   - wordwrap: pongo2's panics (slice bounds) when the text has fewer
 //     words than the width; the fix keeps pongo2's meaning (a line break
-//     every N words). Django's wraps at N characters: UseDjangoFilters.
+//     every N words). Django's wraps at N characters: UseDjangoBuiltins.
 
 // autoescaped is the result of a Django filter whose output depends on
 // autoescape (Django's needs_autoescape filters). pongo2 gives a filter no

@@ -13,7 +13,7 @@ import (
 // urlize and urlizetrunc, ported from Django 3.2's django.utils.html.urlize.
 // pongo2's versions do not mark their <a> markup safe (so autoescape
 // escapes it) and find URLs differently; these are installed by
-// UseDjangoFilters.
+// UseDjangoBuiltins.
 
 var (
 	reURLizeWordSplit = regexp.MustCompile(`[\s<>"']+`)

@@ -5,7 +5,7 @@ import "testing"
 // TestI18nDjango32 and TestI18nDjango61 compare {% load i18n %}'s tags
 // with real Django (testdata/django/i18n.cases.json, regen.sh).
 func TestI18nDjango32(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "i18n.golden32.json", withDeviations(i18nDeviations, map[string]string{
 		// Django 3.2 escapes the substituted values of blocktrans … asvar
 		// twice when the variable is printed; 6.1 (followed here) once.
@@ -14,7 +14,7 @@ func TestI18nDjango32(t *testing.T) {
 }
 
 func TestI18nDjango61(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	runGolden(t, "i18n.golden61.json", withDeviations(i18nDeviations))
 }
 

@@ -9,11 +9,11 @@ const LoadTagName = "load"
 
 // libraries lists the Django tag libraries {% load %} accepts: their tags
 // and filters are registered with pongo2 (which has no per-template
-// libraries), so loading one does nothing. needsDjangoFilters marks the
-// libraries whose filters UseDjangoFilters installs.
+// libraries), so loading one does nothing. needsDjangoBuiltins marks the
+// libraries whose filters UseDjangoBuiltins installs.
 var libraries = []struct {
-	name               string
-	needsDjangoFilters bool
+	name                string
+	needsDjangoBuiltins bool
 }{
 	{"cache", false},
 	{"humanize", true},
@@ -45,7 +45,7 @@ func (loadNode) Execute(*pongo2.ExecutionContext, pongo2.TemplateWriter) *pongo2
 // parseLoadTag accepts {% load lib … %} (and {% load name … from lib %})
 // for the libraries above. Any other library is a parse error with
 // Django's message, since its tags would not exist here; humanize is an
-// error until UseDjangoFilters has installed its filters.
+// error until UseDjangoBuiltins has installed its filters.
 func parseLoadTag(_ *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
 	if args.Remaining() == 0 {
 		return nil, args.Error("'load' tag requires at least one argument.", start)
@@ -67,8 +67,8 @@ func parseLoadTag(_ *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (p
 				continue
 			}
 			known = true
-			if l.needsDjangoFilters && !djangoFiltersInstalled.Load() {
-				return nil, args.Error("'"+w.Val+"' tag library: its filters are installed by tags.UseDjangoFilters(), which has not been called (render.New calls it)", w)
+			if l.needsDjangoBuiltins && !djangoBuiltinsInstalled.Load() {
+				return nil, args.Error("'"+w.Val+"' tag library: its filters are installed by tags.UseDjangoBuiltins(), which has not been called (render.New calls it)", w)
 			}
 		}
 		if !known {

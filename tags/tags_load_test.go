@@ -8,7 +8,7 @@ import (
 )
 
 func TestLoadTag(t *testing.T) {
-	UseDjangoFilters()
+	UseDjangoBuiltins()
 	set := pongo2.NewSet("load-test", pongo2.MustNewLocalFileSystemLoader(t.TempDir()))
 	for _, tc := range []struct {
 		src, want, err string
@@ -41,13 +41,13 @@ func TestLoadTag(t *testing.T) {
 }
 
 // TestLoadHumanizeNeedsDjangoFilters: {% load humanize %} says what is
-// missing when UseDjangoFilters has not run.
+// missing when UseDjangoBuiltins has not run.
 func TestLoadHumanizeNeedsDjangoFilters(t *testing.T) {
-	was := djangoFiltersInstalled.Swap(false)
-	defer djangoFiltersInstalled.Store(was)
+	was := djangoBuiltinsInstalled.Swap(false)
+	defer djangoBuiltinsInstalled.Store(was)
 	set := pongo2.NewSet("load-test2", pongo2.MustNewLocalFileSystemLoader(t.TempDir()))
 	_, err := set.FromString(`{% load humanize %}`)
-	if err == nil || !strings.Contains(err.Error(), "tags.UseDjangoFilters()") {
-		t.Errorf("error %v, want one naming tags.UseDjangoFilters()", err)
+	if err == nil || !strings.Contains(err.Error(), "tags.UseDjangoBuiltins()") {
+		t.Errorf("error %v, want one naming tags.UseDjangoBuiltins()", err)
 	}
 }
