@@ -25,15 +25,22 @@ func TestBuiltinsConcurrentRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all []struct {
-		ID    string            `json:"id"`
-		T     string            `json:"t"`
-		Ctx   json.RawMessage   `json:"ctx"`
-		Files map[string]string `json:"files"`
-		Out   string            `json:"out"`
+	var doc struct {
+		Contexts map[string]json.RawMessage `json:"contexts"`
+		Cases    []struct {
+			ID    string            `json:"id"`
+			T     string            `json:"t"`
+			Ctx   json.RawMessage   `json:"ctx"`
+			Files map[string]string `json:"files"`
+			Out   string            `json:"out"`
+		} `json:"cases"`
 	}
-	if err := json.Unmarshal(b, &all); err != nil {
+	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
+	}
+	all := doc.Cases
+	for i := range all {
+		all[i].Ctx = sharedContext(doc.Contexts, all[i].Ctx)
 	}
 	fsys := fstest.MapFS{}
 	var ctxs []pongo2.Context
@@ -135,13 +142,20 @@ func TestDjangoLibrariesThroughRenderer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cases []struct {
-			T   string          `json:"t"`
-			Ctx json.RawMessage `json:"ctx"`
-			Out *string         `json:"out"`
+		var doc struct {
+			Contexts map[string]json.RawMessage `json:"contexts"`
+			Cases    []struct {
+				T   string          `json:"t"`
+				Ctx json.RawMessage `json:"ctx"`
+				Out *string         `json:"out"`
+			} `json:"cases"`
 		}
-		if err := json.Unmarshal(b, &cases); err != nil {
+		if err := json.Unmarshal(b, &doc); err != nil {
 			t.Fatal(err)
+		}
+		cases := doc.Cases
+		for i := range cases {
+			cases[i].Ctx = sharedContext(doc.Contexts, cases[i].Ctx)
 		}
 		fsys := fstest.MapFS{}
 		for i, c := range cases {
@@ -173,4 +187,14 @@ func TestDjangoLibrariesThroughRenderer(t *testing.T) {
 			t.Errorf("%s: no cases rendered", file)
 		}
 	}
+}
+
+// sharedContext resolves a case's context: a name refers to the golden
+// file's shared contexts.
+func sharedContext(shared map[string]json.RawMessage, ctx json.RawMessage) json.RawMessage {
+	var ref string
+	if json.Unmarshal(ctx, &ref) == nil {
+		return shared[ref]
+	}
+	return ctx
 }

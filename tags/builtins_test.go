@@ -31,11 +31,24 @@ func loadGolden(t testing.TB, name string) []djangoCase {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cs []djangoCase
-	if err := json.Unmarshal(b, &cs); err != nil {
+	var doc struct {
+		Contexts map[string]json.RawMessage `json:"contexts"`
+		Cases    []djangoCase               `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	return cs
+	for i, c := range doc.Cases {
+		var ref string
+		if json.Unmarshal(c.Ctx, &ref) == nil {
+			shared, ok := doc.Contexts[ref]
+			if !ok {
+				t.Fatalf("%s: case %d: no context %q", name, i, ref)
+			}
+			doc.Cases[i].Ctx = shared
+		}
+	}
+	return doc.Cases
 }
 
 // jsonContext decodes a case's context, with Python's types: integers

@@ -251,7 +251,10 @@
 // Python's repr); |safe anywhere in an expression disables autoescaping
 // of its result; a string literal argument (default:"<b>") is escaped like
 // a variable; floatformat:-2 must be written floatformat:"-2"; slugify is
-// not provided (it needs Unicode decomposition tables); Django 6.1's
+// not provided (it needs Unicode decomposition tables); pongo2's lexer
+// unescapes string literals and rejects unknown escapes, so a format that
+// Django templates write {% now "\Y" %} or {{ d|date:"\Y" }} is written
+// "\\Y" here; Django 6.1's
 // truncatewords_html and urlize differ from 3.2's, which these follow.
 // The expected outputs in the tests come from Django 3.2 and 6.1
 // (testdata/django/regen.sh).

@@ -19,4 +19,8 @@ var nowDeviations = map[string]string{
 	// Django takes the word without quotes and strips its first and last
 	// characters ("" for Y); pongo2's parser needs a string.
 	`{% now Y %}`: "'now' statement takes one argument",
+	// Django's now takes its format without unescaping it; pongo2's lexer
+	// unescapes string literals (and rejects \n, \o, …): a Django
+	// template's "\n\o\w" is written "\\n\\o\\w" here.
+	`{% now "\\n\\o\\w: jS" as y %}[{{ y|slice:":5" }}]`: "[now: ]",
 }

@@ -4,10 +4,12 @@ sys.path and prints them with Django's output, as JSON.
     /usr/bin/python3 golden.py cycle.cases.json            # Debian's Django 3.2
     PYTHONPATH=$DJANGO61_PATH $PY312 golden.py cycle.cases.json
 
-A case is {"t": template, "ctx": {...}, "files": {...}}; "files" are
-templates a case may include (locmem loader). The output adds "out" (the
-rendered text) or "err" (exception class: message), and "django" (the
-version). regen.sh writes the *.golden.json files the Go tests read.
+The file holds {"contexts": {name: {...}}, "cases": [...]}; a case is
+{"t": template, "ctx": {...} or the name of a shared context, "files":
+{...}}; "files" are templates a case may include (locmem loader). The
+output adds to each case "out" (the rendered text) or "err" (exception
+class: message), and "django" (the version). regen.sh writes the
+*.golden*.json files the Go tests read.
 """
 import json
 import sys
@@ -33,7 +35,8 @@ def _special(v):
     return v
 
 
-cases = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[1]))
+contexts, cases = doc["contexts"], doc["cases"]
 files = {}
 for c in cases:
     files.update(c.get("files", {}))
@@ -55,10 +58,13 @@ out = []
 for c in cases:
     r = dict(c)
     try:
-        r["out"] = eng.from_string(c["t"]).render(_special(c.get("ctx", {})))
+        ctx = c.get("ctx", {})
+        if isinstance(ctx, str):
+            ctx = contexts[ctx]
+        r["out"] = eng.from_string(c["t"]).render(_special(ctx))
     except Exception as e:  # the error is the expected result
         r["err"] = type(e).__name__ + ": " + str(e)
     r["django"] = django.get_version()
     out.append(r)
-json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+json.dump({"contexts": contexts, "cases": out}, sys.stdout, ensure_ascii=False, indent=1)
 print()
