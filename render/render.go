@@ -141,6 +141,10 @@ func New(opts Options) (*Renderer, error) {
 	if tagOpts.Logger == nil {
 		tagOpts.Logger = rd.log()
 	}
+	if tagOpts.IncludeLoader == nil {
+		// {% include name_variable %} reads the Renderer's template cache.
+		tagOpts.IncludeLoader = includeLoader{rd}
+	}
 	frags, err := tags.New(rd.reg, tagOpts)
 	if err != nil {
 		rd.closeOwned()
@@ -155,7 +159,6 @@ func New(opts Options) (*Renderer, error) {
 	// No TrimBlocks/LStripBlocks: pongo2 v6 rewrites the shared tokens on
 	// every render with them (a data race, and output that drifts).
 	rd.set.Globals[requestKey] = newRequestValue(rd.anon)
-	rd.set.Globals[tags.IncludeLoaderKey] = includeLoader{rd}
 	for k, v := range opts.Globals {
 		rd.set.Globals[k] = v
 	}

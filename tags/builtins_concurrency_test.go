@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/flosch/pongo2/v6"
+
+	"github.com/fragcache/fragcache/cache"
 )
 
 // TestBuiltinsConcurrentRenders renders one parsed template holding every
@@ -105,3 +107,62 @@ func TestIncludeVariableWithoutLoader(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// countingLoader is an IncludeLoader that counts its calls.
+type countingLoader struct {
+	IncludeLoader
+	calls atomic.Int64
+}
+
+func (c *countingLoader) IncludeTemplate(name string) (*pongo2.Template, error) {
+	c.calls.Add(1)
+	return c.IncludeLoader.IncludeTemplate(name)
+}
+
+// TestIncludeLoaderBinding: a Fragments installed in a set serves that
+// set's variable includes (Options.IncludeLoader when given), adding no
+// Globals key; a second set gets its own loader under IncludeLoaderKey.
+func TestIncludeLoaderBinding(t *testing.T) {
+	e := newEnv(t, cache.KeySchemeDjango61, Options{}, nil)
+	fr, err := New(e.reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	writeFile(t, dirA, "x.html", "from A")
+	writeFile(t, dirB, "x.html", "from B")
+	setA := pongo2.NewSet("binding-a", pongo2.MustNewLocalFileSystemLoader(dirA))
+	setB := pongo2.NewSet("binding-b", pongo2.MustNewLocalFileSystemLoader(dirB))
+	for _, set := range []*pongo2.TemplateSet{setA, setB} {
+		if err := fr.Install(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := setA.Globals[IncludeLoaderKey]; ok {
+		t.Error("the first set got an IncludeLoaderKey entry")
+	}
+	if _, ok := setB.Globals[IncludeLoaderKey].(IncludeLoader); !ok {
+		t.Error("the second set has no IncludeLoader of its own")
+	}
+	for set, want := range map[*pongo2.TemplateSet]string{setA: "from A", setB: "from B"} {
+		if got, err := renderString(set, `{% include n %}`, pongo2.Context{"n": "x.html"}); err != nil || got != want {
+			t.Errorf("got %q, %v; want %q", got, err, want)
+		}
+	}
+
+	loader := &countingLoader{IncludeLoader: SetIncludeLoader(setA)}
+	f, err := New(e.reg, Options{IncludeLoader: loader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setC := pongo2.NewSet("binding-c", pongo2.MustNewLocalFileSystemLoader(dirB))
+	if err := f.Install(setC); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := renderString(setC, `{% for i in "ab" %}{% include n %}{% endfor %}`, pongo2.Context{"n": "x.html"}); err != nil || got != "from Afrom A" {
+		t.Errorf("with Options.IncludeLoader: got %q, %v", got, err)
+	}
+	if n := loader.calls.Load(); n != 2 {
+		t.Errorf("Options.IncludeLoader called %d times, want 2", n)
+	}
+}

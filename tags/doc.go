@@ -150,6 +150,12 @@
 //     and output that changes from one render to the next).
 //   - pongo2's From* functions must not run concurrently with each other
 //     (render.Renderer serializes its parses).
+//   - Reading an unexported struct field panics in pongo2; the tag turns a
+//     panic inside its body into an error, but the rest of the page needs
+//     the renderer's recover.
+//   - {% include … only %} drops the per-render context, hence the request's
+//     context.Context (the tag then uses context.Background()), but not the
+//     set's Globals, so the tag still finds its Fragments.
 //
 // Audit of pongo2 v6.0.0's tags and filters for state shared between
 // renders of one parsed template (render.Renderer renders one parsed
@@ -254,21 +260,16 @@
 // not provided (it needs Unicode decomposition tables); pongo2's lexer
 // unescapes string literals and rejects unknown escapes, so a format that
 // Django templates write {% now "\Y" %} or {{ d|date:"\Y" }} is written
-// "\\Y" here; Django 6.1's
-// truncatewords_html and urlize differ from 3.2's, which these follow.
+// "\\Y" here; Django 6.1's truncatewords_html and urlize differ from
+// 3.2's, which these follow.
 // The expected outputs in the tests come from Django 3.2 and 6.1
 // (testdata/django/regen.sh).
 //
-// {% include name_variable %} reads the template through the IncludeLoader
-// in the set's Globals (IncludeLoaderKey): render.Renderer's template cache,
-// or SetIncludeLoader(set), which Fragments.Install adds. In a set with
+// {% include name_variable %} reads the template through an IncludeLoader:
+// the one in the set's Globals under IncludeLoaderKey, else that of the
+// set's Fragments (render.Renderer's template cache, or
+// SetIncludeLoader(set), which Fragments.Install binds). In a set with
 // neither, it runs pongo2's own include (parsing on every render, racy). A
 // list of names includes the first that exists (Django's select_template),
 // and {% include name only %} works without with (pongo2 required with).
-//   - Reading an unexported struct field panics in pongo2; the tag turns a
-//     panic inside its body into an error, but the rest of the page needs
-//     the renderer's recover.
-//   - {% include … only %} drops the per-render context, hence the request's
-//     context.Context (the tag then uses context.Background()), but not the
-//     set's Globals, so the tag still finds its Fragments.
 package tags

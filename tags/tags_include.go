@@ -28,15 +28,17 @@ import (
 func pongo2Include(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error)
 
 // IncludeLoaderKey is the reserved Globals key under which a template set
-// holds its IncludeLoader. Template authors must not use this name.
+// may hold its IncludeLoader (which wins over its Fragments'). Template
+// authors must not use this name.
 const IncludeLoaderKey = "_fragcache_include"
 
 // IncludeLoader loads the templates named by {% include name_variable %}
 // at render time. Its methods must be safe for concurrent use.
 //
-// render.Renderer installs one backed by its template cache;
-// Fragments.Install installs SetIncludeLoader(set) unless the set has one.
-// In a set without one, such an include behaves as pongo2's (it parses the
+// render.Renderer passes one backed by its template cache (as
+// Options.IncludeLoader); Fragments.Install binds SetIncludeLoader(set)
+// otherwise. In a set with neither a Fragments nor a loader under
+// IncludeLoaderKey, such an include behaves as pongo2's (it parses the
 // template on every render and is not safe for concurrent renders).
 type IncludeLoader interface {
 	// IncludeTemplate returns the template called name (a name as the
@@ -124,10 +126,10 @@ type includeWith struct {
 // Execute renders the named template with a copy of the context (or, with
 // only, just the with values), as pongo2's include does.
 func (n *includeNode) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
-	loader, ok := ctx.Public[IncludeLoaderKey].(IncludeLoader)
-	if !ok || loader == nil {
+	loader := findIncludeLoader(ctx)
+	if loader == nil {
 		if n.pongo2Node == nil {
-			return builtinError("include", ctx.Error("{% include name only %} (without with) needs an IncludeLoader in the template set (tags.Fragments.Install, tags.SetIncludeLoader or render.Renderer)", n.start))
+			return builtinError("include", ctx.Error("{% include name only %} (without with) needs an IncludeLoader: install a tags.Fragments in the template set, or put a tags.SetIncludeLoader under tags.IncludeLoaderKey in its Globals", n.start))
 		}
 		shareLoopState(ctx)
 		return n.pongo2Node.Execute(ctx, w)
@@ -175,6 +177,18 @@ func (n *includeNode) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWri
 			return pe
 		}
 		return builtinError("include", ctx.OrigError(err, n.start))
+	}
+	return nil
+}
+
+// findIncludeLoader returns the render's IncludeLoader: the set's, under
+// IncludeLoaderKey, or that of its Fragments; nil if neither.
+func findIncludeLoader(ctx *pongo2.ExecutionContext) IncludeLoader {
+	if l, ok := ctx.Public[IncludeLoaderKey].(IncludeLoader); ok && l != nil {
+		return l
+	}
+	if f, ok := ctx.Public[ContextKey].(*Fragments); ok && f != nil {
+		return f.includeLoader()
 	}
 	return nil
 }
