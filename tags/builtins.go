@@ -38,16 +38,22 @@ func init() {
 	replaceFilter("wordwrap", filterWordwrapWords)
 }
 
+// nilValue is a nil pongo2 value, shared (pongo2 values are not modified
+// once made).
+var nilValue = pongo2.AsValue(nil)
+
 // replaceFilter registers or replaces a filter. pongo2 never passes a nil
 // input or parameter, but pongo2.ApplyFilter's callers may: the filters
 // see a nil value instead.
 func replaceFilter(name string, fn pongo2.FilterFunction) {
 	wrapped := func(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+		// pongo2's autoescaping calls escape with a nil parameter on every
+		// {{ }}: the shared nil value costs no allocation.
 		if in == nil {
-			in = pongo2.AsValue(nil)
+			in = nilValue
 		}
 		if param == nil {
-			param = pongo2.AsValue(nil)
+			param = nilValue
 		}
 		return fn(in, param)
 	}
