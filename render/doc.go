@@ -63,8 +63,10 @@
 // {% include some_variable %} takes the template from the Renderer's cache
 // (parsed once, with the Renderer's parse lock). {% cycle %},
 // {% resetcycle %} and {% ifchanged %} keep their state per render, as in
-// Django (package tags replaces pongo2's stateful versions). New calls
-// tags.UseDjangoBuiltins, which installs Django's filters (date and time
-// formats, truncation, humanize, …) in pongo2's process-wide registry;
-// see the tags package documentation.
+// Django (package tags replaces pongo2's stateful versions). The first New
+// calls tags.UseDjangoBuiltins, which installs Django's filters (date and
+// time formats, truncation, humanize, …) and its now and widthratio tags
+// in pongo2's process-wide registries: create the first Renderer before
+// other pongo2 templates in the process are parsed or rendered. See the
+// tags package documentation.
 package render

@@ -221,7 +221,10 @@
 // {{ }} under autoescape, and |safe, give the autoescape-on one; with
 // autoescape off, in {% filter %}, or when another pongo2 filter reads the
 // value, the autoescape-off one. {{ x|linebreaks|safe }} with autoescape
-// off therefore gives the escaped text (Django would not escape it).
+// off therefore gives the escaped text (Django would not escape it). When
+// the two outputs differ (the text has characters to escape), the value
+// holds both: pongo2's length, comparisons (==, in) and the like see that
+// encoding, so take the length or compare before such a filter.
 //
 // UseDjangoBuiltins (which render.New calls) installs, process-wide, the
 // filters and tags whose meaning differs between pongo2 and Django, and
