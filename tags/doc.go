@@ -1,6 +1,8 @@
 // Package tags provides Django's {% cache %} template fragment tag for
 // pongo2 v6, with keys byte-identical to Django's, so that Go and Django
-// processes can share one cache.
+// processes can share one cache; and Django's versions of the pongo2
+// built-ins that differ from Django's or keep state between renders (see
+// "pongo2 v6 traps" below), {% load i18n %} and {% load humanize %}.
 //
 //	{% cache timeout fragment_name [vary_on …] [using="alias"] %}
 //	    … expensive part of the page …
@@ -9,8 +11,10 @@
 // # Setting it up
 //
 // Importing the package registers the tag with pongo2 (pongo2 v6 keeps tags
-// in a process-wide registry; this is the package's only global state).
-// Bind a cache.Registry to a template set with New and Install:
+// in a process-wide registry), together with the bug-fix replacements and
+// the i18n tags listed below; UseDjangoBuiltins installs the rest. These
+// registrations are the package's only global state. Bind a cache.Registry
+// to a template set with New and Install:
 //
 //	frags, err := tags.New(reg, tags.Options{Logger: logger})
 //	…
