@@ -80,11 +80,15 @@
 // {% cache 300 侧边栏 %}, work as in Django: the loader passes every
 // template through tags.PrepareSource.
 //
-// # pongo2 v6 caveats
+// # Django's tags and filters
 //
-// Avoid {% include some_variable %}: pongo2 parses such templates on every
-// render, concurrently with other renders, which is a data race in pongo2
-// and is not protected by the Renderer. {% cycle %} and {% ifchanged %}
-// keep state in the parsed template and race between concurrent renders
-// too.
+// {% include some_variable %} takes the template from the Renderer's cache
+// (parsed once, with the Renderer's parse lock). {% cycle %},
+// {% resetcycle %} and {% ifchanged %} keep their state per render, as in
+// Django (package tags replaces pongo2's stateful versions). The first New
+// calls tags.UseDjangoBuiltins, which installs Django's filters (date and
+// time formats, truncation, humanize, …) and its now and widthratio tags
+// in pongo2's process-wide registries: create the first Renderer before
+// other pongo2 templates in the process are parsed or rendered. See the
+// tags package documentation.
 package render

@@ -155,6 +155,10 @@ func New(opts Options) (*Renderer, error) {
 	}
 	// Debug mode makes an unresolved {% cache %} vary-on argument an error.
 	tagOpts.StrictVaryOn = tagOpts.StrictVaryOn || opts.Debug
+	if tagOpts.IncludeLoader == nil {
+		// {% include name_variable %} reads the Renderer's template cache.
+		tagOpts.IncludeLoader = includeLoader{rd}
+	}
 	frags, err := tags.New(rd.reg, tagOpts)
 	if err != nil {
 		rd.closeOwned()
@@ -162,6 +166,9 @@ func New(opts Options) (*Renderer, error) {
 	}
 	rd.frags = frags
 
+	// Django's filters (date formats, truncation, humanize, …), in
+	// pongo2's process-wide registry; see tags.UseDjangoBuiltins.
+	tags.UseDjangoBuiltins()
 	rd.set = pongo2.NewSet("fragcache/render", rd.loader)
 	// No TrimBlocks/LStripBlocks: pongo2 v6 rewrites the shared tokens on
 	// every render with them (a data race, and output that drifts).

@@ -1,6 +1,8 @@
 // Package tags provides Django's {% cache %} template fragment tag for
 // pongo2 v6, with keys byte-identical to Django's, so that Go and Django
-// processes can share one cache.
+// processes can share one cache; and Django's versions of the pongo2
+// built-ins that differ from Django's or keep state between renders (see
+// "pongo2 v6 traps" below), {% load i18n %} and {% load humanize %}.
 //
 //	{% cache timeout fragment_name [vary_on …] [using="alias"] %}
 //	    … expensive part of the page …
@@ -9,8 +11,10 @@
 // # Setting it up
 //
 // Importing the package registers the tag with pongo2 (pongo2 v6 keeps tags
-// in a process-wide registry; this is the package's only global state).
-// Bind a cache.Registry to a template set with New and Install:
+// in a process-wide registry), together with the bug-fix replacements and
+// the i18n tags listed below; UseDjangoBuiltins installs the rest. These
+// registrations are the package's only global state. Bind a cache.Registry
+// to a template set with New and Install:
 //
 //	frags, err := tags.New(reg, tags.Options{Logger: logger})
 //	…
@@ -22,7 +26,9 @@
 // "_fragcache" is reserved, as are RequestContextKey ("_fragcache_ctx"),
 // under which a renderer passes the request's context.Context for the
 // tag's cache calls, and "_fragcache_nested", which the tag sets while it
-// renders a fragment: template authors must not use these names. Several
+// renders a fragment, and the keys of the built-ins this package replaces,
+// "_fragcache_render" (per-render state) and IncludeLoaderKey
+// ("_fragcache_include"): template authors must not use these names. Several
 // template sets with different Fragments work side by side. A template set
 // without a Fragments fails to render a {% cache %} tag with the error
 // "fragcache: {% cache %} used in a template set without tags.Fragments
@@ -213,12 +219,8 @@
 //   - Do not use TemplateSet Options TrimBlocks or LStripBlocks: pongo2 v6
 //     rewrites the shared token list on every render with them (a data race,
 //     and output that changes from one render to the next).
-//   - {% cycle %} and {% ifchanged %} keep their state in the parsed
-//     template: they race between concurrent renders, and inside a cached
-//     body their state is frozen in the fragment.
-//   - {% include some_variable %} parses the included template on every
-//     render (a data race in pongo2); pongo2's From* functions must not run
-//     concurrently with each other.
+//   - pongo2's From* functions must not run concurrently with each other
+//     (render.Renderer serializes its parses).
 //   - Reading an unexported struct field panics in pongo2 (outside
 //     templates rewritten by DjangoNames, where a dotted name never reads
 //     one, and vary-on arguments, which never do); the tag turns a panic
@@ -227,4 +229,123 @@
 //   - {% include … only %} drops the per-render context, hence the request's
 //     context.Context (the tag then uses context.Background()), but not the
 //     set's Globals, so the tag still finds its Fragments.
+//
+// Audit of pongo2 v6.0.0's tags and filters for state shared between
+// renders of one parsed template (render.Renderer renders one parsed
+// template from many goroutines). Importing this package replaces the
+// three stateful tags process-wide (pongo2.ReplaceTag; they are bug fixes
+// that keep the meaning of correct templates):
+//
+//	tag / filter       state kept where                   status
+//	cycle              position on the node (idx++)       replaced: per render (tags_cycle.go)
+//	ifchanged          last value/output on the node;     replaced: per render and per run of
+//	                   nil else block panics              the enclosing for loop, as Django
+//	include var        FromFile on every render: re-      replaced: parsed once via the set's
+//	                   parse, writes the TemplateSet      IncludeLoader (tags_include.go)
+//	include "x"        template parsed with the parent    safe (pongo2's parser and node kept)
+//	ssi "x" parsed     template parsed with the parent    safe
+//	extends, block     parent/child links set at parse;   safe (read only when rendering)
+//	                   block state in ctx.Private
+//	for, with, set,    ctx.Private of a child context     safe
+//	macro, import      (macro closures capture the
+//	                   render's context)
+//	autoescape         ctx.Autoescape of the render       safe (not restored after an error,
+//	                                                      within that failed render only)
+//	if, ifequal,       none                               safe
+//	ifnotequal, filter,
+//	firstof, spaceless,
+//	now, lorem,
+//	templatetag,
+//	widthratio, comment
+//	all filters        none (read-only package regexps    safe
+//	                   and maps; random and lorem use
+//	                   math/rand's locked source)
+//
+// The replacements keep their state in a value stored under the reserved
+// key "_fragcache_render" of the render's Public context (pongo2 makes that
+// map per execution; an included template gets its own cycle state, as in
+// Django, while an {% ifchanged %} inside a for loop keeps its state with
+// that loop, also in a template the loop includes, as Django keeps it in
+// the forloop dict), and {% cycle name %} / {% resetcycle %} resolve names
+// at parse time as Django does. Differences from pongo2: {% cycle name %}
+// must name an earlier {% cycle … as name %} (pongo2 looked the name up
+// when rendering); cycle values are escaped when autoescape is on, as Django
+// does (pongo2 wrote them raw); {% cycle v as x %} needs two values or
+// more. Inside a cached {% cache %} body, cycle and ifchanged state is that
+// of the render that stored the fragment, as in Django.
+//
+// Filters: all stateless, but several differ from Django in escaping or
+// markup. Replaced at import, process-wide (pongo2.ReplaceFilter), as bug
+// fixes that keep pongo2's meaning (filters_text.go):
+//
+//	escape        not marked safe, so {{ x|escape }} was escaped twice;
+//	              ' as &#39;, Django &#x27; (pongo2's {{ }} autoescaping
+//	              calls this filter, so autoescaped output changes too)
+//	safe          marks the value safe (pongo2 only marked the expression)
+//	linebreaks,   text not escaped and own <p>/<br /> escaped by autoescape;
+//	linebreaksbr, now Django's: text escaped under autoescape, <p>/<br>
+//	linenumbers,  emitted as markup (see below)
+//	join
+//	wordwrap      panicked when the text had fewer words than the width
+//	              (pongo2's meaning, N words a line, is kept)
+//
+// pongo2 gives a filter no access to the autoescape setting; the filters
+// Django renders according to it (needs_autoescape) compute both outputs:
+// {{ }} under autoescape, and |safe, give the autoescape-on one; with
+// autoescape off, in {% filter %}, or when another pongo2 filter reads the
+// value, the autoescape-off one. {{ x|linebreaks|safe }} with autoescape
+// off therefore gives the escaped text (Django would not escape it). When
+// the two outputs differ (the text has characters to escape), the value
+// holds both: pongo2's length, comparisons (==, in) and the like see that
+// encoding, so take the length or compare before such a filter.
+//
+// UseDjangoBuiltins (which render.New calls) installs, process-wide, the
+// filters and tags whose meaning differs between pongo2 and Django, and
+// Django's filters pongo2 lacks; importing the package does not:
+//
+//	Django's meaning    date, time (Django's format codes and named
+//	                    formats, DATE_FORMAT etc. with Django's English
+//	                    defaults, instead of Go layouts; a time.Time is
+//	                    formatted in its own location), truncatechars,
+//	                    truncatewords (…, counted in the length),
+//	                    truncatechars_html, truncatewords_html (pongo2's
+//	                    emit an unsafe input unescaped), title, yesno
+//	                    (None), urlencode and iriencode (Python's quote),
+//	                    stringformat (Python's %), wordwrap (N characters),
+//	                    urlize, urlizetrunc (markup safe, text escaped,
+//	                    Django 3.2's URL detection)
+//	tags                now (Django's format codes, as var), widthratio
+//	                    (Django rounds the ratio half to even; pongo2
+//	                    computed ceil(ratio + 0.5); as var)
+//	added               force_escape, unordered_list, filesizeformat,
+//	                    timesince, timeuntil, and django.contrib.humanize's
+//	                    intcomma, intword, apnumber, ordinal, naturalday,
+//	                    naturaltime (English)
+//
+// {% load humanize %} is accepted once UseDjangoBuiltins has run (an error
+// says so before). {% load i18n %} provides trans/translate,
+// blocktrans/blocktranslate (with, count, plural, trimmed, asvar, context),
+// get_current_language ("en-us"), get_current_language_bidi and language,
+// registered at import: messages are not translated, the source text is
+// the output (Django with no catalog for the language).
+//
+// Known differences that remain: lists print as pongo2 prints them (not
+// Python's repr); |safe anywhere in an expression disables autoescaping
+// of its result; a string literal argument (default:"<b>") is escaped like
+// a variable; floatformat:-2 must be written floatformat:"-2"; slugify is
+// not provided (it needs Unicode decomposition tables); pongo2's lexer
+// unescapes string literals and rejects unknown escapes, so a format that
+// Django templates write {% now "\Y" %} or {{ d|date:"\Y" }} is written
+// "\\Y" here; Django 6.1's truncatewords_html and urlize differ from
+// 3.2's, which these follow.
+// The expected outputs in the tests come from Django 3.2 and 6.1
+// (testdata/django/regen.sh).
+//
+// {% include name_variable %} reads the template through an IncludeLoader:
+// the one in the set's Globals under IncludeLoaderKey, else that of the
+// set's Fragments (render.Renderer's template cache, or
+// SetIncludeLoader(set), which Fragments.Install binds). In a set with
+// neither, it runs pongo2's own include (parsing on every render, racy). A
+// list of names includes the first that exists (Django's select_template),
+// and {% include name only %} works without with (pongo2 required with).
 package tags

@@ -67,6 +67,11 @@ type Options struct {
 	// step of the lookup is an error with StrictVaryOn, else unresolved.
 	// render.Renderer sets it in debug mode.
 	StrictVaryOn bool
+	// IncludeLoader loads the templates of {% include name_variable %} in
+	// the template sets the Fragments is installed in. Nil means
+	// SetIncludeLoader of the set Install binds (render.Renderer passes its
+	// template cache).
+	IncludeLoader IncludeLoader
 }
 
 // Fragments binds a cache.Registry to pongo2 templates: Install it in a
@@ -86,6 +91,18 @@ type Fragments struct {
 
 	stats   sync.Map // fragment name (string, boxed) → *counters
 	flights sync.Map // *cache.Cache → *singleflight.Group
+
+	// includes is the IncludeLoader of Options, or that of the first set
+	// Install bound; installMu serializes Install.
+	includes  atomic.Pointer[includeBinding]
+	installMu sync.Mutex
+}
+
+// includeBinding is the include loader of a Fragments and, when Install
+// made it, the set it reads.
+type includeBinding struct {
+	loader IncludeLoader
+	set    *pongo2.TemplateSet // nil for Options.IncludeLoader
 }
 
 // counters are the statistics of one fragment name.
@@ -127,6 +144,9 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 		return nil, errors.New("fragcache/tags: negative MaxFragmentBytes")
 	}
 	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn}
+	if opts.IncludeLoader != nil {
+		f.includes.Store(&includeBinding{loader: opts.IncludeLoader})
+	}
 	if f.maxBytes == 0 {
 		f.maxBytes = DefaultMaxFragmentBytes
 	}
@@ -134,8 +154,13 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 }
 
 // Install makes set's templates use f: it stores f in set.Globals under
-// ContextKey (creating Globals if needed). Call it before rendering starts:
-// pongo2 reads Globals without a lock.
+// ContextKey (creating Globals if needed). It also gives the set's
+// {% include name_variable %} tags a race-free loader: Options.IncludeLoader,
+// or else SetIncludeLoader(set), which f keeps (no Globals key, so renders
+// copy no extra value); when f is installed in a second set, that set gets
+// its own SetIncludeLoader under IncludeLoaderKey, unless it has an
+// IncludeLoader there already. Call it before rendering starts: pongo2
+// reads Globals without a lock.
 func (f *Fragments) Install(set *pongo2.TemplateSet) error {
 	if f == nil {
 		return errors.New("fragcache/tags: Install on a nil *Fragments")
@@ -147,6 +172,25 @@ func (f *Fragments) Install(set *pongo2.TemplateSet) error {
 		set.Globals = pongo2.Context{}
 	}
 	set.Globals[ContextKey] = f
+	f.installMu.Lock()
+	defer f.installMu.Unlock()
+	b := f.includes.Load()
+	switch {
+	case b == nil:
+		f.includes.Store(&includeBinding{loader: SetIncludeLoader(set), set: set})
+	case b.set != nil && b.set != set:
+		if _, ok := set.Globals[IncludeLoaderKey].(IncludeLoader); !ok {
+			set.Globals[IncludeLoaderKey] = SetIncludeLoader(set)
+		}
+	}
+	return nil
+}
+
+// includeLoader returns f's IncludeLoader, or nil.
+func (f *Fragments) includeLoader() IncludeLoader {
+	if b := f.includes.Load(); b != nil {
+		return b.loader
+	}
 	return nil
 }
 

@@ -104,6 +104,7 @@ func renderNames(t *testing.T, src string, ctx pongo2.Context, strict bool) (str
 // TestDjangoNames is the name mapping, step by step, through {{ }} in a
 // template rewritten by DjangoNames.
 func TestDjangoNames(t *testing.T) {
+	UseDjangoBuiltins() // Django's date filter, whatever ran before
 	u := newNameUser()
 	val := *u
 	val.Friend = nil
@@ -122,7 +123,7 @@ func TestDjangoNames(t *testing.T) {
 		{"initialism id", "{{ u.id }}", "7"},
 		{"two initialisms", "{{ u.html_url }}", "https://a"},
 		{"initialism in the middle", "{{ u.api_key_id }}", "k"},
-		{"words", "{{ u.updated_at|date:\"2006\" }}", "2024"},
+		{"words", "{{ u.updated_at|date:\"Y\" }}", "2024"},
 		{"non-idiomatic Id", "{{ u.user_id }}", "9"},
 		{"promoted field", "{{ u.created_at }}", "2020"},
 		{"shallower field wins", "{{ u.shadowed }}", "outer"},

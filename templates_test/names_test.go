@@ -49,7 +49,7 @@ var namesFS = fstest.MapFS{
 	"sidebar.html": {Data: []byte(`{% load cache %}{% cache 500 sidebar request.user.username %}` +
 		`[{{ request.user }}|{{ request.user.username }}|{{ request.user.get_full_name }}|#{{ request.user.id }}|` +
 		`{{ request.user.html_url }}|{{ request.user.email_address }}|{{ request.user.team }}|` +
-		`{{ request.user.updated_at|date:"2006" }}|{{ request.user.is_authenticated }}]{% endcache %}`)},
+		`{{ request.user.updated_at|date:"Y" }}|{{ request.user.is_authenticated }}]{% endcache %}`)},
 	"profile.html": {Data: []byte(`{% cache 500 profile profile.username profile.id %}` +
 		`{{ profile.get_full_name }}/{{ profile.team_name }}{% for f in friends %},{{ f.username }}{% endfor %}{% endcache %}`)},
 	"unicode.html": {Data: []byte("{% cache 300 侧边栏 request.user.username %}{{ request.user.username }}{% endcache 侧边栏 %}" +

@@ -363,7 +363,7 @@ func TestEditInvalidatesAuthorSidebar(t *testing.T) {
 	if resp, body := s.edit(alice, art.ID, "Alice's retitled article", art.Body, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", resp.StatusCode, body)
 	}
-	mustContain(t, "alice's sidebar", s.get(alice, "/", http.StatusOK), "Alice&#39;s retitled article")
+	mustContain(t, "alice's sidebar", s.get(alice, "/", http.StatusOK), "Alice&#x27;s retitled article")
 	mustContain(t, "debug page", s.get(alice, "/debug/cache", http.StatusOK), "sidebar [alice]")
 }
 
