@@ -41,6 +41,7 @@ type core struct {
 	logger         *slog.Logger
 	maxValueSize   int
 	django         DjangoRelease
+	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
 	group          singleflight.Group
 	stats          counters
@@ -77,6 +78,7 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		logger:         cfg.logger,
 		maxValueSize:   cfg.maxValueSize,
 		django:         cfg.release,
+		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
 	co.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
@@ -93,7 +95,7 @@ func (c *Cache) Django() DjangoRelease { return c.django }
 
 // KeyScheme returns the scheme of the fragment keys written to this cache:
 // that of its Django release (KeySchemeDjango61 when none was named).
-func (c *Cache) KeyScheme() KeyScheme { return c.django.KeyScheme() }
+func (c *Cache) KeyScheme() KeyScheme { return c.scheme }
 
 // WithVersion returns a view of the cache whose keys use version v (Django's
 // version= argument). It shares the backend, options and statistics.
