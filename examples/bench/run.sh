@@ -516,7 +516,7 @@ if ((GOBENCH)); then
 		(
 			cd "$REPO"
 			for spec in "./tags:^Benchmark(Page|TagHit)" "./render:^BenchmarkRender" \
-				"./httpx:^Benchmark(PageCacheHit|Prerendered)" "./cache/memory:."; do
+				"./httpx/pagecache:^Benchmark(PageCacheHit|Prerendered)" "./cache/memory:."; do
 				pkg=${spec%%:*} pat=${spec#*:}
 				echo "# $pkg -bench '$pat'"
 				go test -run '^$' -bench "$pat" -benchmem -cpu 1 "$pkg" 2>&1 |
