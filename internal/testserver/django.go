@@ -38,7 +38,7 @@ var (
 // NewDjango returns the Django release version ("3.2", "5.2" or "6.1"). It
 // skips t when that release cannot be run here, or fails it when
 // FRAGCACHE_REQUIRE_SERVERS=1. The newer releases are unpacked once per
-// test binary into a temporary folder shared by the tests.
+// test binary into a temporary folder of its own, shared by its tests.
 func NewDjango(t testing.TB, version string) *Django {
 	t.Helper()
 	need := "django, pymemcache, redis"
@@ -79,7 +79,13 @@ func unpackTrees() {
 		treesErr = "no ../shared/django/setup.sh beside the checkout"
 		return
 	}
-	dir := filepath.Join(os.TempDir(), "fragcache-django-trees")
+	// One folder per test binary: test packages run in parallel, and two
+	// unpackings into one folder would race (it takes about 3 s).
+	dir, err := os.MkdirTemp("", "fragcache-django-trees-")
+	if err != nil {
+		treesErr = err.Error()
+		return
+	}
 	cmd := exec.Command("bash", script)
 	cmd.Env = append(os.Environ(), "DJANGO_TREES="+dir)
 	var stderr bytes.Buffer
