@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"net/url"
 	"sort"
@@ -40,6 +41,18 @@ type URL struct {
 	read   map[string]bool
 	secret map[string]bool
 	django DjangoRelease
+	logger *slog.Logger
+}
+
+// Logger returns the logger of the cache being opened: WithLogger among
+// the options Open or OpenRegistry was given, else slog.Default(). Openers
+// give it to what they build (the fail-open wrapper logs failures and
+// breaker transitions through it), so that one logger reaches every layer.
+func (u *URL) Logger() *slog.Logger {
+	if u.logger == nil {
+		return slog.Default()
+	}
+	return u.logger
 }
 
 // Django returns the Django release the cache is shared with: the URL's
@@ -545,15 +558,17 @@ func openParsed(u *URL, schemes Schemes, opts []Option) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !u.Has("django") {
-		// A release given as an option (to OpenRegistry, say) applies to
-		// the backend's value format too.
-		var cfg config
-		for _, o := range opts {
-			if o != nil {
-				o(&cfg)
-			}
+	// What the openers need of the options: the logger, and a release
+	// given as an option (to OpenRegistry, say), which applies to the
+	// backend's value format too.
+	var cfg config
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
 		}
+	}
+	u.logger = cfg.logger
+	if !u.Has("django") {
 		if cfg.django != "" {
 			if u.django, err = ParseDjangoRelease(cfg.django); err != nil {
 				return nil, fmt.Errorf("WithDjango: %w", err)

@@ -263,7 +263,17 @@ func (f *Fragments) group(c *cache.Cache) *singleflight.Group {
 
 // backendError counts a backend error and logs it, at most once per
 // fragment name per logInterval.
+// A call the client abandoned (context.Canceled: the request's context
+// ended) is not the backend's failure: it is logged at Debug level only,
+// and not counted.
 func (f *Fragments) backendError(st *counters, name, op string, key []byte, err error) {
+	if errors.Is(err, context.Canceled) {
+		if f.logger != nil {
+			f.logger.Debug("fragcache: {% cache %} call abandoned: the request's context ended",
+				slog.String("fragment", name), slog.String("op", op), slog.String("key", string(key)))
+		}
+		return
+	}
 	st.errors.Add(1)
 	if f.logger == nil {
 		return

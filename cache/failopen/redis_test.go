@@ -1,9 +1,12 @@
 package failopen_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/memory"
 	"github.com/fragcache/fragcache/cache/redis"
@@ -314,5 +318,31 @@ func BenchmarkClosedOverhead(b *testing.B) {
 				c.Get(bg, "k")
 			}
 		})
+	}
+}
+
+// TestOpenLoggerReachesTheWrapper: the logger given to Open (and
+// OpenRegistry) is the fail-open wrapper's, so a dead server is logged
+// without configuring the wrapper, and never with the password.
+func TestOpenLoggerReachesTheWrapper(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
+	for _, url := range []string{"redis://:s3cr3t@127.0.0.1:1?dial_timeout=50ms", "memcached://127.0.0.1:1?op_timeout=50ms"} {
+		buf.Reset()
+		c, err := backends.Open(url, cache.WithLogger(logger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := c.Get(bg, "k"); ok || err != nil {
+			t.Errorf("%s: Get = %v, %v; want a miss", url, ok, err)
+		}
+		c.Close()
+		mu.Lock()
+		out := buf.String()
+		mu.Unlock()
+		if !strings.Contains(out, "failing open") || strings.Contains(out, "s3cr3t") {
+			t.Errorf("%s: log %q", url, out)
+		}
 	}
 }

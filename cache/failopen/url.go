@@ -22,7 +22,8 @@ import (
 //
 // opts come first, then the URL's options, which override them; the name
 // in log lines defaults to the URL's scheme and location without
-// credentials. Invalid opts make the opener fail as New does.
+// credentials, and the logger to the cache's (cache.URL.Logger: the
+// WithLogger given to cache.Open or OpenRegistry, else slog.Default()). Invalid opts make the opener fail as New does.
 //
 //	schemes := cache.Schemes{"redis": failopen.Opener(redis.Open, failopen.WithLogger(logger))}
 //
@@ -53,7 +54,9 @@ func Opener(inner cache.Opener, opts ...Option) cache.Opener {
 		); err != nil {
 			return nil, err
 		}
-		all := append([]Option{WithName(cache.Redact(u.Scheme + "://" + u.Location))}, opts...)
+		// The cache's logger (cache.WithLogger given to Open or
+		// OpenRegistry, else slog.Default()), unless opts name one.
+		all := append([]Option{WithName(cache.Redact(u.Scheme + "://" + u.Location)), WithLogger(u.Logger())}, opts...)
 		if u.Has("failure_threshold") {
 			all = append(all, WithFailureThreshold(threshold))
 		}

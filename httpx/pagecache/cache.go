@@ -268,7 +268,16 @@ func (p *Cache) setStatus(h http.Header, member string) {
 }
 
 // backendError counts and logs a failed cache operation.
+// A call the client abandoned (context.Canceled) is not the backend's
+// failure: it is logged at Debug level only, and not counted.
 func (p *Cache) backendError(ctx context.Context, op string, key []byte, err error) {
+	if errors.Is(err, context.Canceled) {
+		if p.cfg.logger != nil {
+			p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "pagecache: cache call abandoned: the client went away",
+				slog.String("op", op), slog.String("key", string(key)))
+		}
+		return
+	}
 	p.stats.errors.Add(1)
 	if p.cfg.logger != nil {
 		p.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "pagecache: page cache backend error",

@@ -1,7 +1,9 @@
 package pagecache
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -390,10 +392,21 @@ func TestDjangoCacheMiddleware(t *testing.T) {
 			t.Error("no cache: no error")
 		}
 		view := newHelloWorld()
-		h := Page(cache.Seconds(3), WithAlias("nonexistent"), WithRegistry(tc.reg))(view)
+		var logged bytes.Buffer
+		h := Page(cache.Seconds(3), WithAlias("nonexistent"), WithRegistry(tc.reg),
+			WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))(view)
 		view.call(h, get("/view/"), "1")
-		if rr := view.call(h, get("/view/"), "2"); rr.Body.String() != "Hello World 2" || view.calls.Load() != 2 {
+		rr := view.call(h, get("/view/"), "2")
+		if rr.Body.String() != "Hello World 2" || view.calls.Load() != 2 {
 			t.Error("misconfigured Page does not pass through")
+		}
+		// It cannot go unnoticed: an Error line when built, and every
+		// response says so.
+		if got := rr.Header().Get("Cache-Status"); got != "fragcache; fwd=bypass; detail=misconfigured" {
+			t.Errorf("misconfigured Page: Cache-Status %q", got)
+		}
+		if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "nonexistent") {
+			t.Errorf("misconfigured Page logged %q", logged.String())
 		}
 	})
 	t.Run("test_middleware", func(t *testing.T) {

@@ -2,9 +2,11 @@ package pagecache
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +18,7 @@ import (
 	coderws "github.com/coder/websocket"
 	"github.com/gorilla/websocket"
 
+	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/httpx"
 )
 
@@ -465,5 +468,41 @@ func TestHardeningHijack(t *testing.T) {
 	}
 	if n := len(tc.stores["default"].Keys()); n != 0 {
 		t.Errorf("%d keys stored", n)
+	}
+}
+
+// ctxBackend fails every read with the caller's context error, as network
+// backends do when the client goes away.
+type ctxBackend struct{ cache.Backend }
+
+func (b ctxBackend) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("redis: GET: %w", err)
+	}
+	return b.Backend.Get(ctx, key)
+}
+
+func TestClientGoneIsNotABackendError(t *testing.T) {
+	// A client that went away cancels the request's context: the cache
+	// call fails with context.Canceled, which is neither counted nor logged
+	// above Debug.
+	tc := newTestCaches(t)
+	c, err := cache.New(ctxBackend{tc.stores["default"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	pc, err := New(WithCache(c), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	serveReq(pc.Handler(newHelloWorld()), get("/gone").WithContext(ctx))
+	if st := pc.Stats(); st.Errors != 0 {
+		t.Errorf("a client that went away counted as a backend error: %+v", st)
+	}
+	if strings.Contains(logged.String(), "level=WARN") || strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("logged above Debug: %q", logged.String())
 	}
 }

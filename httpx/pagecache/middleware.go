@@ -29,9 +29,11 @@ import (
 //   - cache.Forever, or anything longer than a year, is a year.
 //
 // Without a usable cache (no WithCache or WithRegistry, an unknown alias),
-// the middleware passes requests through unchanged and logs the problem
-// through WithLogger when the middleware is built; use New to get
-// the error instead.
+// the middleware passes requests through, logs the problem at Error level
+// when it is built (through WithLogger, else slog.Default()) and marks
+// every response "Cache-Status: fragcache; fwd=bypass;
+// detail=misconfigured", so it cannot go unnoticed; use New to get the
+// error instead.
 func Page(timeout cache.Timeout, opts ...Option) func(http.Handler) http.Handler {
 	opts = append(opts[:len(opts):len(opts)], pageTimeoutOption(timeout))
 	return middleware(opts)
@@ -42,10 +44,23 @@ func Page(timeout cache.Timeout, opts ...Option) func(http.Handler) http.Handler
 func middleware(opts []Option) func(http.Handler) http.Handler {
 	p, err := New(opts...)
 	if err != nil {
-		if l := newConfig(opts).logger; l != nil {
-			l.Error("pagecache: page cache disabled", slog.String("error", err.Error()))
+		cfg := newConfig(opts)
+		l := cfg.logger
+		if l == nil {
+			l = slog.Default()
 		}
-		return func(next http.Handler) http.Handler { return next }
+		l.Error("pagecache: page cache disabled: every response passes through uncached", slog.String("error", err.Error()))
+		return func(next http.Handler) http.Handler {
+			if next == nil {
+				next = http.NotFoundHandler()
+			}
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if cfg.cacheStatus {
+					appendCacheStatus(w.Header(), []string{statusBypassPrefix + "misconfigured"})
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
 	}
 	return p.Handler
 }
