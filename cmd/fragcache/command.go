@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -117,14 +118,41 @@ func runCommand(c *command, args []string, std stdio) int {
 	fs.SetOutput(io.Discard) // errors are reported below, help goes to stdout
 	fs.Usage = func() {}
 	exec := c.setup(fs)
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			commandUsage(std.stdout, c, fs)
 			return exitOK
 		}
-		return usageError(std.stderr, c, err.Error())
+		msg := err.Error()
+		if strings.HasPrefix(msg, "flag provided but not defined: -") {
+			msg += ` (a value that starts with "-" goes after "--", which ends the flags)`
+		}
+		return usageError(std.stderr, c, msg)
 	}
-	return exec(fs.Args(), std)
+	return exec(positional, std)
+}
+
+// parseInterspersed parses flags anywhere among the arguments, as most
+// command-line tools do: "fragcache get KEY --cache URL" works. "--" ends
+// flag parsing; every argument after it is positional, so a VARY value
+// such as -1 is written after --.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // usageError reports a usage error, with the command's usage line, and

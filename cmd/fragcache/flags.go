@@ -223,11 +223,6 @@ func (kf keyFlags) fragment(c *command, args []string, stderr io.Writer, scheme 
 	if strings.ContainsFunc(name, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }) {
 		fmt.Fprintf(stderr, "fragcache %s: warning: NAME %q holds white space; a {%% cache %%} tag cannot write such a name\n", c.name, name)
 	}
-	for _, v := range vary {
-		if looksLikeFlag(kf.fs, v) {
-			fmt.Fprintf(stderr, "fragcache %s: warning: %q comes after NAME, so it is a VARY value, not a flag; put flags before NAME\n", c.name, v)
-		}
-	}
 	return scheme.FragmentKey(name, anys(vary)...), exitOK
 }
 
@@ -244,18 +239,9 @@ const varyHelp = `VARY values are strings: Django turns every vary-on value into
 with Python's str() before hashing it, so the integer 1 and the string "1"
 give the same key. Write values as str() prints them: 1, 2.5, True, None,
 [1, 'a']. A template variable that does not exist resolves to "" (pass '').
-Flags go before NAME; every argument after NAME is a VARY value.
+Flags may come anywhere; a VARY value that starts with "-" (such as -1)
+goes after "--", which ends the flags: fragcache key -- sidebar -1.
 `
-
-// looksLikeFlag reports whether arg is one of fs's flags (-x, --x, --x=v).
-func looksLikeFlag(fs *flag.FlagSet, arg string) bool {
-	if !strings.HasPrefix(arg, "-") {
-		return false
-	}
-	name := strings.TrimLeft(arg, "-")
-	name, _, _ = strings.Cut(name, "=")
-	return name != "" && (fs.Lookup(name) != nil || name == "h" || name == "help")
-}
 
 // keyCommandFlags are the flags of the commands on keys: the cache flags,
 // and --prefix and --version overriding the URL's.
@@ -276,7 +262,7 @@ func (kf keyCommandFlags) open(c *command, stderr io.Writer) (*cache.Cache, int)
 const keysHelp = `KEY is the caller's key: the cache stores it as PREFIX:VERSION:KEY, the
 prefix and version coming from the URL (?key_prefix=P&version=V) unless
 --prefix or --version is given. --cache defaults to $` + cacheEnv + `.
-Flags go before KEY.
+Flags may come anywhere; a KEY or VALUE that starts with "-" goes after "--".
 
 The built-in memcached:// and redis:// caches fail open (unless the URL
 says failopen=0): they turn errors into misses. These commands read the
@@ -286,33 +272,22 @@ error (status 1), never as a miss or a success.
 
 // keyArgs checks the positional arguments of a command on keys: want of
 // them, or with variadic at least want, all KEYs; without variadic only the
-// first is a KEY (set's VALUE follows it). KEYs must not be empty; KEYs after
-// the first that look like flags are warned about. what names the arguments
-// in messages, e.g. "KEY VALUE".
+// first is a KEY (set's VALUE follows it). KEYs must not be empty. what
+// names the arguments in messages, e.g. "KEY VALUE".
 func keyArgs(c *command, fs *flag.FlagSet, args []string, want int, variadic bool, what string, stderr io.Writer) int {
 	switch {
 	case len(args) < want:
 		return usageError(stderr, c, "missing "+what)
 	case len(args) > want && !variadic:
-		msg := fmt.Sprintf("too many arguments: want %s, got %d arguments", what, len(args))
-		for _, a := range args[want:] {
-			if looksLikeFlag(fs, a) {
-				msg += fmt.Sprintf("; %q comes after %s, so it is not read as a flag: put flags first", a, strings.Fields(what)[0])
-				break
-			}
-		}
-		return usageError(stderr, c, msg)
+		return usageError(stderr, c, fmt.Sprintf("too many arguments: want %s, got %d arguments", what, len(args)))
 	}
 	keys := args
 	if !variadic {
 		keys = args[:1]
 	}
-	for i, k := range keys {
+	for _, k := range keys {
 		if k == "" {
 			return usageError(stderr, c, "KEY is empty")
-		}
-		if i > 0 && looksLikeFlag(fs, k) {
-			fmt.Fprintf(stderr, "fragcache %s: warning: %q comes after the first KEY, so it is a KEY, not a flag; put flags first\n", c.name, k)
 		}
 	}
 	return exitOK

@@ -18,7 +18,8 @@ prefix and version come from the URL (?key_prefix=P&version=V) unless
 --prefix or --version is given; the key scheme from the Django release of
 the URL (?django=5.2.19) unless --django or --scheme is given. When nothing
 is deleted but an entry exists under the other key scheme, a warning says
-so: the cache is then likely shared with another Django release. A fragment that is not there is not an
+so: the cache is then likely shared with another Django release. Exit
+status 3 when nothing was deleted, as for delete. A fragment that is not there is not an
 error (exit status 0). URLs: file:///var/tmp/fragcache,
 memcached://127.0.0.1:11211, redis://127.0.0.1:6379/0 and those of any
 other backend built in (memory:// and dummy:// are private to this
@@ -67,6 +68,7 @@ process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 				return exitOK
 			}
 			fmt.Fprintln(std.stdout, "deleted: no (no such entry)")
+			code = exitNotFound
 			other := cache.KeySchemeLegacy
 			if scheme == cache.KeySchemeLegacy {
 				other = cache.KeySchemeDjango61
@@ -75,7 +77,7 @@ process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 				fmt.Fprintf(std.stderr, "fragcache %s: warning: an entry exists under the %s key scheme (%s): the cache is likely shared with another Django release; give it with --django (or django= in the URL)\n",
 					c.name, other, cc.MakeKey(other.FragmentKey(args[0], anys(args[1:])...)))
 			}
-			return exitOK
+			return code
 		}
 	}
 	return c

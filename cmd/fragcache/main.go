@@ -29,8 +29,7 @@
 //
 // The invalidate command deletes that fragment from a live cache and
 // prints its keys and whether an entry was deleted ("deleted: yes" or
-// "deleted: no (no such entry)"; a fragment that is not there is not an
-// error).
+// "deleted: no (no such entry)", with exit status 3, as delete has).
 //
 // VARY arguments are strings. That loses nothing: Django turns every
 // vary-on value into a string with Python's str() before hashing it, so the
@@ -100,14 +99,13 @@
 // history across processes). A failed probe, ping or count makes the exit
 // status 1.
 //
-// Flags come before NAME and KEY: everything after NAME is a VARY value,
-// even if it starts with "-" (so "fragcache key f -1" hashes "-1"), and
-// every argument after the first KEY of delete is a KEY. Use "--" before a
-// NAME or KEY that starts with "-".
+// Flags may come before or after the arguments ("fragcache get KEY --cache
+// URL"). "--" ends the flags: a NAME, KEY, VARY value or VALUE that starts
+// with "-" goes after it ("fragcache key sidebar -- -1" hashes "-1").
 //
 // # Exit status
 //
-//	0  success (including "help", "-h", and an invalidate that found nothing)
+//	0  success (including "help" and "-h")
 //	1  operational error: the cache could not be opened or reached, an
 //	   operation failed or timed out, stats found a failure, or clear was
 //	   not confirmed
@@ -116,8 +114,9 @@
 //	   --timeout, a malformed cache URL (unknown scheme, unknown option, bad
 //	   option value), a key the cache rejects, or clear without -y when
 //	   stdin is not a terminal
-//	3  not found: get of a missing key, or delete of a KEY that was not
-//	   there (the others are deleted all the same)
+//	3  not found: get of a missing key, delete of a KEY that was not there
+//	   (the others are deleted all the same), or an invalidate that deleted
+//	   nothing
 package main
 
 import "os"

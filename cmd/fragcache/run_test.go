@@ -51,14 +51,16 @@ func TestKey(t *testing.T) {
 			keysOutput(cache.FragmentKey("sidebar", "alice"), ":1:"+cache.FragmentKey("sidebar", "alice")), ""},
 		{"prefix and version", []string{"key", "--prefix", "site", "--version", "3", "sidebar", "alice"},
 			keysOutput(cache.FragmentKey("sidebar", "alice"), "site:3:"+cache.FragmentKey("sidebar", "alice")), ""},
-		{"negative vary after NAME", []string{"key", "f", "-1"},
+		{"negative vary after --", []string{"key", "f", "--", "-1"},
 			keysOutput(cache.FragmentKey("f", -1), ":1:"+cache.FragmentKey("f", -1)), ""},
 		{"dash NAME after --", []string{"key", "--", "-f"},
 			keysOutput(cache.FragmentKey("-f"), ":1:"+cache.FragmentKey("-f")), ""},
 		{"quoted name kept", []string{"key", `"q"`},
 			keysOutput(cache.FragmentKey(`"q"`), ":1:"+cache.FragmentKey(`"q"`)), ""},
-		{"flag after NAME warns", []string{"key", "f", "--scheme", "legacy"},
-			keysOutput(cache.FragmentKey("f", "--scheme", "legacy"), ":1:"+cache.FragmentKey("f", "--scheme", "legacy")), "put flags before NAME"},
+		{"flag after NAME is a flag", []string{"key", "f", "x", "--scheme", "legacy"},
+			keysOutput(legacy.FragmentKey("f", "x"), ":1:"+legacy.FragmentKey("f", "x")), ""},
+		{"flag-like VARY after --", []string{"key", "f", "--", "--scheme", "legacy"},
+			keysOutput(cache.FragmentKey("f", "--scheme", "legacy"), ":1:"+cache.FragmentKey("f", "--scheme", "legacy")), ""},
 		{"long key warns", []string{"key", "--prefix", long, "f"},
 			keysOutput(cache.FragmentKey("f"), long+":1:"+cache.FragmentKey("f")), "longer than 250"},
 	}
@@ -199,8 +201,8 @@ func TestInvalidate(t *testing.T) {
 				}
 			}
 			code, out, errOut := runArgs(tt.args...)
-			if code != 0 {
-				t.Fatalf("exit %d, stderr %q", code, errOut)
+			if wantCode := map[bool]int{true: 0, false: 3}[tt.wantDeleted]; code != wantCode {
+				t.Fatalf("exit %d, want %d; stderr %q", code, wantCode, errOut)
 			}
 			want := "deleted: no (no such entry)\n"
 			if tt.wantDeleted {
@@ -233,7 +235,7 @@ func TestInvalidate(t *testing.T) {
 func TestInvalidatePrivateCaches(t *testing.T) {
 	for _, url := range []string{"memory://", "memory://x?max_entries=10", "dummy://"} {
 		code, out, errOut := runArgs("invalidate", "--cache", url, "f", "1")
-		if code != 0 || !strings.HasSuffix(out, "deleted: no (no such entry)\n") || !strings.Contains(errOut, "nothing to delete") {
+		if code != 3 || !strings.HasSuffix(out, "deleted: no (no such entry)\n") || !strings.Contains(errOut, "nothing to delete") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", url, code, out, errOut)
 		}
 	}
