@@ -27,7 +27,7 @@ type site struct {
 
 func newSite(t *testing.T, cacheURL string) *site {
 	t.Helper()
-	caches, err := openCaches(cacheURL, "")
+	caches, err := openCaches(cacheURL, "", slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +584,7 @@ func TestLocalPath(t *testing.T) {
 }
 
 func TestOpenCaches(t *testing.T) {
-	reg, err := openCaches("memory://", "")
+	reg, err := openCaches("memory://", "", slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,7 +592,7 @@ func TestOpenCaches(t *testing.T) {
 	if got := strings.Join(reg.Aliases(), ","); got != "default,template_fragments" {
 		t.Errorf("aliases %s", got)
 	}
-	if _, err := openCaches("nosuch://", ""); err == nil {
+	if _, err := openCaches("nosuch://", "", slog.Default()); err == nil {
 		t.Error("an unknown scheme opened")
 	}
 }

@@ -48,7 +48,7 @@ func main() {
 
 // run serves the blog until SIGINT or SIGTERM, then shuts down gracefully.
 func run(addr, cacheURL, fragmentsURL string, delay time.Duration, debug bool, logger *slog.Logger) error {
-	caches, err := openCaches(cacheURL, fragmentsURL)
+	caches, err := openCaches(cacheURL, fragmentsURL, logger)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func run(addr, cacheURL, fragmentsURL string, delay time.Duration, debug bool, l
 	srv := &http.Server{Addr: addr, Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("blog listening", "url", "http://"+addr+"/", "cache", cacheURL, "db-delay", delay)
+	logger.Info("blog listening", "url", "http://"+addr+"/", "cache", cache.Redact(cacheURL), "db-delay", delay)
 
 	select {
 	case err := <-errc:
@@ -88,12 +88,14 @@ func run(addr, cacheURL, fragmentsURL string, delay time.Duration, debug bool, l
 // "template_fragments" (the {% cache %} tag's), from the same URL unless
 // fragmentsURL is given. Two aliases with the same memory:// URL share one
 // store.
-func openCaches(cacheURL, fragmentsURL string) (*cache.Registry, error) {
+func openCaches(cacheURL, fragmentsURL string, logger *slog.Logger) (*cache.Registry, error) {
 	if fragmentsURL == "" {
 		fragmentsURL = cacheURL
 	}
+	// The logger reaches the fail-open wrappers: an unreachable memcached or
+	// Redis is logged (rate-limited, without the password).
 	return backends.OpenRegistry(map[string]string{
 		cache.DefaultAlias:   cacheURL,
 		cache.FragmentsAlias: fragmentsURL,
-	})
+	}, cache.WithLogger(logger))
 }
