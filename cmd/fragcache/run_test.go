@@ -10,6 +10,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/internal/testserver"
 )
 
 func runArgs(args ...string) (code int, stdout, stderr string) {
@@ -251,5 +252,31 @@ func TestInvalidateOperationalError(t *testing.T) {
 	code, out, errOut := runArgs("invalidate", "--cache", "file://"+blocker+"/cache", "f")
 	if code != 1 || errOut == "" || strings.Contains(errOut, "Usage:") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1 with an error and no usage", code, out, errOut)
+	}
+}
+
+// TestPasswordNeverPrinted plants a password in the cache URL and reads
+// every command's output, against a server that is up, one that refuses
+// connections, and a URL with a bad option: the password never appears.
+func TestPasswordNeverPrinted(t *testing.T) {
+	const secret = "pl4nted-s3cr3t"
+	srv := testserver.Redis(t, "--requirepass", secret)
+	urls := []string{
+		"redis://:" + secret + "@" + srv.Addr + "/0",
+		"redis://:" + secret + "@127.0.0.1:1/0?dial_timeout=50ms",
+		"redis://:" + secret + "@" + srv.Addr + "/0?bogus=1",
+		"redis://:" + secret + "@" + srv.Addr + "/0?dial_timeout=x",
+		"memcached://user:" + secret + "@127.0.0.1:1",
+	}
+	for _, url := range urls {
+		for _, args := range [][]string{
+			{"set", "--cache", url, "k", "v"}, {"get", "--cache", url, "k"}, {"delete", "--cache", url, "k"},
+			{"invalidate", "--cache", url, "f", "x"}, {"stats", "--cache", url}, {"clear", "-y", "--cache", url},
+		} {
+			_, out, errOut := runArgs(args...)
+			if strings.Contains(out+errOut, secret) {
+				t.Errorf("%q: the password appears:\nstdout %s\nstderr %s", args, out, errOut)
+			}
+		}
 	}
 }
