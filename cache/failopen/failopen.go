@@ -262,6 +262,11 @@ func (b *Backend) dropped(o outcome) {
 	}
 }
 
+// OpTimeout returns the bound on each operation (0 for none): how long a
+// request may wait for this cache. The page cache bounds its coalescing
+// wait by it.
+func (b *Backend) OpTimeout() time.Duration { return b.opTimeout }
+
 // Get returns the value, or a miss when the backend fails.
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/httpheader"
@@ -34,6 +35,11 @@ func New(opts ...Option) (*Cache, error) {
 	c, err := cfg.resolveCache()
 	if err != nil {
 		return nil, err
+	}
+	if !cfg.coalesceWaitSet {
+		if t, ok := cache.As[interface{ OpTimeout() time.Duration }](c.Backend()); ok {
+			cfg.coalesceWait = t.OpTimeout()
+		}
 	}
 	if d := c.Django(); !cfg.schemeSet && !d.IsZero() {
 		// The cache's Django release (django= on its URL) says how that

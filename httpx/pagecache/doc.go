@@ -72,6 +72,17 @@
 // (Cache-Control, Content-Location, Date, ETag, Expires, Last-Modified,
 // Vary).
 //
+// # Coalescing
+//
+// While the handler runs for a missed page, other requests for the same
+// page variant (the same page key, or, before the header list is learned,
+// the same request headers) wait for its response instead of running the
+// handler again (WithCoalescing). A waiting request gives up after
+// WithCoalescingWait (by default the cache's operation timeout: 500ms on
+// memcached, none on memory://) or its own deadline, renders the page
+// itself and does not store it (Cache-Status detail=wait-timeout), so a
+// stuck render or a stuck cache costs each request at most its own render.
+//
 // # Storing (UpdateCacheMiddleware, newest Django with every security fix)
 //
 // On a miss the handler runs into a buffer (the response is sent once it is

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/httpx"
 )
 
@@ -504,5 +506,72 @@ func TestClientGoneIsNotABackendError(t *testing.T) {
 	}
 	if strings.Contains(logged.String(), "level=WARN") || strings.Contains(logged.String(), "level=ERROR") {
 		t.Errorf("logged above Debug: %q", logged.String())
+	}
+}
+
+func TestCoalescingWaitIsBounded(t *testing.T) {
+	// The leader's render is stuck; a follower waits WithCoalescingWait,
+	// then renders the page itself and does not store it. The leader's
+	// response is stored when it finishes.
+	tc := newTestCaches(t)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	view := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			<-release // the leader
+		}
+		fmt.Fprint(w, "page")
+	})
+	joined := make(chan struct{}, 1)
+	p, err := New(tc.opts(WithCoalescingWait(50*time.Millisecond), func(c *config) { c.onJoin = func() { joined <- struct{}{} } })...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Handler(view)
+	leader := make(chan *httptest.ResponseRecorder)
+	go func() { leader <- serveReq(h, get("/slow")) }()
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- serveReq(h, get("/slow")) }()
+	<-joined
+	rr := <-done
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("the follower waited %v", el)
+	}
+	if got := rr.Header().Get("Cache-Status"); got != "fragcache; fwd=uri-miss; detail=wait-timeout" || rr.Body.String() != "page" {
+		t.Errorf("follower: %q %q", got, rr.Body.String())
+	}
+	close(release)
+	if got := (<-leader).Header().Get("Cache-Status"); got != storedStatus {
+		t.Errorf("leader: %q", got)
+	}
+	if st := p.Stats(); st.CoalesceTimeouts != 1 || st.Stored != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	// The default bound is the fail-open wrapper's operation timeout.
+	if _, err := New(tc.opts(WithCoalescingWait(-1))...); !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("WithCoalescingWait(-1): %v", err)
+	}
+}
+
+func TestCoalescingWaitDefault(t *testing.T) {
+	c, err := backends.Open("redis://127.0.0.1:1?op_timeout=123ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := New(WithCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.cfg.coalesceWait != 123*time.Millisecond {
+		t.Errorf("default wait %v, want the cache's op_timeout", p.cfg.coalesceWait)
+	}
+	tc := newTestCaches(t)
+	if p, _ := New(tc.opts()...); p.cfg.coalesceWait != 0 {
+		t.Errorf("memory cache: wait %v, want none", p.cfg.coalesceWait)
 	}
 }

@@ -20,9 +20,10 @@ import (
 
 // miss describes a missed lookup.
 type miss struct {
-	fwd       string // uri-miss, vary-miss or miss
-	listKnown bool
-	fetchErr  bool
+	fwd         string // uri-miss, vary-miss or miss
+	listKnown   bool
+	fetchErr    bool
+	waitTimeout bool // a follower that stopped waiting for the leader
 }
 
 // serveMiss runs the handler for a missed page, coalescing concurrent
@@ -38,10 +39,23 @@ func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, 
 		if p.cfg.onJoin != nil {
 			p.cfg.onJoin()
 		}
+		var timeout <-chan time.Time
+		if wait := p.cfg.coalesceWait; wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-f.done:
 		case <-r.Context().Done():
 			return // the client went away
+		case <-timeout:
+			// The leader is slow (or stuck on a cache that is): render
+			// this request alone, and leave storing to the leader.
+			p.stats.coalesceTimeouts.Add(1)
+			m.waitTimeout = true
+			p.run(w, r, s, next, m)
+			return
 		}
 		if res := f.res; res != nil && res.method == r.Method && p.sameVariant(r, s, res) {
 			if e, ok := decodeEntry(res.entry); ok {
@@ -190,6 +204,9 @@ func (p *Cache) prepare(r *http.Request, s *keyInputs, rec *recorder.Recorder, m
 	p.completeHeaders(r, rec)
 	if m.fetchErr {
 		return 0, now, "backend-error"
+	}
+	if m.waitTimeout {
+		return 0, now, "wait-timeout"
 	}
 	return timeout, now, ""
 }

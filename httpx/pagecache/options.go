@@ -46,8 +46,12 @@ type config struct {
 	anonCookie  string
 	cacheStatus bool
 	coalesce    bool
-	logger      *slog.Logger
-	now         func() time.Time
+	// coalesceWait bounds a follower's wait (0: the cache's operation
+	// timeout, or none); coalesceWaitSet says WithCoalescingWait was given.
+	coalesceWait    time.Duration
+	coalesceWaitSet bool
+	logger          *slog.Logger
+	now             func() time.Time
 
 	schemeSet bool
 	djangoSet bool
@@ -266,6 +270,22 @@ func WithCacheStatus(on bool) Option {
 // again.
 func WithCoalescing(on bool) Option {
 	return func(p *config) { p.coalesce = on }
+}
+
+// WithCoalescingWait bounds how long a request waits for a concurrent
+// request's render of the same page (coalescing): past d, or its own
+// deadline, it renders the page itself and does not store it (Cache-Status
+// detail=wait-timeout). The default is the cache's operation timeout (that
+// of its fail-open wrapper: 500ms on memcached), or no bound for caches
+// without one; 0 means no bound; a negative d is an error of New.
+func WithCoalescingWait(d time.Duration) Option {
+	return func(p *config) {
+		if d < 0 {
+			p.err = fmt.Errorf("%w: WithCoalescingWait(%v): want 0 or more", cache.ErrInvalidOption, d)
+			return
+		}
+		p.coalesceWait, p.coalesceWaitSet = d, true
+	}
 }
 
 // WithLogger sets the logger for backend errors and configuration

@@ -16,6 +16,10 @@ type Stats struct {
 	// Coalesced counts requests answered with the response another
 	// concurrent request stored.
 	Coalesced uint64
+	// CoalesceTimeouts counts requests that stopped waiting for another
+	// request's render (WithCoalescingWait) and rendered the page
+	// themselves.
+	CoalesceTimeouts uint64
 	// Bypassed counts requests left alone: other methods, session cookies
 	// (WithAnonymousOnly), invalid hosts.
 	Bypassed uint64
@@ -33,18 +37,19 @@ func (s Stats) HitRate() float64 {
 }
 
 type counters struct {
-	hits, misses, stored, notStored, coalesced, bypassed, errors atomic.Uint64
+	hits, misses, stored, notStored, coalesced, coalesceTimeouts, bypassed, errors atomic.Uint64
 }
 
 // Stats returns the counters.
 func (p *Cache) Stats() Stats {
 	return Stats{
-		Hits:      p.stats.hits.Load(),
-		Misses:    p.stats.misses.Load(),
-		Stored:    p.stats.stored.Load(),
-		NotStored: p.stats.notStored.Load(),
-		Coalesced: p.stats.coalesced.Load(),
-		Bypassed:  p.stats.bypassed.Load(),
-		Errors:    p.stats.errors.Load(),
+		Hits:             p.stats.hits.Load(),
+		Misses:           p.stats.misses.Load(),
+		Stored:           p.stats.stored.Load(),
+		NotStored:        p.stats.notStored.Load(),
+		Coalesced:        p.stats.coalesced.Load(),
+		CoalesceTimeouts: p.stats.coalesceTimeouts.Load(),
+		Bypassed:         p.stats.bypassed.Load(),
+		Errors:           p.stats.errors.Load(),
 	}
 }
