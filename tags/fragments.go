@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/flosch/pongo2/v6"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/fragcache/fragcache/cache"
 )
@@ -67,6 +66,13 @@ type Options struct {
 	// step of the lookup is an error with StrictVaryOn, else unresolved.
 	// render.Renderer sets it in debug mode.
 	StrictVaryOn bool
+	// CoalescingWait bounds how long a render waits for a concurrent render
+	// of the same fragment (the leader, which stores it): past it, the
+	// waiting render renders the body itself and does not store it. 0 means
+	// the cache's operation timeout (that of its fail-open wrapper: 500ms on
+	// memcached), or no bound for caches without one; a negative value
+	// means no bound.
+	CoalescingWait time.Duration
 	// IncludeLoader loads the templates of {% include name_variable %} in
 	// the template sets the Fragments is installed in. Nil means
 	// SetIncludeLoader of the set Install binds (render.Renderer passes its
@@ -89,8 +95,9 @@ type Fragments struct {
 	unresolved     atomic.Uint64
 	unresolvedSeen sync.Map
 
-	stats   sync.Map // fragment name (string, boxed) → *counters
-	flights sync.Map // *cache.Cache → *singleflight.Group
+	stats   sync.Map      // fragment name (string, boxed) → *counters
+	flights sync.Map      // *cache.Cache → *flightGroup
+	wait    time.Duration // Options.CoalescingWait
 
 	// includes is the IncludeLoader of Options, or that of the first set
 	// Install bound; installMu serializes Install.
@@ -108,6 +115,7 @@ type includeBinding struct {
 // counters are the statistics of one fragment name.
 type counters struct {
 	hits, misses, renders, storeSkips, errors atomic.Uint64
+	waitTimeouts                              atomic.Uint64
 	unresolved                                atomic.Uint64
 	lastLog                                   atomic.Int64 // Unix nanoseconds
 }
@@ -129,6 +137,10 @@ type FragmentStats struct {
 	// Errors counts cache backend errors (Get or Set); the page was still
 	// rendered.
 	Errors uint64
+	// WaitTimeouts counts renders that stopped waiting for a concurrent
+	// render of the same fragment (Options.CoalescingWait) and rendered the
+	// body themselves, without storing it.
+	WaitTimeouts uint64
 	// Unresolved counts vary-on arguments that did not resolve (see
 	// Options.StrictVaryOn), each keyed as the empty string.
 	Unresolved uint64
@@ -143,7 +155,8 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 	if opts.MaxFragmentBytes < 0 {
 		return nil, errors.New("fragcache/tags: negative MaxFragmentBytes")
 	}
-	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn}
+	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn,
+		wait: opts.CoalescingWait}
 	if opts.IncludeLoader != nil {
 		f.includes.Store(&includeBinding{loader: opts.IncludeLoader})
 	}
@@ -204,13 +217,14 @@ func (f *Fragments) Stats() []FragmentStats {
 	f.stats.Range(func(k, v any) bool {
 		c := v.(*counters)
 		out = append(out, FragmentStats{
-			Name:       k.(string),
-			Hits:       c.hits.Load(),
-			Misses:     c.misses.Load(),
-			Renders:    c.renders.Load(),
-			StoreSkips: c.storeSkips.Load(),
-			Errors:     c.errors.Load(),
-			Unresolved: c.unresolved.Load(),
+			Name:         k.(string),
+			Hits:         c.hits.Load(),
+			Misses:       c.misses.Load(),
+			Renders:      c.renders.Load(),
+			StoreSkips:   c.storeSkips.Load(),
+			WaitTimeouts: c.waitTimeouts.Load(),
+			Errors:       c.errors.Load(),
+			Unresolved:   c.unresolved.Load(),
 		})
 		return true
 	})
@@ -252,13 +266,13 @@ func (f *Fragments) counters(key any) *counters {
 	return c.(*counters)
 }
 
-// group returns the single-flight group of a cache.
-func (f *Fragments) group(c *cache.Cache) *singleflight.Group {
+// group returns the flight group of a cache.
+func (f *Fragments) group(c *cache.Cache) *flightGroup {
 	if g, ok := f.flights.Load(c); ok {
-		return g.(*singleflight.Group)
+		return g.(*flightGroup)
 	}
-	g, _ := f.flights.LoadOrStore(c, new(singleflight.Group))
-	return g.(*singleflight.Group)
+	g, _ := f.flights.LoadOrStore(c, newFlightGroup(c, f.wait))
+	return g.(*flightGroup)
 }
 
 // backendError counts a backend error and logs it, at most once per

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/flosch/pongo2/v6"
 
@@ -231,8 +232,10 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 }
 
 // miss renders the body, stores it and writes it. Concurrent misses of one
-// key in one Fragments render the body once and share it (single-flight),
-// except inside the body of another fragment being rendered: there a nested
+// key in one Fragments render the body once and share it (single-flight;
+// a waiting render gives up after Options.CoalescingWait and renders
+// alone, without storing), except inside the body of another fragment
+// being rendered: there a nested
 // tag renders on its own, so that a fragment nested in one with the same key,
 // or two templates nesting two fragments in opposite orders, cannot wait on
 // themselves.
@@ -245,33 +248,56 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 		}
 		return n.write(ec, w, body)
 	}
-	led := false
-	res, err, _ := f.group(c).Do(string(key), func() (any, error) {
-		led = true
-		// Another flight may have stored the fragment since our lookup.
-		if v, hit, err := c.GetKeyBytes(rctx, key); err == nil && hit {
-			return v, nil
-		}
-		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
-		if perr != nil {
-			return nil, perr
-		}
-		return body, nil
-	})
-	if err != nil {
-		if led {
-			return err.(*pongo2.Error)
-		}
-		// The flight we joined failed while rendering with another
-		// request's data: render with ours, so that the error (if any) is
-		// this render's.
-		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+	g := f.group(c)
+	fl, leader := g.join(string(key))
+	if leader {
+		body, perr := n.lead(ec, f, c, g, fl, key, timeout, st, rctx)
 		if perr != nil {
 			return perr
 		}
 		return n.write(ec, w, body)
 	}
-	return n.write(ec, w, res.([]byte))
+	var waitOver <-chan time.Time
+	if g.wait > 0 {
+		t := time.NewTimer(g.wait)
+		defer t.Stop()
+		waitOver = t.C
+	}
+	select {
+	case <-fl.done:
+		if fl.err == nil {
+			return n.write(ec, w, fl.body)
+		}
+		// The leader's render failed with another request's data: render
+		// with ours, so that the error (if any) is this render's.
+		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+		if perr != nil {
+			return perr
+		}
+		return n.write(ec, w, body)
+	case <-waitOver:
+		// The leader is slow, or stuck on a slow cache: render alone and
+		// leave storing to it.
+		st.waitTimeouts.Add(1)
+		body, perr := n.render(ec, st)
+		if perr != nil {
+			return perr
+		}
+		return n.write(ec, w, body)
+	}
+}
+
+// lead renders and stores the body as the leader of a flight, and hands
+// the result to the renders waiting for it.
+func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache, g *flightGroup, fl *flight,
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) (body []byte, perr *pongo2.Error) {
+	defer g.finish(string(key), fl)
+	defer func() { fl.body, fl.err = body, perr }()
+	// Another flight may have stored the fragment since our lookup.
+	if v, hit, err := c.GetKeyBytes(rctx, key); err == nil && hit {
+		return v, nil
+	}
+	return n.renderStore(ec, f, c, key, timeout, st, rctx)
 }
 
 // renderStore renders the body and stores it unless it is too large.
