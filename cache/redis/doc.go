@@ -100,4 +100,13 @@
 // # URLs
 //
 // Open is the cache.Opener for redis:// and rediss:// (TLS) URLs; see Open.
+//
+// # go-redis's own log lines
+//
+// go-redis logs through one process-wide logger (to stderr by default,
+// about 20 lines a second while a server is down). The first Open of a
+// redis:// URL forwards those lines to the cache's logger
+// (cache.WithLogger, else slog.Default()) at Warn level, at most one line
+// per 10 s with the number dropped. To keep a logger of your own, call
+// goredis.SetLogger after opening the first cache.
 package redis

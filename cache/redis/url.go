@@ -49,6 +49,7 @@ import (
 // cache's (see cache.Open). Messages about a bad URL never show the
 // password (nor the value of the username option).
 func Open(u *cache.URL) (cache.Backend, error) {
+	forwardGoRedisLogs(u.Logger())
 	useTLS := false
 	switch u.Scheme {
 	case "redis":

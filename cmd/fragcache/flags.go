@@ -13,6 +13,7 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/failopen"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // cacheEnv is the environment variable --cache defaults to.
@@ -65,6 +66,9 @@ func (cf cacheFlags) check(c *command, stderr io.Writer) int {
 func (cf cacheFlags) open(c *command, stderr io.Writer, opts ...cache.Option) (*cache.Cache, int) {
 	url, from := cf.source()
 	cc, err := backends.Open(url, opts...)
+	// The commands report errors themselves: keep go-redis quiet (opening a
+	// redis:// cache forwards its lines to slog otherwise).
+	goredis.SetLogger(quietRedis{})
 	if err != nil {
 		if errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrUnknownScheme) {
 			return nil, usageError(stderr, c, fmt.Sprintf("bad %s URL: %v", from, err))
