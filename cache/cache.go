@@ -43,6 +43,7 @@ type core struct {
 	django         DjangoRelease
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
+	swallows       bool // the backend may answer a failed store as done
 	group          singleflight.Group
 	stats          counters
 	closed         atomic.Bool
@@ -81,6 +82,9 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
+	if sw, ok := As[Swallower](backend); ok {
+		co.swallows = sw.Swallows()
+	}
 	co.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	return co.view(cfg.version), nil
 }
@@ -320,8 +324,16 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, timeout Timeo
 	if err := c.checkSize(key, value); err != nil {
 		return c.fail(err)
 	}
+	var sw Swallowed
+	if c.swallows {
+		ctx = WithSwallowed(ctx, &sw)
+	}
 	if err := c.backend.Set(ctx, mk, value, c.timeout(timeout)); err != nil {
 		return c.fail(err)
+	}
+	if sw.Count() > 0 {
+		c.stats.errors.Add(1) // a fail-open wrapper stored nothing
+		return nil
 	}
 	c.stats.sets.Add(1)
 	return nil
@@ -338,9 +350,16 @@ func (c *Cache) Add(ctx context.Context, key string, value []byte, timeout Timeo
 	if err := c.checkSize(key, value); err != nil {
 		return false, c.fail(err)
 	}
+	var sw Swallowed
+	if c.swallows {
+		ctx = WithSwallowed(ctx, &sw)
+	}
 	added, err := c.backend.Add(ctx, mk, value, c.timeout(timeout))
 	if err != nil {
 		return false, c.fail(err)
+	}
+	if sw.Count() > 0 {
+		c.stats.errors.Add(1)
 	}
 	if added {
 		c.stats.sets.Add(1)

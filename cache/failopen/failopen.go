@@ -256,11 +256,16 @@ func passThrough(err error) bool {
 }
 
 // dropped counts a write reported as done or as nothing stored.
-func (b *Backend) dropped(o outcome) {
+func (b *Backend) dropped(ctx context.Context, o outcome) {
 	if o == failure {
 		b.nDropped.Add(1)
+		cache.ReportSwallowed(ctx)
 	}
 }
+
+// Swallows implements cache.Swallower: a write the backend failed is
+// reported through cache.ReportSwallowed.
+func (b *Backend) Swallows() bool { return true }
 
 // OpTimeout returns the bound on each operation (0 for none): how long a
 // request may wait for this cache. The page cache bounds its coalescing
@@ -362,7 +367,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 	o, err := b.call(ctx, "Set", func(ctx context.Context) error {
 		return b.inner.Set(ctx, key, value, timeout)
 	})
-	b.dropped(o)
+	b.dropped(ctx, o)
 	if o == passed {
 		return err
 	}
@@ -376,7 +381,7 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 		added, err = b.inner.Add(ctx, key, value, timeout)
 		return err
 	})
-	b.dropped(o)
+	b.dropped(ctx, o)
 	switch o {
 	case passed:
 		return false, err
@@ -401,7 +406,7 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 		}
 		return nil
 	})
-	b.dropped(o)
+	b.dropped(ctx, o)
 	switch o {
 	case passed:
 		return nil, err
@@ -422,7 +427,7 @@ func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
 		deleted, err = b.inner.Delete(ctx, key)
 		return err
 	})
-	b.dropped(o)
+	b.dropped(ctx, o)
 	switch o {
 	case passed:
 		return false, err
@@ -445,7 +450,7 @@ func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
 		}
 		return nil
 	})
-	b.dropped(o)
+	b.dropped(ctx, o)
 	if o == passed {
 		return err
 	}
@@ -475,7 +480,7 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 		touched, err = b.inner.Touch(ctx, key, timeout)
 		return err
 	})
-	b.dropped(o)
+	b.dropped(ctx, o)
 	switch o {
 	case passed:
 		return false, err

@@ -913,3 +913,26 @@ func TestNewRejects(t *testing.T) {
 	// operation timeout off, a nil option and a nil clock are ignored.
 	wrap(t, newFake(), failopen.WithJitter(0), failopen.WithOpTimeout(0), failopen.WithFailureThreshold(1<<30), nil, failopen.WithClock(nil))
 }
+
+func TestSwallowedStoresAreErrors(t *testing.T) {
+	// A Set the wrapper swallows returns nil, as fail-open promises, but the
+	// Cache counts it as an error, not a set, and a Swallowed in the
+	// caller's context hears of it.
+	f, _, _, c := setup(t, 1000)
+	must(t, c.Set(bg, "ok", []byte("v"), cache.DefaultTimeout))
+	f.fail(errBoom)
+	var sw cache.Swallowed
+	ctx := cache.WithSwallowed(bg, &sw)
+	if err := c.Set(ctx, "k", []byte("v"), cache.DefaultTimeout); err != nil {
+		t.Fatalf("Set = %v, want nil (fail-open)", err)
+	}
+	if _, err := c.Add(ctx, "a", []byte("v"), cache.DefaultTimeout); err != nil {
+		t.Fatalf("Add = %v", err)
+	}
+	if sw.Count() != 2 {
+		t.Errorf("Swallowed.Count = %d, want 2", sw.Count())
+	}
+	if st := c.Stats(); st.Sets != 1 || st.Errors != 2 {
+		t.Errorf("stats %+v: want 1 set, 2 errors", st)
+	}
+}

@@ -575,3 +575,27 @@ func TestCoalescingWaitDefault(t *testing.T) {
 		t.Errorf("memory cache: wait %v, want none", p.cfg.coalesceWait)
 	}
 }
+
+func TestStoreFailedIsTold(t *testing.T) {
+	// A fail-open cache that cannot reach its server answers the store as
+	// done: the page cache says the store failed, and counts it.
+	c, err := backends.Open("redis://127.0.0.1:1?dial_timeout=50ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := New(WithCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := serveReq(pc.Handler(newHelloWorld()), get("/down"))
+	if got := rr.Header().Get("Cache-Status"); got != "fragcache; fwd=uri-miss; detail=store-failed" {
+		t.Errorf("Cache-Status %q", got)
+	}
+	if st := pc.Stats(); st.Stored != 0 || st.Errors != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if st := c.Stats(); st.Sets != 0 || st.Errors == 0 {
+		t.Errorf("cache stats %+v: a swallowed store counted as a set", st)
+	}
+}

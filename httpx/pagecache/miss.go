@@ -239,7 +239,8 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 	}
 	entry := page.encode()
 	t := cache.Seconds(float64(timeout))
-	ctx := context.WithoutCancel(r.Context())
+	var sw cache.Swallowed
+	ctx := cache.WithSwallowed(context.WithoutCancel(r.Context()), &sw)
 	err := p.cache.Set(ctx, string(s.hkey), encodeHeaderList(list), t)
 	if err == nil {
 		err = p.cache.Set(ctx, string(s.pkey), entry, t)
@@ -250,6 +251,12 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 	case err != nil:
 		p.backendError(r.Context(), "set", s.pkey, err)
 		return nil, "backend-error"
+	case sw.Count() > 0:
+		// A fail-open cache answered the store as done, but stored
+		// nothing: say so, and do not hand the page to waiting requests
+		// as stored.
+		p.stats.errors.Add(1)
+		return nil, "store-failed"
 	}
 	return &flightResult{method: r.Method, list: list, pageKey: string(s.pkey), entry: entry,
 		lastModified: page.lastModified}, ""
