@@ -1,7 +1,9 @@
 package httpx
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 )
 
@@ -66,6 +68,15 @@ func (h *hookWriter) FlushError() error {
 
 // Flush implements http.Flusher; see FlushError.
 func (h *hookWriter) Flush() { _ = h.FlushError() }
+
+// Hijack implements http.Hijacker through the underlying writer
+// (http.ErrNotSupported when it cannot), so that WebSocket libraries that
+// assert http.Hijacker (gorilla/websocket) work behind the middleware. The
+// hook does not run: the handler writes its own response.
+func (h *hookWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h.done = true
+	return http.NewResponseController(h.w).Hijack()
+}
 
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (h *hookWriter) Unwrap() http.ResponseWriter { return h.w }
