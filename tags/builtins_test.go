@@ -84,6 +84,9 @@ func fixNumbers(v any) any {
 		}
 	case map[string]any:
 		// The values golden.py decodes specially.
+		if s, ok := x["__safe__"].(string); ok {
+			return pongo2.AsSafeValue(s)
+		}
 		if s, ok := x["__datetime__"].(string); ok {
 			t, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", s)
 			if err != nil {

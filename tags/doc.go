@@ -288,6 +288,20 @@
 //	join
 //	wordwrap      panicked when the text had fewer words than the width
 //	              (pongo2's meaning, N words a line, is kept)
+//	addslashes,   Django's is_safe filters: a safe input gives a safe
+//	capfirst,     result (pongo2 returned it unsafe, so the input's markup
+//	lower,        was escaped again, &amp;amp;); the text is pongo2's,
+//	striptags,    except center, which places an odd space as Python's
+//	phone2numeric, str.center (Django up to 5.2), and capfirst, which
+//	center, ljust, no longer blanks a number (filters_safe.go)
+//	rjust, slice,
+//	last, random,
+//	wordwrap
+//	cut           Django's: a safe input stays safe unless ";" is cut
+//	first, last,  an item of a list keeps its own safeness (pongo2 wrapped
+//	random, join  a pongo2 value held in a list in one that is never safe)
+//	upper         on the result of linebreaks and the like, as Django: the
+//	              autoescape-on text is escaped again
 //
 // pongo2 gives a filter no access to the autoescape setting; the filters
 // Django renders according to it (needs_autoescape) compute both outputs:
@@ -298,6 +312,13 @@
 // the two outputs differ (the text has characters to escape), the value
 // holds both: pongo2's length, comparisons (==, in) and the like see that
 // encoding, so take the length or compare before such a filter.
+//
+// Django's is_safe filters among those below (title, iriencode,
+// stringformat, wordwrap, filesizeformat, the truncate filters, intcomma,
+// apnumber, ordinal) keep a safe input's safeness too, and every is_safe
+// filter applied to the result of an autoescape-dependent one (linebreaks,
+// join, …) transforms both its outputs. urlencode's result is never safe,
+// as in Django.
 //
 // UseDjangoBuiltins (which render.New calls) installs, process-wide, the
 // filters and tags whose meaning differs between pongo2 and Django, and

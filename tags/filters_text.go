@@ -75,6 +75,7 @@ type textInput struct {
 
 func input(in *pongo2.Value) textInput {
 	if in != nil {
+		in = unwrapValue(in)
 		if a, ok := in.Interface().(autoescaped); ok {
 			off, on := a.split()
 			return textInput{off: off, on: on, safe: true, dual: true}
