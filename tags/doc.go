@@ -350,10 +350,21 @@
 // registered at import: messages are not translated, the source text is
 // the output (Django with no catalog for the language).
 //
+// Two differences in safe handling are not the filters' doing, and
+// DjangoNames (which render.Renderer applies to every template) fixes
+// them in the templates it rewrites: string literals are safe, as
+// Django's are ({{ "<b>" }}, default:"<i>x</i>", {% with x="<b>" %} write
+// their markup), and |safe no longer disables autoescaping of the whole
+// expression in pongo2's {{ }}: the value's own safeness decides, so
+// {{ x|safe|upper }} is escaped as in Django (upper is not is_safe). In
+// a template not rewritten, pongo2's behaviour stays: literals are
+// escaped like variables and |safe anywhere in {{ }} writes the result
+// raw. join cannot tell a literal separator from a variable holding one
+// (in a template not rewritten both are unsafe), so it never escapes a
+// string separator (Django escapes an unsafe one under autoescape).
+//
 // Known differences that remain: lists print as pongo2 prints them (not
-// Python's repr); |safe anywhere in an expression disables autoescaping
-// of its result; a string literal argument (default:"<b>") is escaped like
-// a variable; floatformat:-2 must be written floatformat:"-2"; slugify is
+// Python's repr); floatformat:-2 must be written floatformat:"-2"; slugify is
 // not provided (it needs Unicode decomposition tables); pongo2's lexer
 // unescapes string literals and rejects unknown escapes, so a format that
 // Django templates write {% now "\Y" %} or {{ d|date:"\Y" }} is written
