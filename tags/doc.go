@@ -338,7 +338,7 @@
 //	tags                now (Django's format codes, as var), widthratio
 //	                    (Django rounds the ratio half to even; pongo2
 //	                    computed ceil(ratio + 0.5); as var)
-//	added               force_escape, unordered_list, filesizeformat,
+//	added               force_escape, safeseq, unordered_list, filesizeformat,
 //	                    timesince, timeuntil, and django.contrib.humanize's
 //	                    intcomma, intword, apnumber, ordinal, naturalday,
 //	                    naturaltime (English)

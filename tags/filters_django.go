@@ -24,6 +24,7 @@ var djangoFilters = map[string]pongo2.FilterFunction{
 	"truncatechars_html": isSafeFilter(filterTruncatecharsHTML),
 	"truncatewords_html": isSafeFilter(filterTruncatewordsHTML),
 	"unordered_list":     filterUnorderedList,
+	"safeseq":            filterSafeseq,
 	"filesizeformat":     isSafeFilter(filterFilesizeformat),
 	"title":              isSafeFilter(filterTitle),
 	"yesno":              filterYesno,

@@ -274,3 +274,17 @@ func filterSlice(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
 	j := max(bound(to, n), i)
 	return in.Slice(i, j), nil
 }
+
+// filterSafeseq is Django's safeseq: each item of a list (or character of
+// a string) marked safe, for join, first and the like. Any other value is
+// returned as it is (Django fails on a value it cannot iterate).
+func filterSafeseq(in, _ *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+	if !in.CanSlice() {
+		return in, nil
+	}
+	out := make([]any, in.Len())
+	for i := range out {
+		out[i] = markSafe(unwrapValue(in.Index(i)))
+	}
+	return pongo2.AsValue(out), nil
+}
