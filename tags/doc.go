@@ -359,9 +359,11 @@
 // {{ x|safe|upper }} is escaped as in Django (upper is not is_safe). In
 // a template not rewritten, pongo2's behaviour stays: literals are
 // escaped like variables and |safe anywhere in {{ }} writes the result
-// raw. join cannot tell a literal separator from a variable holding one
-// (in a template not rewritten both are unsafe), so it never escapes a
-// string separator (Django escapes an unsafe one under autoescape).
+// raw. With literals safe, join can tell a literal separator from a
+// variable's: in a rewritten template, join is Django's, which escapes an
+// unsafe separator under autoescape (whatever filter pongo2's registry
+// holds under that name); elsewhere join cannot tell them apart (both are
+// unsafe) and never escapes a string separator.
 //
 // Known differences that remain: lists print as pongo2 prints them (not
 // Python's repr); floatformat:-2 must be written floatformat:"-2"; slugify is

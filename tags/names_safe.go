@@ -20,6 +20,11 @@ import (
 //     is_safe filter). The safe filter marks its value safe (filterSafe),
 //     so the rewrite renames it in filter chains, where pongo2 looks for
 //     it by name: the value's own safeness decides, as in Django.
+//
+// With literals safe, join can tell a literal separator (safe) from a
+// variable's (unsafe, escaped under autoescape as Django escapes it): the
+// rewrite makes each join call Django's join (filterJoinDjango), whatever
+// filter the pongo2 registry holds under that name.
 
 // safeRenamed is the name the rewrite gives the safe filter in a chain.
 const safeRenamed = "safe (fragcache)"
@@ -41,6 +46,7 @@ type safeLayoutT struct {
 	litTok, litV  int
 	call          reflect.Type // filterCall
 	callName      int
+	callFunc      int
 	typeOfLiteral reflect.Type
 }
 
@@ -100,6 +106,12 @@ var checkSafeLayout = sync.OnceValue(func() error {
 	if l.callName, err = field(call, "name", reflect.String); err != nil {
 		return err
 	}
+	if l.callFunc, err = field(call, "filterFunc", reflect.Func); err != nil {
+		return err
+	}
+	if call.Field(l.callFunc).Type != reflect.TypeOf(pongo2.FilterFunction(nil)) {
+		return fmt.Errorf("fragcache/tags: pongo2's filterCall.filterFunc is not a FilterFunction: DjangoNames supports pongo2 v6.0.0")
+	}
 	l.lit, l.call = lit, call
 	return nil
 })
@@ -118,15 +130,25 @@ func literalReplacement(e reflect.Value, it reflect.Type) reflect.Value {
 	return reflect.ValueOf(&djLiteral{v: pongo2.AsSafeValue(s), s: s, tok: tok})
 }
 
-// renameSafe renames the safe filter in a pongo2 filter call (v, a
-// filterCall struct), so that pongo2 no longer finds it by name.
-func renameSafe(v reflect.Value) {
+// fixFilterCall renames the safe filter in a pongo2 filter call (v, a
+// filterCall struct), so that pongo2 no longer finds it by name, and makes
+// a join call Django's join, which escapes an unsafe separator (string
+// literals being safe here, only a variable's separator is).
+func fixFilterCall(v reflect.Value) {
 	l := &safeLayout
 	if l.call == nil || v.Type() != l.call {
 		return
 	}
-	if name := writable(v.Field(l.callName)); name.String() == "safe" && name.CanSet() {
-		name.SetString(safeRenamed)
+	name := writable(v.Field(l.callName))
+	switch name.String() {
+	case "safe":
+		if name.CanSet() {
+			name.SetString(safeRenamed)
+		}
+	case "join":
+		if fn := writable(v.Field(l.callFunc)); fn.CanSet() {
+			fn.Set(reflect.ValueOf(pongo2.FilterFunction(filterJoinDjango)))
+		}
 	}
 }
 

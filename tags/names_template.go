@@ -48,7 +48,8 @@ type NameOptions struct {
 // literals are, and the safe filter is renamed in filter chains, so that
 // pongo2's {{ }} no longer writes {{ x|safe|upper }} unescaped for the
 // mere presence of |safe (the value's own safeness decides, as in
-// Django; see names_safe.go).
+// Django), and join escapes a separator that is not safe (a variable's)
+// under autoescape, as Django's does; see names_safe.go.
 //
 // render.Renderer calls it for every template it parses. DjangoNames
 // relies on the layout of pongo2 v6.0.0's parsed templates (read with
@@ -214,7 +215,7 @@ func (rw *rewriter) walk(v reflect.Value) {
 			return
 		}
 		if rw.probe == nil {
-			renameSafe(v)
+			fixFilterCall(v)
 		}
 		for i := 0; i < v.NumField(); i++ {
 			rw.walk(writable(v.Field(i)))
