@@ -290,13 +290,13 @@
 //	              (pongo2's meaning, N words a line, is kept)
 //	addslashes,   Django's is_safe filters: a safe input gives a safe
 //	capfirst,     result (pongo2 returned it unsafe, so the input's markup
-//	lower,        was escaped again, &amp;amp;); the text is pongo2's,
-//	striptags,    except center, which places an odd space as Python's
-//	phone2numeric, str.center (Django up to 5.2), and capfirst, which
-//	center, ljust, no longer blanks a number (filters_safe.go)
-//	rjust, slice,
-//	last, random,
-//	wordwrap
+//	center, last, was escaped again, &amp;amp;). The text is pongo2's,
+//	ljust, lower, except center, which places an odd space as Python's
+//	rjust, slice, str.center does (Django up to 5.2), and capfirst,
+//	random,       which no longer blanks a number (filters_safe.go)
+//	striptags,
+//	wordwrap,
+//	phone2numeric
 //	cut           Django's: a safe input stays safe unless ";" is cut
 //	first, last,  an item of a list keeps its own safeness (pongo2 wrapped
 //	random, join  a pongo2 value held in a list in one that is never safe)
@@ -318,7 +318,9 @@
 // apnumber, ordinal) keep a safe input's safeness too, and every is_safe
 // filter applied to the result of an autoescape-dependent one (linebreaks,
 // join, …) transforms both its outputs. urlencode's result is never safe,
-// as in Django.
+// as in Django. pongo2's floatformat, also is_safe in Django, is kept: its
+// result, a number, has nothing to escape. Django's other is_safe filters
+// json_script, pprint and slugify are not provided.
 //
 // UseDjangoBuiltins (which render.New calls) installs, process-wide, the
 // filters and tags whose meaning differs between pongo2 and Django, and
