@@ -319,8 +319,8 @@
 // filter applied to the result of an autoescape-dependent one (linebreaks,
 // join, …) transforms both its outputs. urlencode's result is never safe,
 // as in Django. pongo2's floatformat, also is_safe in Django, is kept: its
-// result, a number, has nothing to escape. Django's other is_safe filters
-// json_script, pprint and slugify are not provided.
+// result, a number, has nothing to escape. Django's is_safe filters pprint
+// and slugify are not provided.
 //
 // UseDjangoBuiltins (which render.New calls) installs, process-wide, the
 // filters and tags whose meaning differs between pongo2 and Django, and
@@ -340,7 +340,9 @@
 //	tags                now (Django's format codes, as var), widthratio
 //	                    (Django rounds the ratio half to even; pongo2
 //	                    computed ceil(ratio + 0.5); as var)
-//	added               force_escape, safeseq, unordered_list, filesizeformat,
+//	added               force_escape, safeseq, json_script (Python's
+//	                    json.dumps output; the id is optional, as from
+//	                    Django 4.1), unordered_list, filesizeformat,
 //	                    timesince, timeuntil, and django.contrib.humanize's
 //	                    intcomma, intword, apnumber, ordinal, naturalday,
 //	                    naturaltime (English)

@@ -25,6 +25,7 @@ var djangoFilters = map[string]pongo2.FilterFunction{
 	"truncatewords_html": isSafeFilter(filterTruncatewordsHTML),
 	"unordered_list":     filterUnorderedList,
 	"safeseq":            filterSafeseq,
+	"json_script":        filterJSONScript,
 	"filesizeformat":     isSafeFilter(filterFilesizeformat),
 	"title":              isSafeFilter(filterTitle),
 	"yesno":              filterYesno,
