@@ -35,7 +35,13 @@ func init() {
 	replaceFilter("linebreaksbr", filterLinebreaksbr)
 	replaceFilter("linenumbers", filterLinenumbers)
 	replaceFilter("join", filterJoin)
-	replaceFilter("wordwrap", filterWordwrapWords)
+	replaceFilter("wordwrap", isSafeFilter(filterWordwrapWords))
+
+	// Django's is_safe filters, which pongo2 returned unsafe, so that a
+	// safe input was escaped again (filters_safe.go).
+	for name, fn := range safeFilters {
+		replaceFilter(name, fn)
+	}
 }
 
 // nilValue is a nil pongo2 value, shared (pongo2 values are not modified

@@ -84,6 +84,9 @@ func fixNumbers(v any) any {
 		}
 	case map[string]any:
 		// The values golden.py decodes specially.
+		if s, ok := x["__safe__"].(string); ok {
+			return pongo2.AsSafeValue(s)
+		}
 		if s, ok := x["__datetime__"].(string); ok {
 			t, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", s)
 			if err != nil {
@@ -120,13 +123,19 @@ func goldenSet(t testing.TB, files map[string]string) *pongo2.TemplateSet {
 // deviations maps a template to the output we give instead (and why, in a
 // comment where it is declared).
 func runGolden(t *testing.T, file string, deviations map[string]string) {
+	runGoldenWith(t, file, deviations, nil)
+}
+
+// runGoldenWith is runGolden with prepare (DjangoNames, say) applied to
+// each parsed template before it renders.
+func runGoldenWith(t *testing.T, file string, deviations map[string]string, prepare func(*pongo2.Template) error) {
 	cases := loadGolden(t, file)
 	if len(cases) == 0 {
 		t.Fatalf("%s: no cases", file)
 	}
 	for _, c := range cases {
 		set := goldenSet(t, c.Files)
-		got, err := renderString(set, c.T, jsonContext(t, c.Ctx))
+		got, err := renderPrepared(set, c.T, jsonContext(t, c.Ctx), prepare)
 		if want, ok := deviations[c.T]; ok {
 			if want == skipCase {
 				continue
@@ -147,6 +156,19 @@ func runGolden(t *testing.T, file string, deviations map[string]string) {
 			t.Errorf("Django %s: %s\n got %q, %v\nwant %q", c.Django, c.T, got, err, *c.Out)
 		}
 	}
+}
+
+func renderPrepared(set *pongo2.TemplateSet, src string, ctx pongo2.Context, prepare func(*pongo2.Template) error) (string, error) {
+	tpl, err := set.FromString(src)
+	if err != nil {
+		return "", err
+	}
+	if prepare != nil {
+		if err := prepare(tpl); err != nil {
+			return "", err
+		}
+	}
+	return tpl.Execute(ctx)
 }
 
 func renderString(set *pongo2.TemplateSet, src string, ctx pongo2.Context) (string, error) {

@@ -288,6 +288,20 @@
 //	join
 //	wordwrap      panicked when the text had fewer words than the width
 //	              (pongo2's meaning, N words a line, is kept)
+//	addslashes,   Django's is_safe filters: a safe input gives a safe
+//	capfirst,     result (pongo2 returned it unsafe, so the input's markup
+//	center, last, was escaped again, &amp;amp;). The text is pongo2's,
+//	ljust, lower, except center, which places an odd space as Python's
+//	rjust, slice, str.center does (Django up to 5.2), and capfirst,
+//	random,       which no longer blanks a number (filters_safe.go)
+//	striptags,
+//	wordwrap,
+//	phone2numeric
+//	cut           Django's: a safe input stays safe unless ";" is cut
+//	first, last,  an item of a list keeps its own safeness (pongo2 wrapped
+//	random, join  a pongo2 value held in a list in one that is never safe)
+//	upper         on the result of linebreaks and the like, as Django: the
+//	              autoescape-on text is escaped again
 //
 // pongo2 gives a filter no access to the autoescape setting; the filters
 // Django renders according to it (needs_autoescape) compute both outputs:
@@ -298,6 +312,15 @@
 // the two outputs differ (the text has characters to escape), the value
 // holds both: pongo2's length, comparisons (==, in) and the like see that
 // encoding, so take the length or compare before such a filter.
+//
+// Django's is_safe filters among those below (title, iriencode,
+// stringformat, wordwrap, filesizeformat, the truncate filters, intcomma,
+// apnumber, ordinal) keep a safe input's safeness too, and every is_safe
+// filter applied to the result of an autoescape-dependent one (linebreaks,
+// join, …) transforms both its outputs. urlencode's result is never safe,
+// as in Django. pongo2's floatformat, also is_safe in Django, is kept: its
+// result, a number, has nothing to escape. Django's is_safe filters pprint
+// and slugify are not provided.
 //
 // UseDjangoBuiltins (which render.New calls) installs, process-wide, the
 // filters and tags whose meaning differs between pongo2 and Django, and
@@ -317,7 +340,9 @@
 //	tags                now (Django's format codes, as var), widthratio
 //	                    (Django rounds the ratio half to even; pongo2
 //	                    computed ceil(ratio + 0.5); as var)
-//	added               force_escape, unordered_list, filesizeformat,
+//	added               force_escape, safeseq, json_script (Python's
+//	                    json.dumps output; the id is optional, as from
+//	                    Django 4.1), unordered_list, filesizeformat,
 //	                    timesince, timeuntil, and django.contrib.humanize's
 //	                    intcomma, intword, apnumber, ordinal, naturalday,
 //	                    naturaltime (English)
@@ -329,10 +354,23 @@
 // registered at import: messages are not translated, the source text is
 // the output (Django with no catalog for the language).
 //
+// Two differences in safe handling are not the filters' doing, and
+// DjangoNames (which render.Renderer applies to every template) fixes
+// them in the templates it rewrites: string literals are safe, as
+// Django's are ({{ "<b>" }}, default:"<i>x</i>", {% with x="<b>" %} write
+// their markup), and |safe no longer disables autoescaping of the whole
+// expression in pongo2's {{ }}: the value's own safeness decides, so
+// {{ x|safe|upper }} is escaped as in Django (upper is not is_safe). In
+// a template not rewritten, pongo2's behaviour stays: literals are
+// escaped like variables and |safe anywhere in {{ }} writes the result
+// raw. With literals safe, join can tell a literal separator from a
+// variable's: in a rewritten template, join is Django's, which escapes an
+// unsafe separator under autoescape (whatever filter pongo2's registry
+// holds under that name); elsewhere join cannot tell them apart (both are
+// unsafe) and never escapes a string separator.
+//
 // Known differences that remain: lists print as pongo2 prints them (not
-// Python's repr); |safe anywhere in an expression disables autoescaping
-// of its result; a string literal argument (default:"<b>") is escaped like
-// a variable; floatformat:-2 must be written floatformat:"-2"; slugify is
+// Python's repr); floatformat:-2 must be written floatformat:"-2"; slugify is
 // not provided (it needs Unicode decomposition tables); pongo2's lexer
 // unescapes string literals and rejects unknown escapes, so a format that
 // Django templates write {% now "\Y" %} or {{ d|date:"\Y" }} is written

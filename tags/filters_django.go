@@ -19,18 +19,20 @@ import (
 // characters, yesno maps None, …) and Django filters pongo2 lacks.
 var djangoFilters = map[string]pongo2.FilterFunction{
 	"force_escape":       filterForceEscape,
-	"truncatechars":      filterTruncatechars,
-	"truncatewords":      filterTruncatewords,
-	"truncatechars_html": filterTruncatecharsHTML,
-	"truncatewords_html": filterTruncatewordsHTML,
+	"truncatechars":      isSafeFilter(filterTruncatechars),
+	"truncatewords":      isSafeFilter(filterTruncatewords),
+	"truncatechars_html": isSafeFilter(filterTruncatecharsHTML),
+	"truncatewords_html": isSafeFilter(filterTruncatewordsHTML),
 	"unordered_list":     filterUnorderedList,
-	"filesizeformat":     filterFilesizeformat,
-	"title":              filterTitle,
+	"safeseq":            filterSafeseq,
+	"json_script":        filterJSONScript,
+	"filesizeformat":     isSafeFilter(filterFilesizeformat),
+	"title":              isSafeFilter(filterTitle),
 	"yesno":              filterYesno,
 	"urlencode":          filterURLEncode,
-	"iriencode":          filterIRIEncode,
-	"stringformat":       filterStringformat,
-	"wordwrap":           filterWordwrap,
+	"iriencode":          isSafeFilter(filterIRIEncode),
+	"stringformat":       isSafeFilter(filterStringformat),
+	"wordwrap":           isSafeFilter(filterWordwrap),
 	"urlize":             filterURLize,
 	"urlizetrunc":        filterURLizetrunc,
 	"date":               filterDate,
@@ -413,13 +415,14 @@ func pyQuote(s, safe string) string {
 }
 
 // filterURLEncode is Django's urlencode: quote() with "/" safe by
-// default, or the argument's characters.
+// default, or the argument's characters. Its result is never safe (Django
+// registers it with is_safe=False).
 func filterURLEncode(in, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
 	safe := "/"
 	if param != nil && !param.IsNil() {
 		safe = param.String()
 	}
-	return keepSafety(in, pyQuote(in.String(), safe)), nil
+	return pongo2.AsValue(pyQuote(in.String(), safe)), nil
 }
 
 // filterIRIEncode is Django's iriencode (iri_to_uri).

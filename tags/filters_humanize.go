@@ -23,10 +23,10 @@ var djangoBuiltinsInstalled atomic.Bool
 
 // humanizeFilters are django.contrib.humanize's filters.
 var humanizeFilters = map[string]pongo2.FilterFunction{
-	"intcomma":    filterIntcomma,
+	"intcomma":    isSafeFilter(filterIntcomma),
 	"intword":     filterIntword,
-	"apnumber":    filterApnumber,
-	"ordinal":     filterOrdinal,
+	"apnumber":    isSafeFilter(filterApnumber),
+	"ordinal":     isSafeFilter(filterOrdinal),
 	"naturalday":  filterNaturalday,
 	"naturaltime": filterNaturaltime,
 }

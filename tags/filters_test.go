@@ -47,10 +47,12 @@ var filterDeviations = map[string]string{
 	"{{ l|slice:':2' }}":     skipCase,
 	// pongo2's {{ }} does not escape when |safe appears anywhere in the
 	// expression, even before a filter whose result Django does not mark
-	// safe.
+	// safe (in a template not rewritten by DjangoNames; see
+	// TestSafeLiteralsDjango32).
 	"{{ x|safe|upper }}": skipCase,
 	// pongo2 cannot tell a string literal argument (safe in Django) from a
-	// variable: the default value is escaped.
+	// variable: the default value is escaped (in a template not rewritten
+	// by DjangoNames, which makes literals safe).
 	"{{ empty|default:'<none>' }}":             skipCase,
 	"{{ none|default_if_none:'<none>' }}":      skipCase,
 	"{{ none|safe|default_if_none:'<none>' }}": skipCase,

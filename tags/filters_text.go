@@ -75,6 +75,7 @@ type textInput struct {
 
 func input(in *pongo2.Value) textInput {
 	if in != nil {
+		in = unwrapValue(in)
 		if a, ok := in.Interface().(autoescaped); ok {
 			off, on := a.split()
 			return textInput{off: off, on: on, safe: true, dual: true}
@@ -209,6 +210,23 @@ func filterLinenumbers(in *pongo2.Value, _ *pongo2.Value) (*pongo2.Value, *pongo
 // string literal in a template (which is safe). A value that is not a
 // list is returned as it is.
 func filterJoin(in *pongo2.Value, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+	return join(in, param, false)
+}
+
+// filterJoinDjango is Django's join in a template rewritten by DjangoNames,
+// where string literals are safe: an unsafe separator (a variable's) is
+// escaped under autoescape too, as Django escapes it.
+func filterJoinDjango(in *pongo2.Value, param *pongo2.Value) (*pongo2.Value, *pongo2.Error) {
+	if param == nil {
+		param = nilValue
+	}
+	return join(in, param, true)
+}
+
+// join joins the items of in with param's text; escapeStrings says whether
+// an unsafe string separator is escaped under autoescape (otherwise only
+// a separator that is not a string is).
+func join(in, param *pongo2.Value, escapeStrings bool) (*pongo2.Value, *pongo2.Error) {
 	if in == nil || !in.CanSlice() || in.IsString() {
 		return in, nil
 	}
@@ -225,7 +243,7 @@ func filterJoin(in *pongo2.Value, param *pongo2.Value) (*pongo2.Value, *pongo2.E
 		}
 	}
 	sepOn := sep.on
-	if !sep.safe && param != nil && !param.IsString() {
+	if !sep.safe && param != nil && (escapeStrings || !param.IsString()) {
 		sepOn = escapeHTML(sep.on)
 	}
 	offS, onS := strings.Join(off, sep.off), strings.Join(on, sepOn)

@@ -43,6 +43,14 @@ type NameOptions struct {
 // Call it once, after parsing and before the first render: it is not safe
 // concurrently with renders of tpl. Calling it twice is harmless.
 //
+// It also gives the template Django's safe handling where pongo2's parsed
+// template decides it: string literals become safe values, as Django's
+// literals are, and the safe filter is renamed in filter chains, so that
+// pongo2's {{ }} no longer writes {{ x|safe|upper }} unescaped for the
+// mere presence of |safe (the value's own safeness decides, as in
+// Django), and join escapes a separator that is not safe (a variable's)
+// under autoescape, as Django's does; see names_safe.go.
+//
 // render.Renderer calls it for every template it parses. DjangoNames
 // relies on the layout of pongo2 v6.0.0's parsed templates (read with
 // reflection); it returns an error, and changes nothing, if that layout is
@@ -52,6 +60,9 @@ func DjangoNames(tpl *pongo2.Template, opts NameOptions) (err error) {
 		return fmt.Errorf("fragcache/tags: DjangoNames of a nil template")
 	}
 	if err := checkResolverLayout(); err != nil {
+		return err
+	}
+	if err := checkSafeLayout(); err != nil {
 		return err
 	}
 	defer func() {
@@ -203,6 +214,9 @@ func (rw *rewriter) walk(v reflect.Value) {
 		if v.Type() == typeOfReflect {
 			return
 		}
+		if rw.probe == nil {
+			fixFilterCall(v)
+		}
 		for i := 0; i < v.NumField(); i++ {
 			rw.walk(writable(v.Field(i)))
 		}
@@ -266,6 +280,9 @@ func (rw *rewriter) replacement(v reflect.Value, it reflect.Type) reflect.Value 
 			rw.capture(v)
 		}
 		return reflect.Value{}
+	}
+	if r := literalReplacement(e, it); r.IsValid() {
+		return r
 	}
 	if e.Type() != resolverLayout.t || e.IsNil() {
 		return reflect.Value{}

@@ -19,12 +19,16 @@ from django.conf import settings
 
 import datetime as _dt
 
+from django.utils.safestring import mark_safe
+
 
 def _special(v):
     """Decodes the context values JSON cannot hold: {"__datetime__": iso}
-    (an aware datetime) and {"__now__": seconds} (now in UTC plus that many
-    seconds, at render time)."""
+    (an aware datetime), {"__now__": seconds} (now in UTC plus that many
+    seconds, at render time) and {"__safe__": text} (a string marked safe)."""
     if isinstance(v, dict):
+        if "__safe__" in v:
+            return mark_safe(v["__safe__"])
         if "__datetime__" in v:
             return _dt.datetime.fromisoformat(v["__datetime__"])
         if "__now__" in v:
