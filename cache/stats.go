@@ -11,8 +11,30 @@ import (
 // counts keys removed by Delete, and the keys given to DeleteMany (bulk
 // deletes do not report what they found); Errors counts failed operations, including rejected
 // keys and the entries SetMany reports as failed.
+//
+// Backend says whether the backend is reachable, for caches behind a
+// circuit breaker (the fail-open wrapper of memcached:// and redis://):
+// its state ("closed", "open", "half-open") and the failures it swallowed.
+// It is the zero BackendHealth for other backends.
 type Stats struct {
 	Hits, Misses, Sets, Deletes, Errors uint64
+	Backend                             BackendHealth
+}
+
+// BackendHealth is what a circuit breaker knows of its backend.
+type BackendHealth struct {
+	// Breaker is the breaker's state: "closed", "open" or "half-open"; ""
+	// for a backend without one.
+	Breaker string
+	// Failures counts the backend's failed operations, timeouts included;
+	// ShortCircuited the calls the open breaker answered without it.
+	Failures, ShortCircuited uint64
+}
+
+// HealthReporter is implemented by wrappers that know whether their backend
+// is reachable (cache/failopen's circuit breaker). Cache.Stats reports it.
+type HealthReporter interface {
+	Health() BackendHealth
 }
 
 // HitRate returns Hits / (Hits + Misses), or 0 before any lookup.
@@ -63,11 +85,15 @@ func (c *stripedCounter) Load() uint64 {
 // Stats returns the counters. Reading them costs a few atomic loads and may
 // be done at any time.
 func (c *Cache) Stats() Stats {
-	return Stats{
+	s := Stats{
 		Hits:    c.stats.hits.Load(),
 		Misses:  c.stats.misses.Load(),
 		Sets:    c.stats.sets.Load(),
 		Deletes: c.stats.deletes.Load(),
 		Errors:  c.stats.errors.Load(),
 	}
+	if hr, ok := As[HealthReporter](c.backend); ok {
+		s.Backend = hr.Health()
+	}
+	return s
 }

@@ -263,6 +263,13 @@ func (b *Backend) dropped(ctx context.Context, o outcome) {
 	}
 }
 
+// Health implements cache.HealthReporter, so that cache.Stats shows the
+// breaker.
+func (b *Backend) Health() cache.BackendHealth {
+	st := b.Stats()
+	return cache.BackendHealth{Breaker: st.State.String(), Failures: st.Failures, ShortCircuited: st.ShortCircuited}
+}
+
 // Swallows implements cache.Swallower: a write the backend failed is
 // reported through cache.ReportSwallowed.
 func (b *Backend) Swallows() bool { return true }

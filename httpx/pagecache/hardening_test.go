@@ -598,4 +598,12 @@ func TestStoreFailedIsTold(t *testing.T) {
 	if st := c.Stats(); st.Sets != 0 || st.Errors == 0 {
 		t.Errorf("cache stats %+v: a swallowed store counted as a set", st)
 	}
+	// Every stats view shows the breaker and the backend's failures.
+	if st := pc.Stats(); st.Backend.Breaker != "closed" || st.Backend.Failures == 0 {
+		t.Errorf("page cache stats do not show the backend's health: %+v", st.Backend)
+	}
+	tc := newTestCaches(t)
+	if st := tc.def().Stats(); st.Backend != (cache.BackendHealth{}) {
+		t.Errorf("memory cache: %+v", st.Backend)
+	}
 }

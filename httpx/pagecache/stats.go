@@ -1,6 +1,10 @@
 package pagecache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/fragcache/fragcache/cache"
+)
 
 // Stats counts what a Cache did since it was built.
 type Stats struct {
@@ -23,9 +27,12 @@ type Stats struct {
 	// Bypassed counts requests left alone: other methods, session cookies
 	// (WithAnonymousOnly), invalid hosts.
 	Bypassed uint64
-	// Errors counts failed backend operations; the requests were served
-	// anyway.
+	// Errors counts failed backend operations (and stores a fail-open
+	// cache swallowed); the requests were served anyway.
 	Errors uint64
+	// Backend is the health of the cache's backend: its circuit breaker's
+	// state and failures (see cache.Stats).
+	Backend cache.BackendHealth
 }
 
 // HitRate returns Hits / (Hits + Misses), or 0 before any lookup.
@@ -42,7 +49,7 @@ type counters struct {
 
 // Stats returns the counters.
 func (p *Cache) Stats() Stats {
-	return Stats{
+	s := Stats{
 		Hits:             p.stats.hits.Load(),
 		Misses:           p.stats.misses.Load(),
 		Stored:           p.stats.stored.Load(),
@@ -52,4 +59,8 @@ func (p *Cache) Stats() Stats {
 		Bypassed:         p.stats.bypassed.Load(),
 		Errors:           p.stats.errors.Load(),
 	}
+	if p.cache != nil {
+		s.Backend = p.cache.Stats().Backend
+	}
+	return s
 }
