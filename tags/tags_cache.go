@@ -10,6 +10,7 @@ import (
 	"github.com/flosch/pongo2/v6"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/flight"
 	"github.com/fragcache/fragcache/internal/pystr"
 )
 
@@ -249,7 +250,7 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 		return n.write(ec, w, body)
 	}
 	g := f.group(c)
-	fl, leader := g.join(string(key))
+	fl, leader := g.Join(string(key))
 	if leader {
 		body, perr := n.lead(ec, f, c, g, fl, key, timeout, st, rctx)
 		if perr != nil {
@@ -264,9 +265,9 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 		waitOver = t.C
 	}
 	select {
-	case <-fl.done:
-		if fl.err == nil {
-			return n.write(ec, w, fl.body)
+	case <-fl.Done():
+		if res := fl.Result(); res.err == nil {
+			return n.write(ec, w, res.body)
 		}
 		// The leader's render failed with another request's data: render
 		// with ours, so that the error (if any) is this render's.
@@ -289,10 +290,9 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 
 // lead renders and stores the body as the leader of a flight, and hands
 // the result to the renders waiting for it.
-func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache, g *flightGroup, fl *flight,
+func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache, g *flightGroup, fl *flight.Flight[rendered],
 	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) (body []byte, perr *pongo2.Error) {
-	defer g.finish(string(key), fl)
-	defer func() { fl.body, fl.err = body, perr }()
+	defer func() { g.Finish(string(key), fl, rendered{body, perr}) }()
 	// Another flight may have stored the fragment since our lookup.
 	if v, hit, err := c.GetKeyBytes(rctx, key); err == nil && hit {
 		return v, nil

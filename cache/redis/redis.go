@@ -329,6 +329,18 @@ func seconds(t cache.Timeout) (secs int64, forever bool) {
 // Get returns the value stored under key (GET on a read server), decoded
 // as Options.DjangoValues says.
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	v, ok, err := b.read(ctx, key)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if v, err = b.decode(key, v); err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// read is GET on a read server: the stored bytes.
+func (b *Backend) read(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c, i := b.reader()
@@ -339,9 +351,6 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return nil, false, b.fail(ctx, "GET", i, err)
 	}
-	if v, err = b.decode(key, v); err != nil {
-		return nil, false, err
-	}
 	return v, true, nil
 }
 
@@ -349,15 +358,9 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 // Options.DjangoValues everything but a decimal integer is Django's pickle
 // (Raw.Pickle); without it values are raw bytes.
 func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, error) {
-	ctx, cancel := b.ctx(ctx)
-	defer cancel()
-	c, i := b.reader()
-	v, err := c.Get(ctx, key).Bytes()
-	if err != nil {
-		if err == goredis.Nil {
-			return cache.Raw{}, false, nil
-		}
-		return cache.Raw{}, false, b.fail(ctx, "GET", i, err)
+	v, ok, err := b.read(ctx, key)
+	if err != nil || !ok {
+		return cache.Raw{}, false, err
 	}
 	return cache.Raw{Bytes: v, Pickle: b.django && looksPickled(v)}, true, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/flight"
 	"github.com/fragcache/fragcache/internal/httpheader"
 )
 
@@ -24,7 +25,7 @@ type Cache struct {
 	cache   *cache.Cache
 	keys    *Keys
 	scratch sync.Pool // *keyInputs
-	flights flightGroup
+	flights flight.Group[*flightResult]
 	stats   counters
 }
 

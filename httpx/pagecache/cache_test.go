@@ -396,7 +396,7 @@ func TestPageCacheCanceledAndPanics(t *testing.T) {
 		defer func() { panicked <- recover() }()
 		serveReq(ph, get("/panic"))
 	}()
-	for p.flights.size() == 0 {
+	for p.flights.Len() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	got := make(chan string, 1)
@@ -417,7 +417,7 @@ func TestPageCacheCanceledAndPanics(t *testing.T) {
 		fmt.Fprint(w, "late")
 	}))
 	go serveReq(ph2, get("/slow"))
-	for p.flights.size() == 0 {
+	for p.flights.Len() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())

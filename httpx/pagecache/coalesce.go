@@ -6,26 +6,16 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 )
 
-// flightGroup coalesces concurrent misses of one page: the first request
-// (the leader) runs the handler; the others wait for it and, if the
+// Concurrent misses of one page are coalesced (flight.Group): the first
+// request (the leader) runs the handler; the others wait for it and, if the
 // leader's response was stored and their own page key under the learned
 // header list is the leader's, are served that response. Otherwise they
 // run the handler themselves: a response is never shared between requests
 // whose Vary-listed headers differ, nor when it was not stored.
-type flightGroup struct {
-	mu sync.Mutex
-	m  map[string]*flight
-}
 
-type flight struct {
-	done chan struct{}
-	res  *flightResult // set before done is closed
-}
-
-// flightResult is what a leader stored.
+// flightResult is what a leader stored (nil: nothing).
 type flightResult struct {
 	method  string
 	list    []string
@@ -33,40 +23,6 @@ type flightResult struct {
 	entry   []byte
 	// lastModified is the stored Last-Modified, Unix seconds (0: none).
 	lastModified int64
-}
-
-// join returns the flight of key and whether the caller leads it.
-func (g *flightGroup) join(key string) (*flight, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f, ok := g.m[key]; ok {
-		return f, false
-	}
-	if g.m == nil {
-		g.m = make(map[string]*flight)
-	}
-	f := &flight{done: make(chan struct{})}
-	g.m[key] = f
-	return f, true
-}
-
-// finish publishes the leader's result (nil: nothing stored) and ends the
-// flight. It also runs when the handler panics.
-func (g *flightGroup) finish(key string, f *flight, res *flightResult) {
-	g.mu.Lock()
-	if g.m[key] == f {
-		delete(g.m, key)
-	}
-	g.mu.Unlock()
-	f.res = res
-	close(f.done)
-}
-
-// size returns the number of flights in progress.
-func (g *flightGroup) size() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.m)
 }
 
 // requestHeaderDigest is the md5 of every header of r (names sorted, each

@@ -34,7 +34,7 @@ func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, 
 		return
 	}
 	key := p.flightKey(r, s, m)
-	f, leader := p.flights.join(key)
+	f, leader := p.flights.Join(key)
 	if !leader {
 		if p.cfg.onJoin != nil {
 			p.cfg.onJoin()
@@ -46,7 +46,7 @@ func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, 
 			timeout = t.C
 		}
 		select {
-		case <-f.done:
+		case <-f.Done():
 		case <-r.Context().Done():
 			return // the client went away
 		case <-timeout:
@@ -57,7 +57,7 @@ func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, 
 			p.run(w, r, s, next, m)
 			return
 		}
-		if res := f.res; res != nil && res.method == r.Method && p.sameVariant(r, s, res) {
+		if res := f.Result(); res != nil && res.method == r.Method && p.sameVariant(r, s, res) {
 			if e, ok := decodeEntry(res.entry); ok {
 				p.stats.coalesced.Add(1)
 				p.serveEntry(w, r, &e, "fragcache; fwd="+m.fwd+"; collapsed")
@@ -70,7 +70,7 @@ func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, 
 		return
 	}
 	var res *flightResult
-	defer func() { p.flights.finish(key, f, res) }()
+	defer func() { p.flights.Finish(key, f, res) }()
 	res = p.run(w, r, s, next, m)
 }
 
