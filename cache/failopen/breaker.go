@@ -192,7 +192,7 @@ func (b *breaker) failed(ctx context.Context, op string, err error, timedOut, pr
 	b.last.Store(&lastError{msg: err.Error(), at: now})
 	b.logFailure(ctx, now, op, err)
 	if probe {
-		b.open(ctx, now, err, "probe failed")
+		b.open(ctx, now, err, reasonProbeFailed)
 		return
 	}
 	if n := b.failures.Add(1); n >= b.threshold && State(b.state.Load()) == Closed {
@@ -217,11 +217,20 @@ func (b *breaker) open(ctx context.Context, now time.Time, err error, why string
 	b.mu.Unlock()
 	b.nOpens.Add(1)
 	if b.logger != nil {
-		b.logger.LogAttrs(ctx, slog.LevelWarn, "fragcache: cache backend failing; circuit open, skipping it",
+		// One line per outage: the breaker opening from closed is a Warn;
+		// a failed probe, which re-opens it, is logged at Debug only.
+		level := slog.LevelWarn
+		if why == reasonProbeFailed {
+			level = slog.LevelDebug
+		}
+		b.logger.LogAttrs(ctx, level, "fragcache: cache backend failing; circuit open, skipping it",
 			slog.String("backend", b.name), slog.String("reason", why),
 			slog.Duration("cool_down", cool), slog.String("error", err.Error()))
 	}
 }
+
+// reasonProbeFailed is why a failed probe re-opens the breaker.
+const reasonProbeFailed = "probe failed"
 
 // logFailure logs at most one failure per log interval, with the number of
 // failures not logged since the last line.

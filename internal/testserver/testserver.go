@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -194,6 +195,26 @@ func (s *Server) Restart() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.t.Fatalf("testserver: restart: %v", err)
+}
+
+// Hang freezes the server (SIGSTOP): it accepts connections into the
+// kernel's backlog but answers nothing, the way a hung or overloaded cache
+// server looks to its clients, until Resume.
+func (s *Server) Hang() { s.signal(syscall.SIGSTOP) }
+
+// Resume lets a hung server run again (SIGCONT).
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.t.Fatalf("testserver: %v to a server that is not running", sig)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("testserver: %v: %v", sig, err)
+	}
 }
 
 // Running reports whether the server process is running.
