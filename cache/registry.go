@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
+	"time"
 )
 
 // Well-known aliases, as in Django's CACHES setting.
@@ -23,7 +25,25 @@ const (
 // URL, or WithDjango), and so the key scheme of the fragments written to it.
 type Registry struct {
 	caches map[string]*Cache
+	urls   map[string]string // alias → redacted URL (OpenRegistry)
+
+	mu            sync.Mutex
+	invalidations []Invalidation // the latest, oldest first
 }
+
+// Invalidation is one InvalidateFragment or InvalidateFragmentIn call, as
+// Registry.RecentInvalidations reports it.
+type Invalidation struct {
+	At      time.Time
+	Alias   string // "" for the fragments cache
+	Name    string
+	Key     string // the made key
+	Deleted bool
+	Err     string // "" when the call succeeded
+}
+
+// recentInvalidations is how many invalidations a Registry remembers.
+const recentInvalidations = 20
 
 // NewRegistry returns a registry of the given caches. Aliases must be
 // non-empty and caches non-nil.
@@ -68,7 +88,46 @@ func OpenRegistry(urls map[string]string, schemes Schemes, opts ...Option) (*Reg
 		}
 		return nil, fmt.Errorf("cache alias %q: %w", alias, err)
 	}
-	return NewRegistry(caches)
+	r, err := NewRegistry(caches)
+	if err != nil {
+		return nil, err
+	}
+	r.urls = make(map[string]string, len(urls))
+	for alias, u := range urls {
+		r.urls[alias] = Redact(u)
+	}
+	return r, nil
+}
+
+// URL returns the URL the cache of an alias was opened from, with any
+// password redacted; "" for a registry not opened from URLs.
+func (r *Registry) URL(alias string) string { return r.urls[alias] }
+
+// RecentInvalidations returns the latest invalidations by name (at most
+// 20), newest first: for a debug page.
+func (r *Registry) RecentInvalidations() []Invalidation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Invalidation, len(r.invalidations))
+	for i, inv := range r.invalidations {
+		out[len(out)-1-i] = inv
+	}
+	return out
+}
+
+// remember records an invalidation.
+func (r *Registry) remember(alias, name string, c *Cache, key string, deleted bool, err error) {
+	inv := Invalidation{At: time.Now(), Alias: alias, Name: name, Key: c.MakeKey(key), Deleted: deleted}
+	if err != nil {
+		inv.Err = err.Error()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.invalidations) == recentInvalidations {
+		copy(r.invalidations, r.invalidations[1:])
+		r.invalidations = r.invalidations[:recentInvalidations-1]
+	}
+	r.invalidations = append(r.invalidations, inv)
 }
 
 // Cache returns the cache of an alias, or an error wrapping ErrUnknownAlias
@@ -137,7 +196,9 @@ func (r *Registry) InvalidateFragment(ctx context.Context, name string, vary ...
 	if err != nil {
 		return false, err
 	}
-	return invalidateFragment(ctx, c, name, vary)
+	deleted, err := invalidateFragment(ctx, c, name, vary)
+	r.remember("", name, c, c.KeyScheme().FragmentKey(name, vary...), deleted, err)
+	return deleted, err
 }
 
 // InvalidateFragmentIn is InvalidateFragment for the cache of an alias (the
@@ -147,7 +208,9 @@ func (r *Registry) InvalidateFragmentIn(ctx context.Context, alias, name string,
 	if err != nil {
 		return false, err
 	}
-	return invalidateFragment(ctx, c, name, vary)
+	deleted, err := invalidateFragment(ctx, c, name, vary)
+	r.remember(alias, name, c, c.KeyScheme().FragmentKey(name, vary...), deleted, err)
+	return deleted, err
 }
 
 func invalidateFragment(ctx context.Context, c *Cache, name string, vary []any) (bool, error) {

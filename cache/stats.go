@@ -3,6 +3,7 @@ package cache
 import (
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 )
 
 // Stats counts a cache's operations since it was created. Hits and misses
@@ -29,6 +30,10 @@ type BackendHealth struct {
 	// Failures counts the backend's failed operations, timeouts included;
 	// ShortCircuited the calls the open breaker answered without it.
 	Failures, ShortCircuited uint64
+	// LastError is the last failure's message (credentials redacted), and
+	// LastErrorAt its time; zero before any.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // HealthReporter is implemented by wrappers that know whether their backend

@@ -267,7 +267,8 @@ func (b *Backend) dropped(ctx context.Context, o outcome) {
 // breaker.
 func (b *Backend) Health() cache.BackendHealth {
 	st := b.Stats()
-	return cache.BackendHealth{Breaker: st.State.String(), Failures: st.Failures, ShortCircuited: st.ShortCircuited}
+	return cache.BackendHealth{Breaker: st.State.String(), Failures: st.Failures, ShortCircuited: st.ShortCircuited,
+		LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 }
 
 // Swallows implements cache.Swallower: a write the backend failed is

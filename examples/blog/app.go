@@ -22,6 +22,7 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/httpx"
+	"github.com/fragcache/fragcache/httpx/cachedebug"
 	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/render"
 	"github.com/fragcache/fragcache/tags"
@@ -181,6 +182,9 @@ func (a *App) routesHandler() http.Handler {
 	a.handle(mux, "GET /login", "login", a.login, httpx.NeverCache)
 	a.handle(mux, "GET /logout", "logout", a.logout, httpx.NeverCache)
 	a.handle(mux, "GET /debug/cache", "cache stats", a.debugCache, httpx.NeverCache)
+	// The library's debug page, mounted in one line: every alias (URLs
+	// redacted), breakers, fragments, latest invalidations; ?format=json.
+	mux.Handle("GET /debug/fragcache", cachedebug.Handler(a.caches, cachedebug.WithFragments(a.frags)))
 	a.handle(mux, "/", "not found", a.notFound)
 
 	static, _ := fs.Sub(files, "static")

@@ -52,7 +52,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		}
 		h := app.Handler()
 		var pages strings.Builder
-		for _, path := range []string{"/", "/debug/cache"} {
+		for _, path := range []string{"/", "/debug/cache", "/debug/fragcache", "/debug/fragcache?format=json"} {
 			req, _ := http.NewRequest(http.MethodGet, "http://example.com"+path, nil)
 			req.RequestURI = path
 			rw := &recorder{header: http.Header{}}

@@ -1,0 +1,158 @@
+// Package cachedebug is a debug page for fragcache's caches, mounted in one
+// line as net/http/pprof is:
+//
+//	mux.Handle("GET /debug/cache", cachedebug.Handler(reg,
+//		cachedebug.WithFragments(renderer.Fragments()), cachedebug.WithPageCache(pages)))
+//
+// It shows every alias of the registry with its URL (passwords redacted),
+// its counters and hit rate, and the health of its backend (the circuit
+// breaker's state, failures and last error); the {% cache %} tag's counters
+// per fragment name; the page cache's counters; and the latest
+// invalidations by name. "?format=json" gives the same as JSON. The page
+// reads counters only: it costs the cache nothing. Like pprof, it tells
+// about the site's internals: mount it where only operators reach it.
+package cachedebug
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/httpx/pagecache"
+	"github.com/fragcache/fragcache/tags"
+)
+
+// Option configures Handler.
+type Option func(*handler)
+
+// WithFragments adds the {% cache %} tag's counters per fragment name.
+func WithFragments(f *tags.Fragments) Option { return func(h *handler) { h.frags = f } }
+
+// WithPageCache adds a page cache's counters, under a name (several page
+// caches may be added).
+func WithPageCache(name string, p *pagecache.Cache) Option {
+	return func(h *handler) { h.pages = append(h.pages, namedPages{name, p}) }
+}
+
+type namedPages struct {
+	name string
+	p    *pagecache.Cache
+}
+
+type handler struct {
+	reg   *cache.Registry
+	frags *tags.Fragments
+	pages []namedPages
+}
+
+// Handler returns the debug page of reg's caches.
+func Handler(reg *cache.Registry, opts ...Option) http.Handler {
+	h := &handler{reg: reg}
+	for _, o := range opts {
+		if o != nil {
+			o(h)
+		}
+	}
+	return h
+}
+
+// Report is what the page shows; "?format=json" writes it as JSON.
+type Report struct {
+	Caches        []CacheReport
+	Fragments     []tags.FragmentStats
+	Pages         []PageReport
+	Invalidations []cache.Invalidation
+}
+
+// CacheReport is one alias.
+type CacheReport struct {
+	Alias   string
+	URL     string // redacted
+	Backend string // the backend's Go type
+	Stats   cache.Stats
+	HitRate string
+}
+
+// PageReport is one page cache.
+type PageReport struct {
+	Name    string
+	Stats   pagecache.Stats
+	HitRate string
+}
+
+// report gathers the page's data.
+func (h *handler) report() Report {
+	var r Report
+	if h.reg != nil {
+		for _, alias := range h.reg.Aliases() {
+			c, err := h.reg.Cache(alias)
+			if err != nil {
+				continue
+			}
+			st := c.Stats()
+			r.Caches = append(r.Caches, CacheReport{Alias: alias, URL: h.reg.URL(alias),
+				Backend: typeName(c.Backend()), Stats: st, HitRate: percent(st.Hits, st.Hits+st.Misses)})
+		}
+		r.Invalidations = h.reg.RecentInvalidations()
+	}
+	if h.frags != nil {
+		r.Fragments = h.frags.Stats()
+	}
+	for _, p := range h.pages {
+		st := p.p.Stats()
+		r.Pages = append(r.Pages, PageReport{Name: p.name, Stats: st, HitRate: percent(st.Hits, st.Hits+st.Misses)})
+	}
+	return r
+}
+
+// ServeHTTP writes the page, or JSON with ?format=json. Responses are never
+// cached.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	rep := h.report()
+	if r.URL.Query().Get("format") == "json" {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = page.Execute(w, rep)
+}
+
+// typeName is the backend's Go type, e.g. *failopen.Backend.
+func typeName(b cache.Backend) string { return fmt.Sprintf("%T", b) }
+
+func percent(part, whole uint64) string {
+	if whole == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
+}
+
+var page = template.Must(template.New("cache").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Cache</title>
+<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,th:first-child{text-align:left}.bad{color:#b00}</style>
+</head><body>
+<h1>Caches</h1>
+<table><tr><th>alias</th><th>URL</th><th>backend</th><th>hits</th><th>misses</th><th>hit rate</th><th>sets</th><th>deletes</th><th>errors</th><th>breaker</th><th>backend failures</th><th>last error</th></tr>
+{{range .Caches}}<tr><td>{{.Alias}}</td><td>{{.URL}}</td><td>{{.Backend}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Sets}}</td><td>{{.Stats.Deletes}}</td><td>{{.Stats.Errors}}</td><td{{if eq .Stats.Backend.Breaker "open"}} class="bad"{{end}}>{{or .Stats.Backend.Breaker "none"}}</td><td>{{.Stats.Backend.Failures}} ({{.Stats.Backend.ShortCircuited}} skipped)</td><td>{{if .Stats.Backend.LastError}}{{.Stats.Backend.LastErrorAt.Format "15:04:05"}} {{.Stats.Backend.LastError}}{{end}}</td></tr>
+{{end}}</table>
+{{if .Fragments}}<h1>Fragments</h1>
+<table><tr><th>name</th><th>hits</th><th>misses</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>unresolved vary-on</th></tr>
+{{range .Fragments}}<tr><td>{{.Name}}</td><td>{{.Hits}}</td><td>{{.Misses}}</td><td>{{.Renders}}</td><td>{{.Errors}}</td><td>{{.StoreSkips}}</td><td>{{.WaitTimeouts}}</td><td{{if .Unresolved}} class="bad"{{end}}>{{.Unresolved}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Pages}}<h1>Page caches</h1>
+<table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>stored</th><th>not stored</th><th>coalesced</th><th>wait timeouts</th><th>bypassed</th><th>errors</th></tr>
+{{range .Pages}}<tr><td>{{.Name}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Stored}}</td><td>{{.Stats.NotStored}}</td><td>{{.Stats.Coalesced}}</td><td>{{.Stats.CoalesceTimeouts}}</td><td>{{.Stats.Bypassed}}</td><td>{{.Stats.Errors}}</td></tr>
+{{end}}</table>{{end}}
+<h1>Latest invalidations</h1>
+{{if .Invalidations}}<table><tr><th>at</th><th>alias</th><th>name</th><th>key</th><th>deleted</th><th>error</th></tr>
+{{range .Invalidations}}<tr><td>{{.At.Format "15:04:05"}}</td><td>{{or .Alias "(fragments)"}}</td><td>{{.Name}}</td><td>{{.Key}}</td><td>{{.Deleted}}</td><td>{{.Err}}</td></tr>
+{{end}}</table>{{else}}<p>None yet.</p>{{end}}
+</body></html>
+`))

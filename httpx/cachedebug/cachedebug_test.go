@@ -1,0 +1,75 @@
+package cachedebug_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/httpx/cachedebug"
+	"github.com/fragcache/fragcache/httpx/pagecache"
+	"github.com/fragcache/fragcache/tags"
+)
+
+func TestHandler(t *testing.T) {
+	const secret = "pl4nted-s3cr3t"
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"down":    "redis://:" + secret + "@127.0.0.1:1/0?dial_timeout=50ms&failure_threshold=1&cool_down=1m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx := context.Background()
+	def, _ := reg.Default()
+	down, _ := reg.Cache("down")
+	def.Set(ctx, cache.FragmentKey("sidebar", "alice"), []byte("x"), cache.Forever)
+	down.Get(ctx, "k") // fails: the breaker opens
+	if _, err := reg.InvalidateFragment(ctx, "sidebar", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	frags, err := tags.New(reg, tags.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pagecache.New(pagecache.WithRegistry(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := cachedebug.Handler(reg, cachedebug.WithFragments(frags), cachedebug.WithPageCache("site", pc))
+
+	rr := httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
+	page := rr.Body.String()
+	for _, want := range []string{"memory://", "redis://:xxxxx@127.0.0.1:1/0", "failopen", `class="bad">open`,
+		"connection refused", "sidebar", "template.cache.sidebar.", "site"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, secret) {
+		t.Error("the page shows the password")
+	}
+	if rr.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", rr.Header().Get("Cache-Control"))
+	}
+
+	rr = httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache?format=json", nil))
+	var rep cachedebug.Report
+	if err := json.Unmarshal(rr.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Caches) != 2 || rep.Caches[1].Stats.Backend.Breaker != "open" || len(rep.Invalidations) != 1 ||
+		!rep.Invalidations[0].Deleted || len(rep.Pages) != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	if strings.Contains(rr.Body.String(), secret) {
+		t.Error("the JSON shows the password")
+	}
+}
