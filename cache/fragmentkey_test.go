@@ -515,6 +515,9 @@ func TestAppendFragmentKey(t *testing.T) {
 }
 
 func TestAppendFragmentKeyZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random (this flaked in CI)")
+	}
 	tests := []struct {
 		name string
 		vary []any
