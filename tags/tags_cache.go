@@ -12,6 +12,7 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/flight"
 	"github.com/fragcache/fragcache/internal/pystr"
+	"github.com/fragcache/fragcache/internal/timing"
 )
 
 // TagName is the name of the fragment cache tag: {% cache %} … {% endcache %}.
@@ -213,7 +214,19 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	}()
 
 	rctx := requestContext(ec)
+	rec := timing.From(rctx) // Server-Timing, when the page cache asks for it
+	var start time.Time
+	if rec != nil {
+		start = time.Now()
+	}
 	v, hit, err := c.GetKeyBytes(rctx, key)
+	if rec != nil {
+		outcome := " miss"
+		if hit && err == nil {
+			outcome = " hit"
+		}
+		rec.Record("frag", n.name+outcome, time.Since(start))
+	}
 	switch {
 	case err != nil:
 		// The backend failed: render without the cache (and do not try to

@@ -11,6 +11,7 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/flight"
 	"github.com/fragcache/fragcache/internal/httpheader"
+	"github.com/fragcache/fragcache/internal/timing"
 )
 
 // Cache is a page cache: Django's CacheMiddleware (UpdateCacheMiddleware
@@ -105,6 +106,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := p.scratch.Get().(*keyInputs)
 	defer p.scratch.Put(s)
+	if p.cfg.serverTiming {
+		// The render's {% cache %} tags record their lookups here too.
+		r = r.WithContext(timing.With(r.Context(), &timing.Recorder{}))
+		s.lookupStart = time.Now()
+	}
 	if !s.digestURL(&p.keys.cfg, r) {
 		h.bypass(w, r, "host")
 		return
@@ -166,6 +172,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.stats.misses.Add(1)
+	if rec := timing.From(r.Context()); p.cfg.serverTiming && rec != nil {
+		rec.Record("page", m.fwd, time.Since(s.lookupStart))
+	}
 	p.serveMiss(w, r, s, h.next, m)
 }
 
@@ -229,6 +238,9 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 		}
 	}
 	p.stats.hits.Add(1)
+	if rec := timing.From(r.Context()); p.cfg.serverTiming && rec != nil {
+		rec.Record("page", "hit", time.Since(s.lookupStart))
+	}
 	p.serveEntry(w, r, &e, statusHit)
 	return lookupServed
 }
@@ -255,6 +267,7 @@ func (p *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entryView,
 		}
 	}
 	e.writeHeaders(w.Header(), now.Unix(), status)
+	p.setServerTiming(w.Header(), r)
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead && len(e.body) > 0 {
 		_, _ = w.Write(e.body)
@@ -298,5 +311,16 @@ func (p *Cache) foreignPage(ctx context.Context, key []byte) {
 	if p.cfg.logger != nil {
 		p.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "pagecache: stored value is not a page of this package (a page Django cached?); a miss",
 			slog.String("key", string(key)))
+	}
+}
+
+// setServerTiming sets the Server-Timing header from the request's
+// recorder, with WithServerTiming.
+func (p *Cache) setServerTiming(h http.Header, r *http.Request) {
+	if !p.cfg.serverTiming {
+		return
+	}
+	if v := timing.From(r.Context()).Header(); v != "" {
+		h["Server-Timing"] = []string{v}
 	}
 }

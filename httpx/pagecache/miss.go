@@ -115,6 +115,7 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 		res, detail = p.store(r, s, rec, timeout, now)
 	}
 	fwd := "fragcache; fwd=" + m.fwd
+	p.setServerTiming(h, r) // after the store: never stored
 	if detail != "" {
 		p.stats.notStored.Add(1)
 		p.setStatus(h, fwd+"; detail="+detail)

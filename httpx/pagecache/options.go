@@ -46,6 +46,8 @@ type config struct {
 	anonCookie  string
 	cacheStatus bool
 	coalesce    bool
+	// serverTiming adds the Server-Timing header (WithServerTiming).
+	serverTiming bool
 	// coalesceWait bounds a follower's wait (0: the cache's operation
 	// timeout, or none); coalesceWaitSet says WithCoalescingWait was given.
 	coalesceWait    time.Duration
@@ -286,6 +288,17 @@ func WithCoalescingWait(d time.Duration) Option {
 		}
 		p.coalesceWait, p.coalesceWaitSet = d, true
 	}
+}
+
+// WithServerTiming adds a Server-Timing header to every response that was
+// looked up (default off): the page lookup and each {% cache %} fragment
+// lookup the page's render made, with hit or miss and the time it took
+// (page;desc="hit";dur=0.412, frag;desc="sidebar miss";dur=0.210), as
+// Django Debug Toolbar's cache panel shows them. The header is added after
+// the page is stored and is never stored itself. It tells about the
+// site's caching: turn it on where only developers look.
+func WithServerTiming(on bool) Option {
+	return func(p *config) { p.serverTiming = on }
 }
 
 // WithLogger sets the logger for backend errors and configuration

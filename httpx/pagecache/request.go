@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
+	"time"
 )
 
 // keyInputs is what the keys of one request are made of, and the buffers
@@ -29,6 +30,8 @@ type keyInputs struct {
 	// more than one line (joined with "," for the key, parsed line by line
 	// by net/http).
 	repeated bool
+	// lookupStart is when the lookup began, with WithServerTiming.
+	lookupStart time.Time
 }
 
 // digestURL computes s.uri and s.url for r; false for an invalid host.
