@@ -83,6 +83,13 @@ type PageReport struct {
 	HitRate string
 }
 
+// Snapshot returns what the page shows, for other views of the same
+// counters (package httpx/cachemetrics).
+func Snapshot(reg *cache.Registry, opts ...Option) Report {
+	h := Handler(reg, opts...).(*handler)
+	return h.report()
+}
+
 // report gathers the page's data.
 func (h *handler) report() Report {
 	var r Report

@@ -1,0 +1,137 @@
+// Package cachemetrics exports fragcache's counters to Prometheus (on
+// github.com/prometheus/client_golang) and to expvar: per cache alias
+// (hits, misses, sets, deletes, errors, the circuit breaker's state and
+// the backend's failures), per {% cache %} fragment name, and per page
+// cache. It is a package of its own so that programs that do not import it
+// do not link the Prometheus client.
+//
+//	prometheus.MustRegister(cachemetrics.NewCollector(reg,
+//		cachedebug.WithFragments(renderer.Fragments()), cachedebug.WithPageCache("site", pages)))
+//	err := cachemetrics.PublishExpvar("fragcache", reg, cachedebug.WithFragments(renderer.Fragments()))
+//
+// The collector reads the same counters as the debug page (package
+// httpx/cachedebug) when Prometheus scrapes: it costs the request path
+// nothing. Latency histograms are not collected.
+package cachemetrics
+
+import (
+	"expvar"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/httpx/cachedebug"
+)
+
+// Collector is a prometheus.Collector of a registry's caches and the
+// fragments and page caches given with the cachedebug options.
+type Collector struct {
+	reg  *cache.Registry
+	opts []cachedebug.Option
+}
+
+// NewCollector returns the collector; register it with prometheus.
+func NewCollector(reg *cache.Registry, opts ...cachedebug.Option) *Collector {
+	return &Collector{reg: reg, opts: opts}
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("fragcache_"+name, help, labels, nil)
+}
+
+var (
+	cacheOps = map[string]*prometheus.Desc{
+		"hits":    desc("cache_hits_total", "Cache lookups that found a value.", "alias"),
+		"misses":  desc("cache_misses_total", "Cache lookups that found nothing.", "alias"),
+		"sets":    desc("cache_sets_total", "Values stored.", "alias"),
+		"deletes": desc("cache_deletes_total", "Keys deleted.", "alias"),
+		"errors":  desc("cache_errors_total", "Failed cache operations, stores a fail-open cache swallowed included.", "alias"),
+	}
+	breakerOpen     = desc("cache_breaker_open", "1 while the circuit breaker skips the backend (open or half-open), else 0.", "alias")
+	backendFailures = desc("cache_backend_failures_total", "Backend operations that failed, timeouts included.", "alias")
+	shortCircuited  = desc("cache_short_circuited_total", "Calls the open breaker answered without the backend.", "alias")
+	fragmentOps     = map[string]*prometheus.Desc{
+		"hits":          desc("fragment_hits_total", "{% cache %} renders served from the cache.", "name"),
+		"misses":        desc("fragment_misses_total", "{% cache %} lookups that found nothing.", "name"),
+		"renders":       desc("fragment_renders_total", "Executions of a {% cache %} body.", "name"),
+		"errors":        desc("fragment_errors_total", "{% cache %} backend errors.", "name"),
+		"wait_timeouts": desc("fragment_wait_timeouts_total", "Renders that stopped waiting for a concurrent render.", "name"),
+		"unresolved":    desc("fragment_unresolved_vary_on_total", "Vary-on arguments that did not resolve.", "name"),
+	}
+	pageOps = map[string]*prometheus.Desc{
+		"hits":       desc("page_hits_total", "Requests answered from the page cache.", "cache"),
+		"misses":     desc("page_misses_total", "Requests looked up and not found.", "cache"),
+		"stored":     desc("page_stored_total", "Responses stored.", "cache"),
+		"not_stored": desc("page_not_stored_total", "Missed responses not stored.", "cache"),
+		"coalesced":  desc("page_coalesced_total", "Requests answered with a concurrent request's response.", "cache"),
+		"bypassed":   desc("page_bypassed_total", "Requests the page cache left alone.", "cache"),
+		"errors":     desc("page_errors_total", "Page-cache backend errors.", "cache"),
+	}
+)
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range []map[string]*prometheus.Desc{cacheOps, fragmentOps, pageOps} {
+		for _, d := range m {
+			ch <- d
+		}
+	}
+	ch <- breakerOpen
+	ch <- backendFailures
+	ch <- shortCircuited
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	rep := cachedebug.Snapshot(c.reg, c.opts...)
+	counter := func(d *prometheus.Desc, v uint64, label string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), label)
+	}
+	for _, cr := range rep.Caches {
+		s := cr.Stats
+		counter(cacheOps["hits"], s.Hits, cr.Alias)
+		counter(cacheOps["misses"], s.Misses, cr.Alias)
+		counter(cacheOps["sets"], s.Sets, cr.Alias)
+		counter(cacheOps["deletes"], s.Deletes, cr.Alias)
+		counter(cacheOps["errors"], s.Errors, cr.Alias)
+		if s.Backend.Breaker != "" {
+			open := 0.0
+			if s.Backend.Breaker != "closed" {
+				open = 1
+			}
+			ch <- prometheus.MustNewConstMetric(breakerOpen, prometheus.GaugeValue, open, cr.Alias)
+			counter(backendFailures, s.Backend.Failures, cr.Alias)
+			counter(shortCircuited, s.Backend.ShortCircuited, cr.Alias)
+		}
+	}
+	for _, f := range rep.Fragments {
+		counter(fragmentOps["hits"], f.Hits, f.Name)
+		counter(fragmentOps["misses"], f.Misses, f.Name)
+		counter(fragmentOps["renders"], f.Renders, f.Name)
+		counter(fragmentOps["errors"], f.Errors, f.Name)
+		counter(fragmentOps["wait_timeouts"], f.WaitTimeouts, f.Name)
+		counter(fragmentOps["unresolved"], f.Unresolved, f.Name)
+	}
+	for _, p := range rep.Pages {
+		s := p.Stats
+		counter(pageOps["hits"], s.Hits, p.Name)
+		counter(pageOps["misses"], s.Misses, p.Name)
+		counter(pageOps["stored"], s.Stored, p.Name)
+		counter(pageOps["not_stored"], s.NotStored, p.Name)
+		counter(pageOps["coalesced"], s.Coalesced, p.Name)
+		counter(pageOps["bypassed"], s.Bypassed, p.Name)
+		counter(pageOps["errors"], s.Errors, p.Name)
+	}
+}
+
+// PublishExpvar publishes the same counters as an expvar variable (under
+// /debug/vars): the debug page's JSON report. A name already published is
+// an error (expvar.Publish would panic).
+func PublishExpvar(name string, reg *cache.Registry, opts ...cachedebug.Option) error {
+	if expvar.Get(name) != nil {
+		return fmt.Errorf("cachemetrics: expvar %q is already published", name)
+	}
+	expvar.Publish(name, expvar.Func(func() any { return cachedebug.Snapshot(reg, opts...) }))
+	return nil
+}

@@ -1,0 +1,76 @@
+package cachemetrics_test
+
+import (
+	"context"
+	"encoding/json"
+	"expvar"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/httpx/cachedebug"
+	"github.com/fragcache/fragcache/httpx/cachemetrics"
+	"github.com/fragcache/fragcache/httpx/pagecache"
+	"github.com/fragcache/fragcache/tags"
+)
+
+func TestCollector(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"down":    "redis://127.0.0.1:1/0?dial_timeout=50ms&failure_threshold=1&cool_down=1m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx := context.Background()
+	def, _ := reg.Default()
+	def.Set(ctx, "k", []byte("v"), cache.Forever)
+	def.Get(ctx, "k")
+	def.Get(ctx, "nope")
+	down, _ := reg.Cache("down")
+	down.Get(ctx, "k") // the breaker opens
+	frags, _ := tags.New(reg, tags.Options{})
+	pc, _ := pagecache.New(pagecache.WithRegistry(reg))
+
+	col := cachemetrics.NewCollector(reg, cachedebug.WithFragments(frags), cachedebug.WithPageCache("site", pc))
+	pr := prometheus.NewPedanticRegistry()
+	if err := pr.Register(col); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP fragcache_cache_breaker_open 1 while the circuit breaker skips the backend (open or half-open), else 0.
+# TYPE fragcache_cache_breaker_open gauge
+fragcache_cache_breaker_open{alias="down"} 1
+# HELP fragcache_cache_hits_total Cache lookups that found a value.
+# TYPE fragcache_cache_hits_total counter
+fragcache_cache_hits_total{alias="default"} 1
+fragcache_cache_hits_total{alias="down"} 0
+# HELP fragcache_cache_misses_total Cache lookups that found nothing.
+# TYPE fragcache_cache_misses_total counter
+fragcache_cache_misses_total{alias="default"} 1
+fragcache_cache_misses_total{alias="down"} 1
+`
+	if err := testutil.GatherAndCompare(pr, strings.NewReader(want),
+		"fragcache_cache_breaker_open", "fragcache_cache_hits_total", "fragcache_cache_misses_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(pr, "fragcache_page_hits_total"); err != nil || n != 1 {
+		t.Errorf("page metrics: %d, %v", n, err)
+	}
+
+	if err := cachemetrics.PublishExpvar("fragcache_test", reg); err != nil {
+		t.Fatal(err)
+	}
+	var rep cachedebug.Report
+	if err := json.Unmarshal([]byte(expvar.Get("fragcache_test").String()), &rep); err != nil || len(rep.Caches) != 2 {
+		t.Errorf("expvar: %v, %+v", err, rep)
+	}
+	if err := cachemetrics.PublishExpvar("fragcache_test", reg); err == nil {
+		t.Error("publishing a name twice is not an error")
+	}
+}
