@@ -51,6 +51,14 @@ func TestOutageUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("an outage of a few seconds under load")
 	}
+	for _, mode := range []string{"hang", "kill"} {
+		t.Run(mode, func(t *testing.T) { outageUnderLoad(t, mode) })
+	}
+}
+
+// outageUnderLoad runs the outage: the servers hang (SIGSTOP, then
+// SIGCONT) or are killed and restarted empty.
+func outageUnderLoad(t *testing.T, mode string) {
 	mc := testserver.Memcached(t)
 	rd := testserver.Redis(t)
 	const (
@@ -123,12 +131,22 @@ func TestOutageUnderLoad(t *testing.T) {
 		}()
 	}
 	time.Sleep(700 * time.Millisecond)
-	mc.Hang()
-	rd.Hang()
+	if mode == "hang" {
+		mc.Hang()
+		rd.Hang()
+	} else {
+		mc.Stop()
+		rd.Stop()
+	}
 	hangAt := time.Now()
 	time.Sleep(2 * time.Second)
-	mc.Resume()
-	rd.Resume()
+	if mode == "hang" {
+		mc.Resume()
+		rd.Resume()
+	} else {
+		mc.Restart()
+		rd.Restart()
+	}
 	resumeAt := time.Now()
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)
