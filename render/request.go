@@ -10,6 +10,7 @@ import (
 
 	"github.com/flosch/pongo2/v6"
 
+	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/tags"
 )
 
@@ -24,6 +25,7 @@ const requestKey = "request"
 // the only per-render allocation the Renderer adds, and its fields are
 // unexported, so templates cannot reach them.
 type renderState struct {
+	budget cache.Budget
 	context.Context
 	r    *http.Request
 	user func(*http.Request) any
@@ -41,6 +43,10 @@ func (rd *Renderer) newRenderState(r *http.Request) *renderState {
 	if r != nil {
 		s.Context = r.Context()
 	}
+	// One cache budget per render: once a fail-open cache has failed this
+	// render, its other {% cache %} lookups skip that cache rather than
+	// each wait an operation timeout (see cache.Budget).
+	s.Context = cache.WithBudget(s.Context, &s.budget)
 	return s
 }
 

@@ -205,3 +205,40 @@ func outageUnderLoad(t *testing.T, mode string) {
 		}
 	}
 }
+
+// TestOutageOnsetOneTimeoutPerRequest: before the breaker has seen enough
+// failures to open, a render whose fragments all live on a hung cache
+// waits one operation timeout, not one per fragment (cache.Budget).
+func TestOutageOnsetOneTimeoutPerRequest(t *testing.T) {
+	mc := testserver.Memcached(t)
+	const opTimeout = 150 * time.Millisecond
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memcached://" + mc.Addr + "?op_timeout=150ms&failure_threshold=1000",
+	}, cache.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	rdr, err := render.New(render.Options{Registry: reg, Logger: slog.New(slog.DiscardHandler), FS: fstest.MapFS{
+		"p.html": {Data: []byte(`{% load cache %}{% cache 60 a %}a{% endcache %}{% cache 60 b %}b{% endcache %}{% cache 60 c %}c{% endcache %}{% cache 60 d %}d{% endcache %}`)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	if _, err := rdr.RenderBytes(httptest.NewRequest(http.MethodGet, "/", nil), "p.html", nil); err != nil {
+		t.Fatal(err)
+	}
+	mc.Hang()
+	defer mc.Resume()
+	start := time.Now()
+	out, err := rdr.RenderBytes(httptest.NewRequest(http.MethodGet, "/", nil), "p.html", nil)
+	el := time.Since(start)
+	if err != nil || string(out) != "abcd" {
+		t.Fatalf("render: %q, %v", out, err)
+	}
+	t.Logf("4 fragments on a hung memcached: %v (op timeout %v)", el, opTimeout)
+	if el > 2*opTimeout {
+		t.Errorf("the render waited %v: more than one operation timeout (%v) for 4 fragments", el, opTimeout)
+	}
+}

@@ -214,6 +214,13 @@ func (b *Backend) call(ctx context.Context, op string, f func(context.Context) e
 	if ctx == nil {
 		return passed, cache.ErrNilContext
 	}
+	budget := cache.BudgetFrom(ctx)
+	if budget.Failed(b) {
+		// This request already waited for this backend once: do not make
+		// it wait again before the breaker opens.
+		b.nShort.Add(1)
+		return failure, ErrOpen
+	}
 	ok, probe := b.allow()
 	if !ok {
 		b.nShort.Add(1)
@@ -244,6 +251,7 @@ func (b *Backend) call(ctx context.Context, op string, f func(context.Context) e
 		timedOut = true // the backend's own deadline, or ours seen first by the backend
 	}
 	b.failed(ctx, op, err, timedOut, probe)
+	budget.Fail(b)
 	return failure, err
 }
 

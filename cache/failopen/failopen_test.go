@@ -936,3 +936,31 @@ func TestSwallowedStoresAreErrors(t *testing.T) {
 		t.Errorf("stats %+v: want 1 set, 2 errors", st)
 	}
 }
+
+func TestBudgetSkipsAFailedBackend(t *testing.T) {
+	// A request whose call failed does not reach the backend again, even
+	// while the breaker is closed; another request does.
+	f, _, w, _ := setup(t, 1000)
+	f.fail(errBoom)
+	ctx := cache.WithBudget(bg, &cache.Budget{})
+	w.Get(ctx, "k")
+	n := f.calls.Load()
+	for range 3 {
+		if _, ok, err := w.Get(ctx, "k"); ok || err != nil {
+			t.Errorf("Get = %v, %v; want a miss", ok, err)
+		}
+		if err := w.Set(ctx, "k", nil, cache.Forever); err != nil {
+			t.Errorf("Set = %v", err)
+		}
+	}
+	if f.calls.Load() != n {
+		t.Errorf("the backend was called %d more times within the request", f.calls.Load()-n)
+	}
+	w.Get(cache.WithBudget(bg, &cache.Budget{}), "k")
+	if f.calls.Load() != n+1 {
+		t.Error("another request did not reach the backend")
+	}
+	if s := w.Stats(); s.State != failopen.Closed {
+		t.Errorf("breaker %v", s.State)
+	}
+}

@@ -101,6 +101,14 @@ func (p *Cache) sameVariant(r *http.Request, s *keyInputs, res *flightResult) bo
 // rules allow it, and sends it. It returns what was stored, for coalesced
 // requests.
 func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next http.Handler, m miss) *flightResult {
+	// One cache budget for the handler's render: a cache that failed the
+	// lookup, or fails one of the render's calls, is not waited for again
+	// by this request (see cache.Budget).
+	budget := &cache.Budget{}
+	if m.fetchErr {
+		budget.Fail(p.cache.Backend())
+	}
+	r = r.WithContext(cache.WithBudget(r.Context(), budget))
 	rec := p.record(w, r, next, m.fwd)
 	if rec.PassedThrough() {
 		// Streamed, too large or hijacked: already sent as it was written.
