@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"time"
 
 	"fmt"
 	"log/slog"
@@ -41,6 +42,8 @@ type core struct {
 	logger         *slog.Logger
 	maxValueSize   int
 	django         DjangoRelease
+	name           string    // WithName: the registry alias
+	observer       Observer  // WithObserver; nil: no clock reads
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
 	swallows       bool // the backend may answer a failed store as done
@@ -79,6 +82,8 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		logger:         cfg.logger,
 		maxValueSize:   cfg.maxValueSize,
 		django:         cfg.release,
+		name:           cfg.name,
+		observer:       cfg.observer,
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
@@ -92,6 +97,10 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 func (co *core) view(version int) *Cache {
 	return &Cache{core: co, version: version, kp: co.prefix + ":" + strconv.Itoa(version) + ":"}
 }
+
+// Name returns the cache's name (WithName): its alias in a registry opened
+// from URLs, "" otherwise.
+func (c *Cache) Name() string { return c.name }
 
 // Django returns the Django release the cache is shared with (WithDjango,
 // or the URL option django=); the zero DjangoRelease when none was named.
@@ -229,6 +238,16 @@ func (c *Cache) fail(err error) error {
 // Get returns the value stored under key and true, or nil and false on a
 // miss. A miss is not an error. The value is read-only.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if c.observer == nil {
+		return c.get(ctx, key)
+	}
+	start := time.Now()
+	v, ok, err := c.get(ctx, key)
+	c.observer(c.name, "get", time.Since(start), err)
+	return v, ok, err
+}
+
+func (c *Cache) get(ctx context.Context, key string) ([]byte, bool, error) {
 	if c.bytesGetter != nil && c.keyFunc == nil {
 		if err := c.usable(ctx); err != nil {
 			return nil, false, err
@@ -275,6 +294,16 @@ func (c *Cache) GetRaw(ctx context.Context, key string) (Raw, bool, error) {
 // on backends that implement KeyBytesGetter (the memory backend) a hit costs
 // no allocation, which is what the template tag's hit path uses.
 func (c *Cache) GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error) {
+	if c.observer == nil {
+		return c.getKeyBytes(ctx, key)
+	}
+	start := time.Now()
+	v, ok, err := c.getKeyBytes(ctx, key)
+	c.observer(c.name, "get", time.Since(start), err)
+	return v, ok, err
+}
+
+func (c *Cache) getKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error) {
 	if err := c.usable(ctx); err != nil {
 		return nil, false, err
 	}
@@ -317,6 +346,16 @@ func (c *Cache) counted(v []byte, ok bool, err error) ([]byte, bool, error) {
 
 // Set stores value under key for timeout.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, timeout Timeout) error {
+	if c.observer == nil {
+		return c.set(ctx, key, value, timeout)
+	}
+	start := time.Now()
+	err := c.set(ctx, key, value, timeout)
+	c.observer(c.name, "set", time.Since(start), err)
+	return err
+}
+
+func (c *Cache) set(ctx context.Context, key string, value []byte, timeout Timeout) error {
 	mk, err := c.key(ctx, key)
 	if err != nil {
 		return err
@@ -343,6 +382,16 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, timeout Timeo
 // reports whether it did. With the timeout Expired it reports true and stores
 // nothing retrievable, as Django does.
 func (c *Cache) Add(ctx context.Context, key string, value []byte, timeout Timeout) (bool, error) {
+	if c.observer == nil {
+		return c.add(ctx, key, value, timeout)
+	}
+	start := time.Now()
+	ok, err := c.add(ctx, key, value, timeout)
+	c.observer(c.name, "add", time.Since(start), err)
+	return ok, err
+}
+
+func (c *Cache) add(ctx context.Context, key string, value []byte, timeout Timeout) (bool, error) {
 	mk, err := c.key(ctx, key)
 	if err != nil {
 		return false, err
@@ -423,6 +472,16 @@ func (c *Cache) GetOrSet(ctx context.Context, key string, load func(context.Cont
 // GetMany returns the values of the keys that are present, keyed by the
 // caller's keys. Missing keys are absent from the map.
 func (c *Cache) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	if c.observer == nil {
+		return c.getMany(ctx, keys)
+	}
+	start := time.Now()
+	m, err := c.getMany(ctx, keys)
+	c.observer(c.name, "get_many", time.Since(start), err)
+	return m, err
+}
+
+func (c *Cache) getMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	if err := c.usable(ctx); err != nil {
 		return nil, err
 	}
@@ -472,6 +531,16 @@ func (c *Cache) GetMany(ctx context.Context, keys []string) (map[string][]byte, 
 // keys that could not be stored (only memcached reports any; the others
 // return nil or an error).
 func (c *Cache) SetMany(ctx context.Context, items map[string][]byte, timeout Timeout) ([]string, error) {
+	if c.observer == nil {
+		return c.setMany(ctx, items, timeout)
+	}
+	start := time.Now()
+	failed, err := c.setMany(ctx, items, timeout)
+	c.observer(c.name, "set_many", time.Since(start), err)
+	return failed, err
+}
+
+func (c *Cache) setMany(ctx context.Context, items map[string][]byte, timeout Timeout) ([]string, error) {
 	if err := c.usable(ctx); err != nil {
 		return nil, err
 	}
@@ -515,6 +584,16 @@ func (c *Cache) SetMany(ctx context.Context, items map[string][]byte, timeout Ti
 
 // Delete removes key and reports whether something was removed.
 func (c *Cache) Delete(ctx context.Context, key string) (bool, error) {
+	if c.observer == nil {
+		return c.delete(ctx, key)
+	}
+	start := time.Now()
+	ok, err := c.delete(ctx, key)
+	c.observer(c.name, "delete", time.Since(start), err)
+	return ok, err
+}
+
+func (c *Cache) delete(ctx context.Context, key string) (bool, error) {
 	mk, err := c.key(ctx, key)
 	if err != nil {
 		return false, err

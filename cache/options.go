@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // KeyFunc makes the key a backend stores from the caller's key, the cache's
@@ -70,6 +71,8 @@ type config struct {
 	maxValueSize   int
 	django         string // a Django release, parsed by check
 	release        DjangoRelease
+	name           string
+	observer       Observer
 }
 
 // check reports the first invalid value, and resolves DefaultTimeout.
@@ -104,6 +107,25 @@ func (c *config) check() error {
 // values are written as raw bytes.
 func WithDjango(release string) Option {
 	return func(c *config) { c.django = release }
+}
+
+// Observer receives the duration of each Get, GetKeyBytes, Set, Add,
+// GetMany, SetMany and Delete of a cache (its name, the operation in lower
+// case, the time it took, its error): for latency histograms
+// (httpx/cachemetrics.Latency). It must be safe for concurrent use and
+// fast: it runs on the request path.
+type Observer func(cache, op string, d time.Duration, err error)
+
+// WithObserver makes the cache report each operation's duration to o (two
+// clock reads per operation; none without an observer).
+func WithObserver(o Observer) Option {
+	return func(c *config) { c.observer = o }
+}
+
+// WithName names the cache, for observers. OpenRegistry names each cache
+// after its alias, unless the options name it.
+func WithName(name string) Option {
+	return func(c *config) { c.name = name }
 }
 
 // WithKeyPrefix sets Django's KEY_PREFIX (default "").

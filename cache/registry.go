@@ -78,7 +78,7 @@ func OpenRegistry(urls map[string]string, schemes Schemes, opts ...Option) (*Reg
 		if err == nil {
 			u.Shared = shared
 			var c *Cache
-			if c, err = openParsed(u, schemes, opts); err == nil {
+			if c, err = openParsed(u, schemes, append([]Option{WithName(alias)}, opts...)); err == nil {
 				caches[alias] = c
 				continue
 			}

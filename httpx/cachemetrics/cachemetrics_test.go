@@ -74,3 +74,40 @@ fragcache_cache_misses_total{alias="down"} 1
 		t.Error("publishing a name twice is not an error")
 	}
 }
+
+func TestLatency(t *testing.T) {
+	lat := cachemetrics.NewLatency()
+	reg, err := backends.OpenRegistry(map[string]string{"default": "memory://", "other": "memory://o"}, cache.WithObserver(lat.Observe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx := context.Background()
+	def, _ := reg.Default()
+	def.Set(ctx, "k", []byte("v"), cache.Forever)
+	def.Get(ctx, "k")
+	def.GetKeyBytes(ctx, []byte("k"))
+	other, _ := reg.Cache("other")
+	other.Delete(ctx, "k")
+	pr := prometheus.NewPedanticRegistry()
+	pr.MustRegister(lat)
+	n, err := testutil.GatherAndCount(pr, "fragcache_cache_operation_seconds")
+	if err != nil || n != 3 { // default/set, default/get, other/delete
+		t.Errorf("%d series, %v", n, err)
+	}
+	mfs, _ := pr.Gather()
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["alias"] == "default" && labels["op"] == "get" && m.GetHistogram().GetSampleCount() != 2 {
+				t.Errorf("default/get: %d samples, want 2 (Get and GetKeyBytes)", m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if def.Name() != "default" || other.Name() != "other" {
+		t.Errorf("names %q %q", def.Name(), other.Name())
+	}
+}
