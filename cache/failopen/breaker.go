@@ -104,6 +104,8 @@ type breaker struct {
 
 	nFailures, nTimeouts, nShort, nDropped, nOpens atomic.Uint64
 	last                                           atomic.Pointer[lastError]
+	recentMu                                       sync.Mutex
+	recent                                         []TimedError // the latest failures, oldest first
 
 	lastLog    atomic.Int64 // Unix nanoseconds; 0 = never
 	suppressed atomic.Uint64
@@ -132,6 +134,27 @@ func (b *breaker) stats() Stats {
 		s.LastError, s.LastErrorAt = l.msg, l.at
 	}
 	return s
+}
+
+// TimedError is one failure of the wrapped backend.
+type TimedError struct {
+	At  time.Time
+	Op  string // Get, Set, …
+	Err string
+}
+
+// recentErrors is how many failures a breaker remembers.
+const recentErrors = 10
+
+// recentFailures returns the latest failures, newest first.
+func (b *breaker) recentFailures() []TimedError {
+	b.recentMu.Lock()
+	defer b.recentMu.Unlock()
+	out := make([]TimedError, len(b.recent))
+	for i, e := range b.recent {
+		out[len(out)-1-i] = e
+	}
+	return out
 }
 
 // allow reports whether a call may reach the backend, and whether it is the
@@ -190,6 +213,13 @@ func (b *breaker) failed(ctx context.Context, op string, err error, timedOut, pr
 		b.nTimeouts.Add(1)
 	}
 	b.last.Store(&lastError{msg: err.Error(), at: now})
+	b.recentMu.Lock()
+	if len(b.recent) == recentErrors {
+		copy(b.recent, b.recent[1:])
+		b.recent = b.recent[:recentErrors-1]
+	}
+	b.recent = append(b.recent, TimedError{At: now, Op: op, Err: err.Error()})
+	b.recentMu.Unlock()
 	b.logFailure(ctx, now, op, err)
 	if probe {
 		b.open(ctx, now, err, reasonProbeFailed)

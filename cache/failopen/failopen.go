@@ -279,6 +279,10 @@ func (b *Backend) Health() cache.BackendHealth {
 		LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 }
 
+// RecentErrors returns the latest failures (at most 10), newest first: for
+// a debug page (httpx/cachedebug finds it with cache.As).
+func (b *Backend) RecentErrors() []TimedError { return b.breaker.recentFailures() }
+
 // Swallows implements cache.Swallower: a write the backend failed is
 // reported through cache.ReportSwallowed.
 func (b *Backend) Swallows() bool { return true }

@@ -6,9 +6,9 @@
 //
 // It shows every alias of the registry with its URL (passwords redacted),
 // its counters and hit rate, and the health of its backend (the circuit
-// breaker's state, failures and last error); the {% cache %} tag's counters
-// per fragment name; the page cache's counters; and the latest
-// invalidations by name. "?format=json" gives the same as JSON. The page
+// breaker's state and failures, the latest errors); the {% cache %} tag's
+// counters and hit rate per fragment name; the page cache's counters; and
+// the latest invalidations by name. "?format=json" gives the same as JSON. The page
 // reads counters only: it costs the cache nothing. Like pprof, it tells
 // about the site's internals: mount it where only operators reach it.
 package cachedebug
@@ -21,6 +21,7 @@ import (
 	"strconv"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/tags"
 )
@@ -62,7 +63,7 @@ func Handler(reg *cache.Registry, opts ...Option) http.Handler {
 // Report is what the page shows; "?format=json" writes it as JSON.
 type Report struct {
 	Caches        []CacheReport
-	Fragments     []tags.FragmentStats
+	Fragments     []FragmentReport
 	Pages         []PageReport
 	Invalidations []cache.Invalidation
 }
@@ -73,6 +74,15 @@ type CacheReport struct {
 	URL     string // redacted
 	Backend string // the backend's Go type
 	Stats   cache.Stats
+	HitRate string
+	// RecentErrors are the backend's latest failures, newest first (for a
+	// fail-open backend).
+	RecentErrors []failopen.TimedError
+}
+
+// FragmentReport is one fragment name.
+type FragmentReport struct {
+	tags.FragmentStats
 	HitRate string
 }
 
@@ -100,13 +110,19 @@ func (h *handler) report() Report {
 				continue
 			}
 			st := c.Stats()
-			r.Caches = append(r.Caches, CacheReport{Alias: alias, URL: h.reg.URL(alias),
-				Backend: typeName(c.Backend()), Stats: st, HitRate: percent(st.Hits, st.Hits+st.Misses)})
+			cr := CacheReport{Alias: alias, URL: h.reg.URL(alias),
+				Backend: typeName(c.Backend()), Stats: st, HitRate: percent(st.Hits, st.Hits+st.Misses)}
+			if re, ok := cache.As[interface{ RecentErrors() []failopen.TimedError }](c.Backend()); ok {
+				cr.RecentErrors = re.RecentErrors()
+			}
+			r.Caches = append(r.Caches, cr)
 		}
 		r.Invalidations = h.reg.RecentInvalidations()
 	}
 	if h.frags != nil {
-		r.Fragments = h.frags.Stats()
+		for _, f := range h.frags.Stats() {
+			r.Fragments = append(r.Fragments, FragmentReport{f, percent(f.Hits, f.Hits+f.Misses)})
+		}
 	}
 	for _, p := range h.pages {
 		st := p.p.Stats()
@@ -150,13 +166,18 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 {{range .Caches}}<tr><td>{{.Alias}}</td><td>{{.URL}}</td><td>{{.Backend}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Sets}}</td><td>{{.Stats.Deletes}}</td><td>{{.Stats.Errors}}</td><td{{if eq .Stats.Backend.Breaker "open"}} class="bad"{{end}}>{{or .Stats.Backend.Breaker "none"}}</td><td>{{.Stats.Backend.Failures}} ({{.Stats.Backend.ShortCircuited}} skipped)</td><td>{{if .Stats.Backend.LastError}}{{.Stats.Backend.LastErrorAt.Format "15:04:05"}} {{.Stats.Backend.LastError}}{{end}}</td></tr>
 {{end}}</table>
 {{if .Fragments}}<h1>Fragments</h1>
-<table><tr><th>name</th><th>hits</th><th>misses</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>unresolved vary-on</th></tr>
-{{range .Fragments}}<tr><td>{{.Name}}</td><td>{{.Hits}}</td><td>{{.Misses}}</td><td>{{.Renders}}</td><td>{{.Errors}}</td><td>{{.StoreSkips}}</td><td>{{.WaitTimeouts}}</td><td{{if .Unresolved}} class="bad"{{end}}>{{.Unresolved}}</td></tr>
+<table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>unresolved vary-on</th></tr>
+{{range .Fragments}}<tr><td>{{.Name}}</td><td>{{.Hits}}</td><td>{{.Misses}}</td><td>{{.HitRate}}</td><td>{{.Renders}}</td><td>{{.Errors}}</td><td>{{.StoreSkips}}</td><td>{{.WaitTimeouts}}</td><td{{if .Unresolved}} class="bad"{{end}}>{{.Unresolved}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Pages}}<h1>Page caches</h1>
 <table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>stored</th><th>not stored</th><th>coalesced</th><th>wait timeouts</th><th>bypassed</th><th>errors</th></tr>
 {{range .Pages}}<tr><td>{{.Name}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Stored}}</td><td>{{.Stats.NotStored}}</td><td>{{.Stats.Coalesced}}</td><td>{{.Stats.CoalesceTimeouts}}</td><td>{{.Stats.Bypassed}}</td><td>{{.Stats.Errors}}</td></tr>
 {{end}}</table>{{end}}
+<h1>Recent errors</h1>
+{{$any := false}}{{range .Caches}}{{if .RecentErrors}}{{$any = true}}{{end}}{{end}}
+{{if $any}}<table><tr><th>at</th><th>alias</th><th>op</th><th>error</th></tr>
+{{range $c := .Caches}}{{range .RecentErrors}}<tr><td>{{.At.Format "15:04:05.000"}}</td><td>{{$c.Alias}}</td><td>{{.Op}}</td><td>{{.Err}}</td></tr>
+{{end}}{{end}}</table>{{else}}<p>None.</p>{{end}}
 <h1>Latest invalidations</h1>
 {{if .Invalidations}}<table><tr><th>at</th><th>alias</th><th>name</th><th>key</th><th>deleted</th><th>error</th></tr>
 {{range .Invalidations}}<tr><td>{{.At.Format "15:04:05"}}</td><td>{{or .Alias "(fragments)"}}</td><td>{{.Name}}</td><td>{{.Key}}</td><td>{{.Deleted}}</td><td>{{.Err}}</td></tr>
