@@ -18,14 +18,23 @@ import (
 // s-maxage or must-revalidate: RFC 9111 §3.5's directives that let a
 // shared cache answer a request with Authorization from a stored response.
 func sharedWithCredentials(cc string) bool {
+	return directiveIn(cc, "public", "s-maxage", "must-revalidate") != ""
+}
+
+// directiveIn returns the first directive of a Cache-Control value that is
+// one of names (any case, with or without a value, Django 6.1's
+// split_directive_names), or "".
+func directiveIn(cc string, names ...string) string {
 	for part, i, ok := httpheader.NextPart(cc, 0); ok; part, i, ok = httpheader.NextPart(cc, i) {
 		name, _, _ := strings.Cut(part, "=")
 		name = httpheader.Strip(name)
-		if httpheader.LowerEqual(name, "public") || httpheader.LowerEqual(name, "s-maxage") || httpheader.LowerEqual(name, "must-revalidate") {
-			return true
+		for _, d := range names {
+			if httpheader.LowerEqual(name, d) {
+				return d
+			}
 		}
 	}
-	return false
+	return ""
 }
 
 // timeoutFor is Django's choice of timeout: the page timeout, else the
@@ -109,28 +118,13 @@ func timeoutSeconds(t cache.Timeout) int {
 // lowercases names), or "".
 func refusedDirective(h http.Header) string {
 	v, _ := httpheader.ResponseHeader(h, httpheader.CacheControl)
-	for part, i, ok := httpheader.NextPart(v, 0); ok; part, i, ok = httpheader.NextPart(v, i) {
-		name, _, _ := strings.Cut(part, "=")
-		name = httpheader.Strip(name)
-		for _, d := range [...]string{"private", "no-cache", "no-store"} {
-			if httpheader.LowerEqual(name, d) {
-				return d
-			}
-		}
-	}
-	return ""
+	return directiveIn(v, "private", "no-cache", "no-store")
 }
 
-// hasDirective2 reports whether Cache-Control has a directive of that name.
+// hasCCDirective reports whether Cache-Control has a directive of that name.
 func hasCCDirective(h http.Header, directive string) bool {
 	v, _ := httpheader.ResponseHeader(h, httpheader.CacheControl)
-	for part, i, ok := httpheader.NextPart(v, 0); ok; part, i, ok = httpheader.NextPart(v, i) {
-		name, _, _ := strings.Cut(part, "=")
-		if httpheader.LowerEqual(httpheader.Strip(name), directive) {
-			return true
-		}
-	}
-	return false
+	return directiveIn(v, directive) != ""
 }
 
 // canonicalizeHeader merges keys that are not in canonical form into their
