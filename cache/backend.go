@@ -106,6 +106,18 @@ type Raw struct {
 	Pickle bool
 }
 
+// LocalGetter is implemented by backends that keep copies of values in
+// process memory (a near cache: cache/redis with near_cache=1, the
+// local_ttl layer of cache/memcached). GetLocal returns the copy held for
+// the made key without any I/O, or false; a copy it returns is within the
+// backend's staleness bound. Fail-open wrappers ask it while the backend is
+// unreachable, so that near hits go on being served, for at most that
+// bound, and so that a near hit never passes for a successful probe of the
+// server.
+type LocalGetter interface {
+	GetLocal(ctx context.Context, key string) ([]byte, bool)
+}
+
 // KeyChecker is implemented by backends that choose how a Cache treats keys
 // memcached would reject (memcached backends reject them). It gives the
 // default that WithKeyCheck overrides.

@@ -20,6 +20,45 @@ import (
 type Stats struct {
 	Hits, Misses, Sets, Deletes, Errors uint64
 	Backend                             BackendHealth
+	// Near is the backend's near cache, for backends with one (see
+	// NearReporter); the zero NearStats otherwise.
+	Near NearStats
+}
+
+// NearStats describes a near cache: copies of a shared cache's values
+// kept in process memory (cache/redis with near_cache=1, kept honest by
+// the server's invalidations; cache/memcached with local_ttl=, kept for a
+// bounded time).
+type NearStats struct {
+	// Mode is "tracking" (the server pushes invalidations) or "ttl" (a
+	// copy is kept for at most a fixed time); "" when there is no near
+	// cache.
+	Mode string
+	// State is "on"; "pending" until the first connection says whether the
+	// server supports tracking; or "off: <why>" when it was turned off.
+	State string
+	// Hits and Misses count the lookups the near cache answered and those
+	// it passed to the server. Stale counts the hits served while the
+	// backend was unreachable (a fail-open wrapper's open breaker).
+	Hits, Misses, Stale uint64
+	// Invalidations counts copies dropped because their key changed: keys
+	// named by the server's invalidation messages ("tracking"), or written
+	// or deleted by this process ("ttl").
+	Invalidations uint64
+	// Entries and Bytes are what the near cache holds now (Bytes an
+	// estimate).
+	Entries int
+	Bytes   int64
+	// MaxBytes bounds Bytes; MaxStaleness bounds how long a copy is served
+	// after it was fetched, whatever else happens.
+	MaxBytes     int64
+	MaxStaleness time.Duration
+}
+
+// NearReporter is implemented by backends with a near cache, and by
+// wrappers that know about theirs. Cache.Stats reports it.
+type NearReporter interface {
+	NearStats() NearStats
 }
 
 // BackendHealth is what a circuit breaker knows of its backend.
@@ -99,6 +138,9 @@ func (c *Cache) Stats() Stats {
 	}
 	if hr, ok := As[HealthReporter](c.backend); ok {
 		s.Backend = hr.Health()
+	}
+	if nr, ok := As[NearReporter](c.backend); ok {
+		s.Near = nr.NearStats()
 	}
 	return s
 }

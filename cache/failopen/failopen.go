@@ -53,6 +53,17 @@
 // (half-open) while the others keep short-circuiting: success closes the
 // breaker, failure opens it for another cool-down.
 //
+// # Near caches
+//
+// When the wrapped backend keeps copies in process memory (it implements
+// cache.LocalGetter: cache/redis with near_cache=1, cache/memcached with
+// local_ttl=), Get, GetKeyBytes and GetMany read those copies first
+// whenever the breaker is not closed or the request's cache.Budget has
+// already seen the backend fail: near hits go on being served during an
+// outage, for at most the near cache's staleness bound, and a near hit
+// never serves as the half-open breaker's probe (which must reach the
+// server). They are counted in NearStats().Stale.
+//
 // # Timeouts
 //
 // Each operation runs under a context.WithTimeout of ctx (WithOpTimeout),
@@ -81,6 +92,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
@@ -110,6 +122,8 @@ type Backend struct {
 	manySet   cache.ManySetter     // nil when inner lacks it
 	manyDel   cache.ManyDeleter    // nil when inner lacks it
 	bytes     cache.KeyBytesGetter // nil when inner lacks it
+	local     cache.LocalGetter    // nil when inner has no near cache
+	nStale    atomic.Uint64        // near hits served while unhealthy
 	keyCheck  cache.KeyCheck
 	opTimeout time.Duration
 	breaker   // the circuit breaker and the counters (breaker.go)
@@ -176,6 +190,7 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 	w.manySet, _ = b.(cache.ManySetter)
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
+	w.local, _ = b.(cache.LocalGetter)
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
@@ -292,8 +307,43 @@ func (b *Backend) Swallows() bool { return true }
 // wait by it.
 func (b *Backend) OpTimeout() time.Duration { return b.opTimeout }
 
+// unhealthy reports whether calls should read the near cache first: the
+// breaker is not closed, or this request saw the backend fail.
+func (b *Backend) unhealthy(ctx context.Context) bool {
+	return State(b.state.Load()) != Closed || (ctx != nil && cache.BudgetFrom(ctx).Failed(b))
+}
+
+// nearFirst returns the near cache's copy of key while the backend is
+// unhealthy.
+func (b *Backend) nearFirst(ctx context.Context, key string) ([]byte, bool) {
+	if b.local == nil || !b.unhealthy(ctx) {
+		return nil, false
+	}
+	v, ok := b.local.GetLocal(ctx, key)
+	if ok {
+		b.nStale.Add(1)
+	}
+	return v, ok
+}
+
+// NearStats implements cache.NearReporter: the wrapped backend's near cache
+// (the zero NearStats when it has none), with Stale counting the near hits
+// served while the backend was unreachable.
+func (b *Backend) NearStats() cache.NearStats {
+	nr, ok := cache.As[cache.NearReporter](b.inner)
+	if !ok {
+		return cache.NearStats{}
+	}
+	st := nr.NearStats()
+	st.Stale += b.nStale.Load()
+	return st
+}
+
 // Get returns the value, or a miss when the backend fails.
 func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if v, ok := b.nearFirst(ctx, key); ok {
+		return v, true, nil
+	}
 	var v []byte
 	var hit bool
 	o, err := b.call(ctx, "Get", func(ctx context.Context) (err error) {
@@ -334,6 +384,11 @@ func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, erro
 // GetKeyBytes is Get with the key as bytes, through the wrapped backend's
 // GetKeyBytes when it has one.
 func (b *Backend) GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error) {
+	if b.local != nil {
+		if v, ok := b.nearFirst(ctx, string(key)); ok {
+			return v, true, nil
+		}
+	}
 	var v []byte
 	var hit bool
 	o, err := b.call(ctx, "Get", func(ctx context.Context) (err error) {
@@ -355,6 +410,36 @@ func (b *Backend) GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, er
 
 // GetMany returns the hits, or none when the backend fails.
 func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	if b.local != nil && b.unhealthy(ctx) {
+		// Near copies only: the backend is down, or a probe must reach it
+		// with a key of its own.
+		m := make(map[string][]byte, len(keys))
+		rest := keys[:0:0]
+		for _, k := range keys {
+			if v, ok := b.local.GetLocal(ctx, k); ok {
+				b.nStale.Add(1)
+				m[k] = v
+			} else {
+				rest = append(rest, k)
+			}
+		}
+		if len(rest) == 0 {
+			return m, nil
+		}
+		more, err := b.getMany(ctx, rest)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m, nil
+	}
+	return b.getMany(ctx, keys)
+}
+
+// getMany is GetMany through the breaker.
+func (b *Backend) getMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	var m map[string][]byte
 	o, err := b.call(ctx, "GetMany", func(ctx context.Context) (err error) {
 		if b.many != nil {
