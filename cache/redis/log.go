@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,9 @@ type goRedisLogs struct {
 
 // Printf implements go-redis's internal.Logging.
 func (g *goRedisLogs) Printf(ctx context.Context, format string, v ...any) {
+	if strings.HasPrefix(format, "csc: ") {
+		goRedisDisabled(ctx, fmt.Sprintf(format, v...))
+	}
 	n := g.now().UnixNano()
 	last := g.last.Load()
 	if last != 0 && n-last < int64(goRedisLogInterval) || !g.last.CompareAndSwap(last, n) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -96,6 +97,14 @@ type Options struct {
 	// it holds as a pickle, or fail with a *ForeignValueError when it uses
 	// opcodes the decoder refuses.
 	DjangoValues bool
+	// Near, if not nil, turns on the near cache: reads served from process
+	// memory, invalidated by the server when any client changes a key it
+	// holds (see the package documentation, "Near cache"). It needs
+	// database 0.
+	Near *NearOptions
+	// Logger receives the backend's own messages (the near cache's
+	// state). nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Backend is the Redis backend. It implements cache.Backend and the
@@ -108,7 +117,8 @@ type Backend struct {
 	names     []string // server addresses for messages
 	opTimeout time.Duration
 	scanCount int
-	django    bool // Options.DjangoValues
+	django    bool       // Options.DjangoValues
+	near      *nearCache // nil without Options.Near
 
 	incr  *goredis.Script
 	touch *goredis.Script
@@ -154,6 +164,13 @@ func New(opts Options) (*Backend, error) {
 	}
 	if opts.ScanCount < 0 {
 		return nil, fmt.Errorf("%w: redis: negative scan count %d", cache.ErrInvalidOption, opts.ScanCount)
+	}
+	if opts.Near != nil {
+		near := *opts.Near
+		if err := near.check(opts.DB); err != nil {
+			return nil, err
+		}
+		opts.Near = &near
 	}
 	cos := make([]*goredis.Options, len(addrs))
 	for i, a := range addrs {
@@ -202,7 +219,7 @@ func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Back
 }
 
 // newBackend makes the clients from per-server go-redis options, filling in
-// what opts says and the package defaults.
+// what opts says and the package defaults. opts.Near has been checked.
 func newBackend(cos []*goredis.Options, opts Options) *Backend {
 	b := &Backend{
 		clients:   make([]*goredis.Client, len(cos)),
@@ -216,7 +233,7 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 	if b.scanCount == 0 {
 		b.scanCount = DefaultScanCount
 	}
-	for i, co := range cos {
+	for _, co := range cos {
 		co.DialTimeout = orDefault(opts.DialTimeout, DefaultDialTimeout)
 		co.ReadTimeout = orDefault(opts.ReadTimeout, DefaultReadTimeout)
 		co.WriteTimeout = orDefault(opts.WriteTimeout, DefaultWriteTimeout)
@@ -233,8 +250,24 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 		// refused connection five times, 100 ms apart.
 		co.DialerRetries = 1
 		co.ContextTimeoutEnabled = true
+	}
+	if opts.Near != nil {
+		// The read servers keep copies; the primary, when it only takes
+		// writes, has nothing to keep.
+		readers := cos
+		if len(cos) > 1 {
+			readers = cos[1:]
+		}
+		b.near = newNearCache(*opts.Near, readers, opts.Logger)
+	}
+	for i, co := range cos {
 		b.clients[i] = goredis.NewClient(co)
 		b.names[i] = co.Addr
+	}
+	if b.near != nil {
+		for i, r := range b.near.readers {
+			r.client = b.clients[len(b.clients)-len(b.near.readers)+i]
+		}
 	}
 	return b
 }
@@ -282,8 +315,12 @@ func (b *Backend) reader() (*goredis.Client, int) {
 	return b.clients[i], i
 }
 
-// ctx applies the operation timeout.
+// ctx applies the operation timeout, and marks the context of a near
+// cache's command (see nearCtxKey).
 func (b *Backend) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.near != nil {
+		ctx = context.WithValue(ctx, nearCtxKey{}, b.near)
+	}
 	if b.opTimeout > 0 {
 		return context.WithTimeout(ctx, b.opTimeout)
 	}
@@ -339,8 +376,12 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, true, nil
 }
 
-// read is GET on a read server: the stored bytes.
+// read is GET on a read server (through the near cache when there is
+// one): the stored bytes.
 func (b *Backend) read(ctx context.Context, key string) ([]byte, bool, error) {
+	if b.near != nil {
+		return b.readNear(ctx, key)
+	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c, i := b.reader()
@@ -369,6 +410,9 @@ func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, erro
 // server), decoded as Get decodes them: a value Get fails on fails the
 // whole call.
 func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	if b.near != nil {
+		return b.getManyNear(ctx, keys)
+	}
 	out := make(map[string][]byte, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -436,6 +480,7 @@ func (b *Backend) decode(key string, stored []byte) ([]byte, error) {
 // Set stores value under key: SET k v EX seconds, SET k v for Forever, DEL k
 // when the timeout is under a second or expired.
 func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cache.Timeout) error {
+	defer b.near.drop(key)
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c := b.writer()
@@ -456,6 +501,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 // timeout under a second or expired it does what Django does: SET k v NX,
 // then DEL k if that stored, reporting whether it stored.
 func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cache.Timeout) (bool, error) {
+	defer b.near.drop(key)
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c := b.writer()
@@ -474,6 +520,7 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 
 // Delete removes key (DEL) and reports whether it existed.
 func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
+	defer b.near.drop(key)
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	n, err := b.writer().Del(ctx, key).Result()
@@ -485,6 +532,7 @@ func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
 
 // DeleteMany removes the keys with one DEL.
 func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
+	defer b.near.drop(keys...)
 	if len(keys) == 0 {
 		return nil
 	}
@@ -512,6 +560,7 @@ func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 // seconds, EXPIRE k 0 (which deletes) when the timeout is under a second or
 // expired, and PERSIST for Forever.
 func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) (bool, error) {
+	defer b.near.drop(key)
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c := b.writer()
@@ -533,6 +582,7 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 // Clear removes every key of the database (FLUSHDB on the write server),
 // whatever the key prefix, as Django does.
 func (b *Backend) Clear(ctx context.Context) error {
+	defer b.near.dropAll()
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	if err := b.writer().FlushDB(ctx).Err(); err != nil {
@@ -547,6 +597,13 @@ func (b *Backend) Clear(ctx context.Context) error {
 // EXPIRE 0 leaves. It never reports failed keys: it stores all or returns an
 // error.
 func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout cache.Timeout) ([]string, error) {
+	if b.near != nil {
+		defer func() {
+			for _, e := range entries {
+				b.near.drop(e.Key)
+			}
+		}()
+	}
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -590,6 +647,7 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 // overflowing an int64, is a *cache.NotIntegerError. The key keeps its
 // expiry.
 func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	defer b.near.drop(key)
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	s, err := b.incr.Run(ctx, b.writer(), []string{key}, delta).Text()
@@ -632,6 +690,7 @@ func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error
 			return nil
 		}
 		n, err := c.Del(ctx, batch...).Result()
+		b.near.drop(batch...)
 		if err != nil {
 			return b.fail(ctx, "DEL", 0, err)
 		}

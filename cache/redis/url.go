@@ -44,6 +44,12 @@ import (
 //	pool_size      connections per server (default 10 per GOMAXPROCS)
 //	max_retries    retries of a command failing on a broken connection (default 1; 0 for none)
 //	django_values  Options.DjangoValues: 1 or 0 (default 0, or 1 with django=); 1 to exchange values with Django
+//	near_cache          Options.Near: 1 or 0 (default 0); 1 keeps copies of what is read in process
+//	                    memory, invalidated by Redis when anyone changes the key (database 0 only)
+//	near_max_bytes      the near cache's memory bound per read server (default 64MiB; at least 64KiB),
+//	                    in bytes or with a unit: 512KiB, 64MiB, 1GiB
+//	near_max_staleness  how long a copy is served at most after it was fetched, whatever
+//	                    happens (default 30s; never unbounded)
 //
 // The common options timeout, key_prefix, version and key_check are the
 // cache's (see cache.Open). Messages about a bad URL never show the
@@ -71,6 +77,8 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		optDB              = -1
 		databases          = DefaultDatabases
 		retries            = DefaultMaxRetries
+		nearOn             bool
+		near               NearOptions
 	)
 	if err := u.Read(
 		cache.URLSecret("username", &username),
@@ -84,9 +92,28 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		cache.URLInt("pool_size", &opts.PoolSize, 1, math.MaxInt32),
 		cache.URLInt("max_retries", &retries, 0, 1000),
 		cache.URLBool("django_values", &opts.DjangoValues),
+		cache.URLBool("near_cache", &nearOn),
+		cache.URLFunc("near_max_bytes", "a size in bytes such as 67108864 or 64MiB", func(v string) (err error) {
+			near.MaxBytes, err = parseSize(v)
+			return err
+		}),
+		cache.URLDuration("near_max_staleness", &near.MaxStaleness),
 	); err != nil {
 		return nil, err
 	}
+	if !nearOn {
+		for _, name := range []string{"near_max_bytes", "near_max_staleness"} {
+			if u.Has(name) {
+				return nil, fmt.Errorf("%w: redis cache URL: %s without near_cache=1", cache.ErrInvalidOption, name)
+			}
+		}
+	} else {
+		if u.Has("near_max_staleness") && near.MaxStaleness == 0 {
+			return nil, u.OptionError("near_max_staleness", "a positive duration: a near cache cannot be unbounded")
+		}
+		opts.Near = &near
+	}
+	opts.Logger = u.Logger()
 	hasUser, hasPass := u.Has("username"), u.Has("password")
 	// A duration of 0 is "none", which Options spells -1.
 	for name, d := range map[string]*time.Duration{
@@ -119,6 +146,11 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	}
 	if db >= databases {
 		return nil, fmt.Errorf("%w: redis cache URL %s: database %d is out of range: want 0 to %d (set databases=N for a server configured with more)", cache.ErrInvalidOption, loc, db, databases-1)
+	}
+	if opts.Near != nil {
+		if err := opts.Near.check(db); err != nil {
+			return nil, fmt.Errorf("redis cache URL %s: %w", loc, err)
+		}
 	}
 
 	// Credentials: a server's own, else the options', else the first
@@ -272,4 +304,25 @@ func joinHostPort(host, port string) string { return net.JoinHostPort(host, port
 // the query, and with cache.Redact's hiding of credentials.
 func locationForMessages(u *cache.URL) string {
 	return strconv.Quote(cache.Redact(u.Scheme + "://" + u.Location))
+}
+
+// parseSize reads a size in bytes: a number, or a number with a unit of
+// KiB, MiB or GiB (or KB, MB, GB, taken as the same powers of 1024, as
+// Redis's own configuration does).
+func parseSize(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if len(v) > len(u.suffix) && strings.EqualFold(v[len(v)-len(u.suffix):], u.suffix) {
+			num, mult = strings.TrimSpace(v[:len(v)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size", v)
+	}
+	return n * mult, nil
 }
