@@ -113,7 +113,8 @@ type Raw struct {
 // backend's staleness bound. Fail-open wrappers ask it while the backend is
 // unreachable, so that near hits go on being served, for at most that
 // bound, and so that a near hit never passes for a successful probe of the
-// server.
+// server. GetLocal must not retain key after returning (a wrapper may pass
+// the bytes of a reused buffer).
 type LocalGetter interface {
 	GetLocal(ctx context.Context, key string) ([]byte, bool)
 }

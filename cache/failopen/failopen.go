@@ -57,12 +57,13 @@
 //
 // When the wrapped backend keeps copies in process memory (it implements
 // cache.LocalGetter: cache/redis with near_cache=1, cache/memcached with
-// local_ttl=), Get, GetKeyBytes and GetMany read those copies first
-// whenever the breaker is not closed or the request's cache.Budget has
-// already seen the backend fail: near hits go on being served during an
-// outage, for at most the near cache's staleness bound, and a near hit
-// never serves as the half-open breaker's probe (which must reach the
-// server). They are counted in NearStats().Stale.
+// local_ttl=), Get, GetKeyBytes and GetMany read those copies first: a
+// near hit costs no operation timeout and never counts for or against the
+// breaker. So near hits go on being served during an outage, for at most
+// the near cache's staleness bound, and a near hit never serves as the
+// half-open breaker's probe (which must reach the server). Near hits served
+// while the breaker is not closed, or after the request's cache.Budget saw
+// the backend fail, are counted in NearStats().Stale.
 //
 // # Timeouts
 //
@@ -94,6 +95,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/fragcache/fragcache/cache"
 )
@@ -313,14 +315,13 @@ func (b *Backend) unhealthy(ctx context.Context) bool {
 	return State(b.state.Load()) != Closed || (ctx != nil && cache.BudgetFrom(ctx).Failed(b))
 }
 
-// nearFirst returns the near cache's copy of key while the backend is
-// unhealthy.
+// nearFirst returns the near cache's copy of key.
 func (b *Backend) nearFirst(ctx context.Context, key string) ([]byte, bool) {
-	if b.local == nil || !b.unhealthy(ctx) {
+	if b.local == nil || ctx == nil {
 		return nil, false
 	}
 	v, ok := b.local.GetLocal(ctx, key)
-	if ok {
+	if ok && b.unhealthy(ctx) {
 		b.nStale.Add(1)
 	}
 	return v, ok
@@ -384,8 +385,9 @@ func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, erro
 // GetKeyBytes is Get with the key as bytes, through the wrapped backend's
 // GetKeyBytes when it has one.
 func (b *Backend) GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, error) {
-	if b.local != nil {
-		if v, ok := b.nearFirst(ctx, string(key)); ok {
+	if b.local != nil && len(key) > 0 {
+		// LocalGetter does not retain the key: no copy needed.
+		if v, ok := b.nearFirst(ctx, unsafe.String(&key[0], len(key))); ok {
 			return v, true, nil
 		}
 	}
@@ -410,14 +412,12 @@ func (b *Backend) GetKeyBytes(ctx context.Context, key []byte) ([]byte, bool, er
 
 // GetMany returns the hits, or none when the backend fails.
 func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
-	if b.local != nil && b.unhealthy(ctx) {
-		// Near copies only: the backend is down, or a probe must reach it
-		// with a key of its own.
+	if b.local != nil && ctx != nil {
+		// Near copies first; the backend gets the rest.
 		m := make(map[string][]byte, len(keys))
 		rest := keys[:0:0]
 		for _, k := range keys {
-			if v, ok := b.local.GetLocal(ctx, k); ok {
-				b.nStale.Add(1)
+			if v, ok := b.nearFirst(ctx, k); ok {
 				m[k] = v
 			} else {
 				rest = append(rest, k)

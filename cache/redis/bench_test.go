@@ -2,8 +2,11 @@ package redis_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/fragcache/fragcache/cache/backends"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -134,5 +137,35 @@ func BenchmarkGetMany20(b *testing.B) {
 		if err != nil || len(m) != 20 {
 			b.Fatal(len(m), err)
 		}
+	}
+}
+
+// BenchmarkNearHit is a hit of a fragment-sized value through the near
+// cache, as the fragment tag reads it (cache.Cache over the fail-open
+// wrapper, from cache/backends), next to the same read on memory://.
+func BenchmarkNearHit(b *testing.B) {
+	srv := testserver.Redis(b)
+	value := []byte(strings.Repeat("<li>fragment</li>", 300))
+	for _, url := range []string{"memory://", "redis://" + srv.Addr + "?near_cache=1", "redis://" + srv.Addr} {
+		c, err := backends.Open(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		must(b, c.Set(bg, "frag", value, cache.Forever))
+		key := []byte("frag")
+		name, _, _ := strings.Cut(url, ":")
+		if strings.Contains(url, "near") {
+			name += "-near"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v, ok, err := c.GetKeyBytes(bg, key)
+				if err != nil || !ok || len(v) != len(value) {
+					b.Fatal(ok, err)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe" // go:linkname, and peek keys without copies
 
 	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
@@ -214,18 +215,33 @@ func (n *nearCache) turnOff(ctx context.Context, why, addr string) {
 // active reports whether near hits may be served.
 func (n *nearCache) active() bool { return n != nil && n.state.Load() != nearOff }
 
-// peekKey is go-redis's cache key of GET key on r: its namespace, then
-// the command as RESP.
-func (r *nearReader) peekKey(key string) string {
-	var sb strings.Builder
-	sb.Grow(len(r.prefix) + len(key) + 32)
-	sb.WriteString(r.prefix)
-	sb.WriteString("*2\r\n$3\r\nget\r\n$")
-	sb.WriteString(strconv.Itoa(len(key)))
-	sb.WriteString("\r\n")
-	sb.WriteString(key)
-	sb.WriteString("\r\n")
-	return sb.String()
+// appendPeekKey appends go-redis's cache key of GET key on r: its
+// namespace, then the command as RESP.
+func (r *nearReader) appendPeekKey(buf []byte, key string) []byte {
+	buf = append(buf, r.prefix...)
+	buf = append(buf, "*2\r\n$3\r\nget\r\n$"...)
+	buf = strconv.AppendInt(buf, int64(len(key)), 10)
+	buf = append(buf, "\r\n"...)
+	buf = append(buf, key...)
+	return append(buf, "\r\n"...)
+}
+
+// peekBufs holds the buffers peek keys are built in.
+var peekBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// getCopy returns r's copy of GET key, the reply's bytes as go-redis holds
+// them (read-only).
+func (r *nearReader) getCopy(ctx context.Context, key string) ([]byte, bool) {
+	bp := peekBufs.Get().(*[]byte)
+	buf := r.appendPeekKey((*bp)[:0], key)
+	// The key string lives only during the call: getShared looks it up
+	// and, for a copy past its staleness bound, deletes it from its maps,
+	// never keeping it (go-redis v9.23.0's cacheShard.get and
+	// removeEntryLocked).
+	raw, ok := localCacheGetShared(r.lc, ctx, unsafe.String(&buf[0], len(buf)))
+	*bp = buf
+	peekBufs.Put(bp)
+	return raw, ok
 }
 
 // Outcomes of a near lookup.
@@ -235,11 +251,20 @@ const (
 	nearAbsent         // held: the key does not exist
 )
 
+// localCacheGetShared is go-redis's (*LocalCache).getShared: Get without
+// the copy, the bytes of the entry itself. go-redis replaces an entry's
+// bytes and never modifies them, so they may be handed out read-only, as
+// cache.Backend's Get does with what it returns. go-redis is pinned in
+// go.mod; TestNearHitsAndInvalidation fails if this stops finding copies.
+//
+//go:linkname localCacheGetShared github.com/redis/go-redis/v9.(*LocalCache).getShared
+func localCacheGetShared(c *goredis.LocalCache, ctx context.Context, cacheKey string) ([]byte, bool)
+
 // lookup returns the copy of GET key held for any read server. A copy
 // past the key's known expiry is dropped and unknown.
 func (n *nearCache) lookup(ctx context.Context, key string) ([]byte, int) {
 	for _, r := range n.readers {
-		raw, ok := r.lc.Get(ctx, r.peekKey(key))
+		raw, ok := r.getCopy(ctx, key)
 		if !ok {
 			continue
 		}
@@ -459,8 +484,9 @@ func (b *Backend) GetLocal(ctx context.Context, key string) ([]byte, bool) {
 	}
 	v, outcome := b.near.lookup(ctx, key)
 	if outcome != nearValue {
-		return nil, false
+		return nil, false // a miss is counted by the Get that follows
 	}
+	b.near.hits.Add(1)
 	d, err := b.decode(key, v)
 	if err != nil {
 		return nil, false

@@ -19,7 +19,9 @@ usage: examples/bench/run.sh [options]
       --django-workers N  gunicorn workers (2)
       --django-threads N  gunicorn threads per worker: above 1 the gthread
                           worker class, 1 the sync class (8)
-      --backends LIST     cache backends, space-separated (memory memcached redis)
+      --backends LIST     cache backends, space-separated (memory memcached redis);
+                          redis-near is Redis with fragcache's near cache
+                          (near_cache=1), Django unchanged
       --modes LIST        modes, space-separated (none fragment page)
       --no-nginx          skip the nginx static-file ceiling
       --no-gobench        skip the in-process go test -bench figures
@@ -256,7 +258,7 @@ if [[ " $BACKENDS " == *" memcached "* ]]; then
 	start memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 128 -t 2 -u "$(id -un)"
 	wait_tcp "$STARTED_PID" "$MEMCACHED_PORT" version memcached
 fi
-if [[ " $BACKENDS " == *" redis "* ]]; then
+if [[ " $BACKENDS " == *" redis "* || " $BACKENDS " == *" redis-near "* ]]; then
 	REDIS_PORT=$(free_port)
 	start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
 		--dir "$WORK" --daemonize no
@@ -267,7 +269,7 @@ fi
 flush_backend() {
 	case $1 in
 	memcached) tcp_cmd "$MEMCACHED_PORT" flush_all >/dev/null ;;
-	redis) tcp_cmd "$REDIS_PORT" FLUSHALL >/dev/null ;;
+	redis | redis-near) tcp_cmd "$REDIS_PORT" FLUSHALL >/dev/null ;;
 	esac
 }
 
@@ -275,7 +277,7 @@ flush_backend() {
 stored_items() {
 	case $1 in
 	memcached) tcp_cmd "$MEMCACHED_PORT" stats | awk '$2 == "curr_items" { print $3 }' ;;
-	redis) tcp_cmd "$REDIS_PORT" DBSIZE | tr -d ':' ;;
+	redis | redis-near) tcp_cmd "$REDIS_PORT" DBSIZE | tr -d ':' ;;
 	*) echo - ;;
 	esac
 }
@@ -284,7 +286,7 @@ django_cache() {
 	case $1 in
 	memory | none) echo locmem ;;
 	memcached) echo "memcached://127.0.0.1:$MEMCACHED_PORT" ;;
-	redis) echo "redis://127.0.0.1:$REDIS_PORT/0" ;;
+	redis | redis-near) echo "redis://127.0.0.1:$REDIS_PORT/0" ;;
 	esac
 }
 
@@ -294,6 +296,7 @@ go_cache() {
 	none) echo dummy:// ;;
 	memcached) echo "memcached://127.0.0.1:$MEMCACHED_PORT" ;;
 	redis) echo "redis://127.0.0.1:$REDIS_PORT/0" ;;
+	redis-near) echo "redis://127.0.0.1:$REDIS_PORT/0?near_cache=1" ;;
 	esac
 }
 
@@ -428,6 +431,7 @@ backend_label() {
 	memory) echo "memory (LocMemCache / memory://)" ;;
 	memcached) echo "memcached (PyMemcacheCache / memcached://)" ;;
 	redis) echo "Redis (django-redis / redis://)" ;;
+	redis-near) echo "Redis (django-redis / redis://?near_cache=1)" ;;
 	esac
 }
 
@@ -437,7 +441,7 @@ run_row() {
 	start_django "django-$name" "$mode" "$backend"
 	measure "django-$name" "$SERVER_URL"
 	d_rps=$RPS d_p50=$P50 d_p99=$P99
-	if [[ $backend == memcached || $backend == redis ]]; then
+	if [[ $backend == memcached || $backend == redis* ]]; then
 		items=$(stored_items "$backend")
 		[[ ${items:-0} -gt 0 ]] || NOTES+=("django-$name: the $backend server holds no keys after the run")
 	fi
@@ -446,7 +450,7 @@ run_row() {
 	flush_backend "$backend"
 	start_go "go-$name" "$mode" "$backend"
 	measure "go-$name" "$SERVER_URL"
-	if [[ $backend == memcached || $backend == redis ]]; then
+	if [[ $backend == memcached || $backend == redis* ]]; then
 		items=$(stored_items "$backend")
 		[[ ${items:-0} -gt 0 ]] || NOTES+=("go-$name: the $backend server holds no keys after the run")
 	fi
