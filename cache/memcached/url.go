@@ -112,7 +112,7 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	if localTTL == 0 {
 		return b, nil
 	}
-	w, err := near.New(b, near.Options{TTL: localTTL, MaxBytes: localMaxBytes, Lifetime: MinLifetime})
+	w, err := near.New(b, near.Options{TTL: localTTL, MaxBytes: localMaxBytes, Lifetime: Lifetime})
 	if err != nil {
 		b.Close()
 		return nil, err

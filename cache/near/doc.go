@@ -4,7 +4,7 @@
 // has one, used by cache/redis's near_cache=1 instead).
 //
 //	b, err := memcached.New(memcached.Options{Servers: servers})
-//	nb, err := near.New(b, near.Options{TTL: 2 * time.Second, Lifetime: memcached.MinLifetime})
+//	nb, err := near.New(b, near.Options{TTL: 2 * time.Second, Lifetime: memcached.Lifetime})
 //	c, err := cache.New(nb)
 //
 // or, through cache/backends, memcached://host:11211?local_ttl=2s.
@@ -27,7 +27,7 @@
 //   - A copy of a value this process wrote never outlives the value's own
 //     timeout: a Set with a 1 s timeout under a 10 s TTL keeps its copy for
 //     at most Options.Lifetime of that timeout (for memcached, whose clock
-//     ticks in whole seconds, MinLifetime: a second less than the timeout).
+//     ticks in whole seconds, Lifetime: a second less than the timeout).
 //     The bound is remembered for the key, so a copy read back after the
 //     write is held no longer either, unless the byte bound evicted the
 //     key's record. A value another process wrote is held for TTL, since

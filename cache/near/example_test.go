@@ -16,7 +16,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	b, err := near.New(inner, near.Options{TTL: 2 * time.Second, Lifetime: memcached.MinLifetime})
+	b, err := near.New(inner, near.Options{TTL: 2 * time.Second, Lifetime: memcached.Lifetime})
 	if err != nil {
 		panic(err)
 	}

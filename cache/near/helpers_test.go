@@ -31,7 +31,7 @@ func mc(t testing.TB, srv *testserver.Server) *memcached.Backend {
 }
 
 // newNear returns a near layer over a memcached backend of its own on srv,
-// after flushing srv. A zero opts.Lifetime is memcached.MinLifetime.
+// after flushing srv. A zero opts.Lifetime is memcached.Lifetime.
 func newNear(t testing.TB, srv *testserver.Server, opts near.Options) near.Wrapper {
 	t.Helper()
 	inner := mc(t, srv)
@@ -39,7 +39,7 @@ func newNear(t testing.TB, srv *testserver.Server, opts near.Options) near.Wrapp
 		t.Fatal(err)
 	}
 	if opts.Lifetime == nil {
-		opts.Lifetime = memcached.MinLifetime
+		opts.Lifetime = memcached.Lifetime
 	}
 	w, err := near.New(inner, opts)
 	if err != nil {

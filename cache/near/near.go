@@ -36,12 +36,15 @@ type Options struct {
 	// values and a fixed overhead per entry). Zero is DefaultMaxBytes; it
 	// must not be negative.
 	MaxBytes int64
-	// Lifetime returns how long the wrapped backend is certain to keep a
-	// value written with timeout t, for t neither DefaultTimeout nor
-	// Forever: a copy of a value this process writes is kept no longer
-	// (zero or less: not kept). Nil means t.Duration(); memcached, whose
-	// clock ticks in whole seconds, needs memcached.MinLifetime.
-	Lifetime func(t cache.Timeout) time.Duration
+	// Lifetime returns how long the wrapped backend keeps a value written
+	// with timeout t, for t neither DefaultTimeout nor Forever: at least
+	// min, at most max. A copy of a value this process wrote or touched
+	// is kept no longer than min after the write, and no copy of the key
+	// is kept from then until max after it, while the server may or may
+	// not still hold the value. Nil means min = max = t.Duration();
+	// memcached, whose clock ticks in whole seconds, needs
+	// memcached.Lifetime.
+	Lifetime func(t cache.Timeout) (min, max time.Duration)
 }
 
 // Wrapper is what New returns: a cache.Backend with the optional
@@ -71,7 +74,7 @@ type Backend struct {
 	keyCheck cache.KeyCheck
 	ttl      time.Duration
 	maxBytes int64
-	lifetime func(cache.Timeout) time.Duration
+	lifetime func(cache.Timeout) (min, max time.Duration)
 	now      func() time.Time
 	seed     maphash.Seed
 
@@ -111,7 +114,7 @@ func New(b cache.Backend, opts Options) (Wrapper, error) {
 		opts.MaxBytes = DefaultMaxBytes
 	}
 	if opts.Lifetime == nil {
-		opts.Lifetime = func(t cache.Timeout) time.Duration { return t.Duration() }
+		opts.Lifetime = func(t cache.Timeout) (time.Duration, time.Duration) { return t.Duration(), t.Duration() }
 	}
 	w := &Backend{
 		inner:    b,
@@ -147,6 +150,29 @@ type entry struct {
 	has     bool      // v is a copy (a stored empty value is one)
 	expires time.Time // the copy's expiry
 	limit   time.Time // copies expire by then; zero: no bound
+	until   time.Time // no copies from limit to until, when the bound is forgotten
+}
+
+// bound reports whether e's bound holds at now, and forgets it if not.
+func (e *entry) bound(now time.Time) bool {
+	if e.until.IsZero() {
+		return false
+	}
+	if !now.Before(e.until) {
+		e.limit, e.until = time.Time{}, time.Time{}
+		return false
+	}
+	return true
+}
+
+// copyExpiry returns when a copy made at now expires: after ttl, or by the
+// bound's limit; not after now when no copy may be kept.
+func (e *entry) copyExpiry(now time.Time, ttl time.Duration) time.Time {
+	exp := now.Add(ttl)
+	if e.bound(now) && e.limit.Before(exp) {
+		exp = e.limit
+	}
+	return exp
 }
 
 // shard is a part of the store with its own lock and byte bound. gen
@@ -207,7 +233,7 @@ func (s *shard) dropCopy(key string, e entry, now time.Time) bool {
 	if had {
 		s.n--
 	}
-	if e.limit.IsZero() || !now.Before(e.limit) {
+	if !e.bound(now) {
 		delete(s.m, key)
 		return had
 	}
@@ -258,14 +284,8 @@ func (w *Backend) keep(s *shard, key string, v []byte, gen uint64) {
 	if s.gen == gen {
 		now := w.now()
 		e := s.m[key]
-		if !e.limit.IsZero() && !now.Before(e.limit) {
-			e.limit = time.Time{}
-		}
-		e.v, e.has, e.expires = c, true, now.Add(w.ttl)
-		if !e.limit.IsZero() && e.limit.Before(e.expires) {
-			e.expires = e.limit
-		}
-		if now.Before(e.expires) {
+		if exp := e.copyExpiry(now, w.ttl); now.Before(exp) {
+			e.v, e.has, e.expires = c, true, exp
 			s.put(key, e)
 		}
 	}
@@ -310,37 +330,38 @@ func (w *Backend) end(s *shard, key string, alone bool, wr write) {
 	if !ok {
 		e = entry{}
 	}
-	if !e.limit.IsZero() && !now.Before(e.limit) {
-		e.limit = time.Time{}
-	}
+	held := e.bound(now)
+	mayKeep := true
 	if wr.bounded {
-		var limit time.Time // zero: Forever
+		var limit, until time.Time // zero: Forever
 		if !wr.timeout.IsForever() {
-			limit = now.Add(w.lifetimeOf(wr.timeout))
+			lo, hi := w.lifetimeOf(wr.timeout)
+			limit, until = now.Add(lo), now.Add(hi)
+			mayKeep = lo > 0
 		}
 		switch {
-		case alone:
-			e.limit = limit // this write is the last one
-		case e.limit.IsZero() || (!limit.IsZero() && limit.Before(e.limit)):
+		case alone || !held:
+			// This write is the last one, or the only one bounded.
+			e.limit, e.until = limit, until
+		case !limit.IsZero():
 			// Another write raced: either may be the server's value; keep
-			// the sooner bound.
-			if !limit.IsZero() {
+			// the sooner limit and the later end.
+			if limit.Before(e.limit) {
 				e.limit = limit
+			}
+			if until.After(e.until) {
+				e.until = until
 			}
 		}
 	}
-	if wr.stored && alone {
-		c := make([]byte, len(wr.value))
-		copy(c, wr.value)
-		e.v, e.has, e.expires = c, true, now.Add(w.ttl)
-		if !e.limit.IsZero() && e.limit.Before(e.expires) {
-			e.expires = e.limit
-		}
-		if !now.Before(e.expires) {
-			e.v, e.has, e.expires = nil, false, time.Time{}
+	if wr.stored && alone && mayKeep {
+		if exp := e.copyExpiry(now, w.ttl); now.Before(exp) {
+			c := make([]byte, len(wr.value))
+			copy(c, wr.value)
+			e.v, e.has, e.expires = c, true, exp
 		}
 	}
-	if !e.has && (e.limit.IsZero() || !now.Before(e.limit)) {
+	if !e.has && !e.bound(now) {
 		if ok {
 			s.bytes -= size(key, s.m[key])
 			delete(s.m, key)
@@ -350,19 +371,20 @@ func (w *Backend) end(s *shard, key string, alone bool, wr write) {
 	s.put(key, e)
 }
 
-// lifetimeOf is Options.Lifetime, bounded to what a time can add.
-func (w *Backend) lifetimeOf(t cache.Timeout) time.Duration {
+// lifetimeOf is Options.Lifetime, within [0, MaxTTL].
+func (w *Backend) lifetimeOf(t cache.Timeout) (min, max time.Duration) {
 	if t.IsExpired() {
-		return 0
+		return 0, 0
 	}
-	d := w.lifetime(t)
-	if d > MaxTTL || d == math.MaxInt64 {
-		return MaxTTL
+	lo, hi := w.lifetime(t)
+	clamp := func(d time.Duration) time.Duration {
+		return time.Duration(math.Max(0, math.Min(float64(d), float64(MaxTTL))))
 	}
-	if d < 0 {
-		return 0
+	lo, hi = clamp(lo), clamp(hi)
+	if hi < lo {
+		hi = lo
 	}
-	return d
+	return lo, hi
 }
 
 // finish is end for one key, taking the lock.
