@@ -26,11 +26,12 @@
 //     write does not keep what it fetched.
 //   - A copy of a value this process wrote never outlives the value's own
 //     timeout: a Set with a 1 s timeout under a 10 s TTL keeps its copy for
-//     at most Options.Lifetime of that timeout (for memcached, whose clock
-//     ticks in whole seconds, Lifetime: a second less than the timeout).
-//     The bound is remembered for the key, so a copy read back after the
-//     write is held no longer either, unless the byte bound evicted the
-//     key's record. A value another process wrote is held for TTL, since
+//     at most the least lifetime Options.Lifetime gives that timeout (for
+//     memcached, whose clock ticks in whole seconds, memcached.Lifetime: a
+//     second less than the timeout), and keeps none until the value is
+//     surely gone. The bound is remembered for the key, so a copy read
+//     back after the write, or after a Touch, is held no longer either,
+//     unless the byte bound evicted the key's record. A value another process wrote is held for TTL, since
 //     its timeout cannot be known: a copy may outlive it by up to TTL.
 //   - Misses are not kept: a key absent from the server is asked for again
 //     on every lookup.
