@@ -67,6 +67,19 @@
 // test_memcached_deletes_key_on_failed_set expects. SetMany reports such
 // keys as failed.
 //
+// # Local copies (local_ttl)
+//
+// memcached has no way to tell a client that a value changed. The URL
+// option local_ttl (off by default) wraps the backend with package
+// cache/near, which keeps a process-local copy of each value read or
+// written for at most local_ttl (bounded in memory by local_max_bytes,
+// 64 MiB by default) and answers hits from it. The bound is plain: a write
+// or delete by another process is seen by this one up to local_ttl after
+// it happened. This process's own writes and deletes drop its copies at
+// once, and a copy of a value it wrote never outlives the value (see
+// Lifetime). In code: near.New(b, near.Options{TTL: 2 * time.Second,
+// Lifetime: memcached.Lifetime}).
+//
 // # Connections, timeouts and contexts
 //
 // New does not connect; connections are opened on demand and kept, up to

@@ -320,6 +320,29 @@ func Expiration(t cache.Timeout, now time.Time) int32 {
 
 func (b *Backend) expiration(t cache.Timeout) int32 { return Expiration(t, b.now()) }
 
+// Lifetime returns how long memcached keeps a value stored with timeout
+// t, at least and at most: timeouts are sent as whole seconds (see
+// Expiration), and memcached's clock ticks once a second, so a value stored
+// for n seconds expires between n-1 and n seconds later (n+1 is allowed
+// for the tick's lag). Forever never expires (math.MaxInt64 both). It is
+// the near.Options.Lifetime of memcached: a local copy of a value is kept
+// no longer than the value surely lives.
+func Lifetime(t cache.Timeout) (min, max time.Duration) {
+	switch {
+	case t == cache.Forever:
+		return math.MaxInt64, math.MaxInt64
+	case t == cache.DefaultTimeout:
+		t = cache.Seconds(300)
+	case t.IsExpired():
+		return 0, 0
+	}
+	secs := int64(t) / int64(time.Second)
+	if secs < 1 {
+		return 0, 0
+	}
+	return time.Duration(secs-1) * time.Second, time.Duration(secs+1) * time.Second
+}
+
 // flags returns the flags v is written with.
 func (b *Backend) flags(v []byte) uint32 {
 	if !b.textFlags {

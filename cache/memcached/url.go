@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/near"
 )
 
 // Open is the cache.Opener for memcached URLs:
@@ -25,6 +27,19 @@ import (
 //	text_flags      Options.TextFlags: 1 or 0 (default 0, or 1 with django=)
 //	django_values   the same as text_flags, under the name the redis backend
 //	                uses for writing values Django reads as str, int or bytes
+//	local_ttl       keep a process-local copy of each value read or written
+//	                for at most this duration ("2s"; see cache/near); absent
+//	                or 0: off (the default)
+//	local_max_bytes bound on the local copies' memory ("64MiB", the default);
+//	                only with local_ttl
+//
+// local_ttl trades freshness for round trips, with a plain bound: a value
+// another process (another Go process, Django, the CLI) changes or deletes
+// may still be served by this process for up to local_ttl after the
+// change. This process's own writes and deletes drop its copies at once,
+// so it never sees its own stale data, and a copy of a value it wrote
+// never outlives the value's timeout. With local_ttl the result is a
+// near.Wrapper over the *Backend (cache.As finds the *Backend through it).
 //
 // The URL's timeout option is the cache's default timeout (see cache.Open),
 // not the network timeout.
@@ -50,7 +65,11 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	// With django=, values carry Django's flags unless text_flags or
 	// django_values say otherwise.
 	opts.TextFlags = opts.TextFlags || !u.Django().IsZero()
-	var djangoValues bool
+	var (
+		djangoValues  bool
+		localTTL      time.Duration
+		localMaxBytes int64
+	)
 	if err := u.Read(
 		cache.URLDuration("op_timeout", &opts.Timeout),
 		cache.URLInt("max_idle_conns", &opts.MaxIdleConns, 1, 1<<20),
@@ -61,6 +80,8 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		cache.URLBool("hash_long_keys", &opts.HashLongKeys),
 		cache.URLBool("text_flags", &opts.TextFlags),
 		cache.URLBool("django_values", &djangoValues),
+		cache.URLDuration("local_ttl", &localTTL),
+		cache.URLSize("local_max_bytes", &localMaxBytes),
 	); err != nil {
 		return nil, err
 	}
@@ -73,5 +94,28 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		}
 		opts.TextFlags = djangoValues
 	}
-	return New(opts)
+	if localTTL > near.MaxTTL {
+		return nil, u.OptionError("local_ttl", fmt.Sprintf("a duration of at most %v, or 0 for off", near.MaxTTL))
+	}
+	if u.Has("local_max_bytes") {
+		if localTTL == 0 {
+			return nil, fmt.Errorf("%w: local_max_bytes in a memcached cache URL without local_ttl: it bounds the local copies local_ttl keeps", cache.ErrInvalidOption)
+		}
+		if localMaxBytes <= 0 {
+			return nil, u.OptionError("local_max_bytes", `a positive size such as "64MiB"`)
+		}
+	}
+	b, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if localTTL == 0 {
+		return b, nil
+	}
+	w, err := near.New(b, near.Options{TTL: localTTL, MaxBytes: localMaxBytes, Lifetime: Lifetime})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return w, nil
 }

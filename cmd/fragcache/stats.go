@@ -17,6 +17,7 @@ import (
 	"github.com/fragcache/fragcache/cache/file"
 	"github.com/fragcache/fragcache/cache/memcached"
 	"github.com/fragcache/fragcache/cache/memory"
+	"github.com/fragcache/fragcache/cache/near"
 	"github.com/fragcache/fragcache/cache/redis"
 )
 
@@ -39,6 +40,10 @@ func statsCommand() *command {
   counters          hits, misses, sets, deletes and errors; they count this
                     process's operations only (a Cache keeps no history), so
                     only a failed probe can make one (errors) non-zero
+  near cache        for a cache keeping copies in process memory
+                    (memcached:// with local_ttl=, redis:// with near_cache=1):
+                    its mode ("ttl" or "tracking"), state, counters, size
+                    and the longest a copy is served (this process only)
 
 A backend's own lines, when it has the methods:
   fail-open wrapper (memcached:// and redis:// unless failopen=0): the
@@ -83,6 +88,10 @@ status 1, after all lines are printed. --cache defaults to $` + cacheEnv + `.
 			describe(ctx, r, cc.Backend())
 			s := cc.Stats()
 			r.line("counters", "hits %d, misses %d, sets %d, deletes %d, errors %d (this process only)", s.Hits, s.Misses, s.Sets, s.Deletes, s.Errors)
+			if n := s.Near; n.Mode != "" {
+				r.line("near cache", "%s, %s: hits %d, misses %d, stale hits %d, invalidations %d, %d entries, %d of %d bytes, max staleness %v (this process only)",
+					n.Mode, n.State, n.Hits, n.Misses, n.Stale, n.Invalidations, n.Entries, n.Bytes, n.MaxBytes, n.MaxStaleness)
+			}
 			if r.failed {
 				return exitError
 			}
@@ -166,6 +175,8 @@ func backendKind(b cache.Backend) string {
 		kind = "dummy (stores nothing)"
 	case failopen.Wrapper:
 		kind = "fail-open wrapper (circuit breaker)"
+	case near.Wrapper:
+		kind = "near cache (local copies for at most local_ttl)"
 	default:
 		return fmt.Sprintf("%T", b)
 	}

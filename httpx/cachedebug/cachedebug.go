@@ -165,6 +165,11 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 <table><tr><th>alias</th><th>URL</th><th>backend</th><th>hits</th><th>misses</th><th>hit rate</th><th>sets</th><th>deletes</th><th>errors</th><th>breaker</th><th>backend failures</th><th>last error</th></tr>
 {{range .Caches}}<tr><td>{{.Alias}}</td><td>{{.URL}}</td><td>{{.Backend}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Sets}}</td><td>{{.Stats.Deletes}}</td><td>{{.Stats.Errors}}</td><td{{if eq .Stats.Backend.Breaker "open"}} class="bad"{{end}}>{{or .Stats.Backend.Breaker "none"}}</td><td>{{.Stats.Backend.Failures}} ({{.Stats.Backend.ShortCircuited}} skipped)</td><td>{{if .Stats.Backend.LastError}}{{.Stats.Backend.LastErrorAt.Format "15:04:05"}} {{.Stats.Backend.LastError}}{{end}}</td></tr>
 {{end}}</table>
+{{$near := false}}{{range .Caches}}{{if .Stats.Near.Mode}}{{$near = true}}{{end}}{{end}}
+{{if $near}}<h1>Near caches</h1>
+<table><tr><th>alias</th><th>mode</th><th>state</th><th>hits</th><th>misses</th><th>stale hits</th><th>invalidations</th><th>entries</th><th>bytes</th><th>max bytes</th><th>max staleness</th></tr>
+{{range .Caches}}{{if .Stats.Near.Mode}}<tr><td>{{.Alias}}</td><td>{{.Stats.Near.Mode}}</td><td>{{.Stats.Near.State}}</td><td>{{.Stats.Near.Hits}}</td><td>{{.Stats.Near.Misses}}</td><td>{{.Stats.Near.Stale}}</td><td>{{.Stats.Near.Invalidations}}</td><td>{{.Stats.Near.Entries}}</td><td>{{.Stats.Near.Bytes}}</td><td>{{.Stats.Near.MaxBytes}}</td><td>{{.Stats.Near.MaxStaleness}}</td></tr>
+{{end}}{{end}}</table>{{end}}
 {{if .Fragments}}<h1>Fragments</h1>
 <table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>unresolved vary-on</th></tr>
 {{range .Fragments}}<tr><td>{{.Name}}</td><td>{{.Hits}}</td><td>{{.Misses}}</td><td>{{.HitRate}}</td><td>{{.Renders}}</td><td>{{.Errors}}</td><td>{{.StoreSkips}}</td><td>{{.WaitTimeouts}}</td><td{{if .Unresolved}} class="bad"{{end}}>{{.Unresolved}}</td></tr>

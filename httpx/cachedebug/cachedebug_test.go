@@ -73,3 +73,33 @@ func TestHandler(t *testing.T) {
 		t.Error("the JSON shows the password")
 	}
 }
+
+// TestHandlerNear checks the near caches' table and JSON.
+func TestHandlerNear(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"near":    "memcached://127.0.0.1:1?local_ttl=2s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	h := cachedebug.Handler(reg)
+	rr := httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
+	page := rr.Body.String()
+	for _, want := range []string{"Near caches", "<td>near</td><td>ttl</td><td>on</td>", "<td>2s</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	rr = httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache?format=json", nil))
+	var rep cachedebug.Report
+	if err := json.Unmarshal(rr.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Caches) != 2 || rep.Caches[1].Stats.Near.Mode != "ttl" || rep.Caches[0].Stats.Near.Mode != "" {
+		t.Errorf("report %+v", rep.Caches)
+	}
+}

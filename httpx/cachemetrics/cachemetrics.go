@@ -1,7 +1,8 @@
 // Package cachemetrics exports fragcache's counters to Prometheus (on
 // github.com/prometheus/client_golang) and to expvar: per cache alias
 // (hits, misses, sets, deletes, errors, the circuit breaker's state and
-// the backend's failures), per {% cache %} fragment name, and per page
+// the backend's failures, and the near cache's counters for backends with
+// one, labelled by its mode), per {% cache %} fragment name, and per page
 // cache. It is a package of its own so that programs that do not import it
 // do not link the Prometheus client.
 //
@@ -52,7 +53,17 @@ var (
 	breakerOpen     = desc("cache_breaker_open", "1 while the circuit breaker skips the backend (open or half-open), else 0.", "alias")
 	backendFailures = desc("cache_backend_failures_total", "Backend operations that failed, timeouts included.", "alias")
 	shortCircuited  = desc("cache_short_circuited_total", "Calls the open breaker answered without the backend.", "alias")
-	fragmentOps     = map[string]*prometheus.Desc{
+	nearOps         = map[string]*prometheus.Desc{
+		"hits":          desc("near_hits_total", "Lookups the near cache (copies in process memory) answered.", "alias", "mode"),
+		"misses":        desc("near_misses_total", "Lookups the near cache passed to the server.", "alias", "mode"),
+		"stale":         desc("near_stale_hits_total", "Near-cache hits served while the backend was unreachable.", "alias", "mode"),
+		"invalidations": desc("near_invalidations_total", "Near-cache copies dropped because their key changed.", "alias", "mode"),
+	}
+	nearEntries      = desc("near_entries", "Copies the near cache holds.", "alias", "mode")
+	nearBytes        = desc("near_bytes", "Estimated bytes the near cache holds.", "alias", "mode")
+	nearMaxBytes     = desc("near_max_bytes", "Bound on the near cache's bytes.", "alias", "mode")
+	nearMaxStaleness = desc("near_max_staleness_seconds", "How long a near-cache copy may be served after it was fetched.", "alias", "mode")
+	fragmentOps      = map[string]*prometheus.Desc{
 		"hits":          desc("fragment_hits_total", "{% cache %} renders served from the cache.", "name"),
 		"misses":        desc("fragment_misses_total", "{% cache %} lookups that found nothing.", "name"),
 		"renders":       desc("fragment_renders_total", "Executions of a {% cache %} body.", "name"),
@@ -73,7 +84,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range []map[string]*prometheus.Desc{cacheOps, fragmentOps, pageOps} {
+	for _, m := range []map[string]*prometheus.Desc{cacheOps, nearOps, fragmentOps, pageOps} {
 		for _, d := range m {
 			ch <- d
 		}
@@ -81,6 +92,10 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- breakerOpen
 	ch <- backendFailures
 	ch <- shortCircuited
+	ch <- nearEntries
+	ch <- nearBytes
+	ch <- nearMaxBytes
+	ch <- nearMaxStaleness
 }
 
 // Collect implements prometheus.Collector.
@@ -104,6 +119,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(breakerOpen, prometheus.GaugeValue, open, cr.Alias)
 			counter(backendFailures, s.Backend.Failures, cr.Alias)
 			counter(shortCircuited, s.Backend.ShortCircuited, cr.Alias)
+		}
+		if n := s.Near; n.Mode != "" {
+			nc := func(d *prometheus.Desc, v uint64) {
+				ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), cr.Alias, n.Mode)
+			}
+			gauge := func(d *prometheus.Desc, v float64) {
+				ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, cr.Alias, n.Mode)
+			}
+			nc(nearOps["hits"], n.Hits)
+			nc(nearOps["misses"], n.Misses)
+			nc(nearOps["stale"], n.Stale)
+			nc(nearOps["invalidations"], n.Invalidations)
+			gauge(nearEntries, float64(n.Entries))
+			gauge(nearBytes, float64(n.Bytes))
+			gauge(nearMaxBytes, float64(n.MaxBytes))
+			gauge(nearMaxStaleness, n.MaxStaleness.Seconds())
 		}
 	}
 	for _, f := range rep.Fragments {

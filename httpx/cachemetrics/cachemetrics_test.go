@@ -111,3 +111,35 @@ func TestLatency(t *testing.T) {
 		t.Errorf("names %q %q", def.Name(), other.Name())
 	}
 }
+
+// TestCollectorNear checks the near cache's metrics (memcached with
+// local_ttl needs no server to report them).
+func TestCollectorNear(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"near":    "memcached://127.0.0.1:1?local_ttl=2s&local_max_bytes=1MiB",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	pr := prometheus.NewPedanticRegistry()
+	if err := pr.Register(cachemetrics.NewCollector(reg)); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP fragcache_near_max_bytes Bound on the near cache's bytes.
+# TYPE fragcache_near_max_bytes gauge
+fragcache_near_max_bytes{alias="near",mode="ttl"} 1.048576e+06
+# HELP fragcache_near_max_staleness_seconds How long a near-cache copy may be served after it was fetched.
+# TYPE fragcache_near_max_staleness_seconds gauge
+fragcache_near_max_staleness_seconds{alias="near",mode="ttl"} 2
+# HELP fragcache_near_hits_total Lookups the near cache (copies in process memory) answered.
+# TYPE fragcache_near_hits_total counter
+fragcache_near_hits_total{alias="near",mode="ttl"} 0
+`
+	if err := testutil.GatherAndCompare(pr, strings.NewReader(want),
+		"fragcache_near_max_bytes", "fragcache_near_max_staleness_seconds", "fragcache_near_hits_total"); err != nil {
+		t.Error(err)
+	}
+}
