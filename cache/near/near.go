@@ -440,13 +440,17 @@ func (w *Backend) KeyCheck() cache.KeyCheck { return w.keyCheck }
 func (w *Backend) TTL() time.Duration { return w.ttl }
 
 // GetLocal implements cache.LocalGetter: the copy held for key, without
-// I/O, or false. It is not counted in NearStats' Hits and Misses (a
-// fail-open wrapper counts what it serves so as Stale).
+// I/O, or false. A copy found counts as a near hit; a miss is not counted,
+// since the Get that follows it (a fail-open wrapper reads near copies
+// first) counts it.
 func (w *Backend) GetLocal(_ context.Context, key string) ([]byte, bool) {
 	s := w.shardOf(key)
 	s.mu.Lock()
 	v, ok := s.lookup(key, w.now())
 	s.mu.Unlock()
+	if ok {
+		w.hits.Add(1)
+	}
 	return v, ok
 }
 

@@ -93,10 +93,7 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		cache.URLInt("max_retries", &retries, 0, 1000),
 		cache.URLBool("django_values", &opts.DjangoValues),
 		cache.URLBool("near_cache", &nearOn),
-		cache.URLFunc("near_max_bytes", "a size in bytes such as 67108864 or 64MiB", func(v string) (err error) {
-			near.MaxBytes, err = parseSize(v)
-			return err
-		}),
+		cache.URLSize("near_max_bytes", &near.MaxBytes),
 		cache.URLDuration("near_max_staleness", &near.MaxStaleness),
 	); err != nil {
 		return nil, err
@@ -304,25 +301,4 @@ func joinHostPort(host, port string) string { return net.JoinHostPort(host, port
 // the query, and with cache.Redact's hiding of credentials.
 func locationForMessages(u *cache.URL) string {
 	return strconv.Quote(cache.Redact(u.Scheme + "://" + u.Location))
-}
-
-// parseSize reads a size in bytes: a number, or a number with a unit of
-// KiB, MiB or GiB (or KB, MB, GB, taken as the same powers of 1024, as
-// Redis's own configuration does).
-func parseSize(v string) (int64, error) {
-	num, mult := v, int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
-		if len(v) > len(u.suffix) && strings.EqualFold(v[len(v)-len(u.suffix):], u.suffix) {
-			num, mult = strings.TrimSpace(v[:len(v)-len(u.suffix)]), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("%q is not a size", v)
-	}
-	return n * mult, nil
 }
