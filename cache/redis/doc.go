@@ -81,6 +81,53 @@
 // random, as Django's RedisCacheClient does. Replication is Redis's business:
 // a read right after a write may miss on a lagging replica.
 //
+// # Near cache
+//
+// With Options.Near (URL near_cache=1, with near_max_bytes and
+// near_max_staleness) the backend keeps what it reads in process memory
+// and serves repeated reads from there, while Redis tells it when a key it
+// holds changes: Redis's server-assisted client-side caching (RESP3 CLIENT
+// TRACKING), implemented by go-redis (Options.ClientSideCache, a
+// LocalCache per read server). go-redis's API for it is experimental; this
+// package keeps it behind its own option and go.mod pins go-redis.
+//
+//   - Any client's write or delete of a key (another process, Django, the
+//     CLI) makes Redis push an invalidation and the copy is dropped, within
+//     milliseconds. This process's own writes drop its copies at once
+//     (and the next read or two of a key it wrote go to Redis: the write's
+//     own invalidation may drop the first copy fetched after it).
+//   - A copy is never served past the key's timeout: the key's PTTL is read
+//     when a value is fetched, since Redis announces an expired key only
+//     when it deletes it. Nor is it served more than
+//     NearOptions.MaxStaleness after it was fetched, whatever happens to
+//     invalidations; go-redis also drops the copies a connection fetched
+//     when that connection closes.
+//   - A missing key is kept as missing: reading it again costs no round
+//     trip until someone writes it.
+//   - GetLocal (cache.LocalGetter) reads a copy without I/O, so that the
+//     fail-open wrapper serves near hits before its breaker and operation
+//     timeout, and goes on serving them, within the bounds above, while
+//     the breaker is open.
+//   - GetMany serves held keys and sends one GET per other key
+//     (concurrently): go-redis keeps an MGET reply only for its exact list
+//     of keys. Pipelines, transactions and Lua scripts bypass the cache;
+//     here they are writes (SetMany, Incr, Touch with Forever), whose
+//     copies are dropped.
+//   - It needs RESP3 (Redis 6 or later) and database 0: New and Open
+//     refuse another database. Each new connection asks the server
+//     (CLIENT TRACKINGINFO) whether it tracks keys; a server that refuses
+//     RESP3, or tracking (go-redis then turns its cache off), turns the
+//     near cache off, logged once at Warn, and reads go to Redis as
+//     without it. NearStats says which.
+//   - With replicas, the copies are of the replica reads: Redis sends
+//     invalidations for replicated writes to the replica's clients,
+//     also after a resynchronisation (tested).
+//   - A reply larger than MaxBytes/16 is never kept (go-redis's cache is
+//     sharded 16 ways).
+//
+// NearStats (cache.NearReporter) reports hits, misses, invalidations
+// received, entries and bytes.
+//
 // # Failure
 //
 // Opening never talks to the servers, so a cache opens while Redis is down;
