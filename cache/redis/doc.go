@@ -92,8 +92,10 @@
 // package keeps it behind its own option and go.mod pins go-redis.
 //
 //   - Any client's write or delete of a key (another process, Django, the
-//     CLI) makes Redis push an invalidation and the copy is dropped, within
-//     milliseconds. This process's own writes drop its copies at once
+//     CLI) makes Redis push an invalidation and the copy is dropped: at the
+//     connection's next reply when it is busy, and within about
+//     NearOptions.DrainInterval (20ms) when it is idle, go-redis sweeping
+//     idle connections that often (each sweep costs a little CPU). This process's own writes drop its copies at once
 //     (and the next read or two of a key it wrote go to Redis: the write's
 //     own invalidation may drop the first copy fetched after it).
 //   - A copy is never served past the key's timeout: the key's PTTL is read

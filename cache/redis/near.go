@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ const (
 	// DefaultNearMaxStaleness bounds how long a copy is served after it
 	// was fetched, whatever happens to invalidations.
 	DefaultNearMaxStaleness = 30 * time.Second
+	// DefaultNearDrainInterval is how often idle connections are swept
+	// for invalidations.
+	DefaultNearDrainInterval = 20 * time.Millisecond
 	// nearMinBytes is the smallest MaxBytes accepted.
 	nearMinBytes = 64 << 10
 	// nearMaxExpiries bounds the table of known expiries; past it the
@@ -49,6 +53,12 @@ type NearOptions struct {
 	// server, an open breaker). 0 means DefaultNearMaxStaleness; it cannot
 	// be unbounded.
 	MaxStaleness time.Duration
+	// DrainInterval is how often go-redis reads the invalidations waiting
+	// on idle connections (a busy connection reads them with its next
+	// reply): about the longest an invalidation waits to be applied. 0
+	// means DefaultNearDrainInterval. Each sweep costs a little CPU, idle
+	// or not.
+	DrainInterval time.Duration
 }
 
 // check validates the options and fills in the defaults.
@@ -67,6 +77,12 @@ func (o *NearOptions) check(db int) error {
 		o.MaxStaleness = DefaultNearMaxStaleness
 	case o.MaxStaleness < 0:
 		return fmt.Errorf("%w: redis: near cache staleness bound %v must be positive: a near cache cannot be unbounded", cache.ErrInvalidOption, o.MaxStaleness)
+	}
+	switch {
+	case o.DrainInterval == 0:
+		o.DrainInterval = DefaultNearDrainInterval
+	case o.DrainInterval < time.Millisecond || o.DrainInterval > o.MaxStaleness:
+		return fmt.Errorf("%w: redis: near cache drain interval %v must be from 1ms to the staleness bound %v", cache.ErrInvalidOption, o.DrainInterval, o.MaxStaleness)
 	}
 	return nil
 }
@@ -108,15 +124,20 @@ func newNearCache(opts NearOptions, readers []*goredis.Options, logger *slog.Log
 	n := &nearCache{opts: opts, logger: logger}
 	n.exp.init()
 	for _, co := range readers {
+		cfg := goredis.CacheConfig{
+			MaxMemoryBytes: opts.MaxBytes,
+			MaxStaleness:   opts.MaxStaleness,
+			DrainInterval:  opts.DrainInterval,
+		}
 		r := &nearReader{
-			lc: goredis.NewLocalCache(goredis.CacheConfig{
-				MaxMemoryBytes: opts.MaxBytes,
-				MaxStaleness:   opts.MaxStaleness,
-			}),
+			lc: goredis.NewLocalCache(cfg),
 			// go-redis's cscNamespacePrefix: database, then the
 			// length-prefixed ACL user name.
 			prefix: "0\x00" + strconv.Itoa(len(co.Username)) + ":" + co.Username + "\x00",
 		}
+		// The cache is ours (ClientSideCache, so that GetLocal reads it);
+		// go-redis reads the drain interval from the config.
+		co.ClientSideCacheConfig = &cfg
 		co.Protocol = 3
 		co.ClientSideCache = r.lc
 		addr := co.Addr
@@ -335,7 +356,7 @@ func (n *nearCache) learnExpiry(ctx context.Context, c *goredis.Client, key stri
 	case ms < 0:
 		n.exp.forget(key) // no expiry (or gone: an invalidation follows)
 	default:
-		if !n.exp.set(key, time.Now().Add(ms)) {
+		if !n.exp.set(key, nanotime()+int64(ms)) {
 			n.dropAll() // table full: start again
 		}
 	}
@@ -404,25 +425,23 @@ func (n *nearCache) stats() cache.NearStats {
 type expiries struct {
 	shards [32]expShard
 	n      atomic.Int64
+	seed   maphash.Seed
 }
 
 type expShard struct {
 	mu sync.RWMutex
-	m  map[string]int64 // Unix nanoseconds
+	m  map[string]int64 // nanotime
 }
 
 func (e *expiries) init() {
+	e.seed = maphash.MakeSeed()
 	for i := range e.shards {
 		e.shards[i].m = make(map[string]int64)
 	}
 }
 
 func (e *expiries) shard(key string) *expShard {
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint32(key[i])) * 16777619
-	}
-	return &e.shards[h%uint32(len(e.shards))]
+	return &e.shards[maphash.String(e.seed, key)%uint64(len(e.shards))]
 }
 
 // expired reports whether key's known expiry has passed.
@@ -434,11 +453,17 @@ func (e *expiries) expired(key string) bool {
 	s.mu.RLock()
 	at, ok := s.m[key]
 	s.mu.RUnlock()
-	return ok && time.Now().UnixNano() >= at
+	return ok && nanotime() >= at
 }
 
+// nanotime is the runtime's monotonic clock: half the cost of time.Now,
+// which reads the wall clock too, on the near hit path.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
 // set records key's expiry; false when the table is full.
-func (e *expiries) set(key string, at time.Time) bool {
+func (e *expiries) set(key string, at int64) bool {
 	s := e.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -448,7 +473,7 @@ func (e *expiries) set(key string, at time.Time) bool {
 		}
 		e.n.Add(1)
 	}
-	s.m[key] = at.UnixNano()
+	s.m[key] = at
 	return true
 }
 

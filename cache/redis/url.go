@@ -50,6 +50,7 @@ import (
 //	                    in bytes or with a unit: 512KiB, 64MiB, 1GiB
 //	near_max_staleness  how long a copy is served at most after it was fetched, whatever
 //	                    happens (default 30s; never unbounded)
+//	near_drain_interval how often idle connections are swept for invalidations (default 20ms)
 //
 // The common options timeout, key_prefix, version and key_check are the
 // cache's (see cache.Open). Messages about a bad URL never show the
@@ -95,11 +96,12 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		cache.URLBool("near_cache", &nearOn),
 		cache.URLSize("near_max_bytes", &near.MaxBytes),
 		cache.URLDuration("near_max_staleness", &near.MaxStaleness),
+		cache.URLDuration("near_drain_interval", &near.DrainInterval),
 	); err != nil {
 		return nil, err
 	}
 	if !nearOn {
-		for _, name := range []string{"near_max_bytes", "near_max_staleness"} {
+		for _, name := range []string{"near_max_bytes", "near_max_staleness", "near_drain_interval"} {
 			if u.Has(name) {
 				return nil, fmt.Errorf("%w: redis cache URL: %s without near_cache=1", cache.ErrInvalidOption, name)
 			}

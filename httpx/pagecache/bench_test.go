@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/memory"
+	"github.com/fragcache/fragcache/internal/testserver"
 )
 
 // discardWriter is a reusable http.ResponseWriter for benchmarks.
@@ -100,5 +102,41 @@ func BenchmarkPrerendered(b *testing.B) {
 	for range b.N {
 		clear(w.h)
 		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkPageCacheHitNear is a page-cache hit on memory:// and on Redis
+// with the near cache (backends.Open: the fail-open wrapper included),
+// side by side.
+func BenchmarkPageCacheHitNear(b *testing.B) {
+	srv := testserver.Redis(b)
+	for _, url := range []string{"memory://", "redis://" + srv.Addr + "?near_cache=1"} {
+		name, _, _ := strings.Cut(url, ":")
+		b.Run(name, func(b *testing.B) {
+			c, err := backends.Open(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			page := benchPage()
+			h := Page(cache.Seconds(600), WithCache(c))(benchHandler(page, "Accept-Encoding"))
+			req := httptest.NewRequest(http.MethodGet, "/articles/2026/06/page?id=42", nil)
+			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			w := &discardWriter{h: make(http.Header)}
+			for range 4 { // stores, then fetches into the near cache
+				clear(w.h)
+				h.ServeHTTP(w, req)
+			}
+			if w.h.Get("Cache-Status") != statusHit {
+				b.Fatalf("not a hit: %v", w.h)
+			}
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+			}
+		})
 	}
 }
