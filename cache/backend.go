@@ -110,11 +110,13 @@ type Raw struct {
 // process memory (a near cache: cache/redis with near_cache=1, the
 // local_ttl layer of cache/memcached). GetLocal returns the copy held for
 // the made key without any I/O, or false; a copy it returns is within the
-// backend's staleness bound. Fail-open wrappers ask it while the backend is
-// unreachable, so that near hits go on being served, for at most that
-// bound, and so that a near hit never passes for a successful probe of the
-// server. GetLocal must not retain key after returning (a wrapper may pass
-// the bytes of a reused buffer).
+// backend's staleness bound. A copy found counts as the backend's near hit;
+// a miss is left for the Get that follows to count. Fail-open wrappers ask
+// it before anything else, so that a near hit costs no operation timeout,
+// goes on being served while the backend is unreachable (for at most that
+// bound), and never passes for a successful probe of the server. GetLocal
+// must not retain key after returning (a wrapper may pass the bytes of a
+// reused buffer).
 type LocalGetter interface {
 	GetLocal(ctx context.Context, key string) ([]byte, bool)
 }

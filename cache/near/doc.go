@@ -36,9 +36,9 @@
 //   - Misses are not kept: a key absent from the server is asked for again
 //     on every lookup.
 //
-// While the server is unreachable, a fail-open wrapper (cache/failopen)
-// serves the copies through cache.LocalGetter, still for at most TTL after
-// each was fetched, then misses.
+// A fail-open wrapper (cache/failopen) reads the copies first, through
+// cache.LocalGetter, and goes on serving them while the server is
+// unreachable, still for at most TTL after each was fetched, then misses.
 //
 // # Memory
 //
