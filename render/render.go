@@ -76,6 +76,15 @@ type Options struct {
 	// tag logs cache backend errors, at most once a second per fragment).
 	// Debug sets TagOptions.StrictVaryOn.
 	TagOptions tags.Options
+
+	// NoPrefetch turns off fetching a render's {% cache %} fragments ahead.
+	// By default the first tag a render executes fetches, with one
+	// multi-get per cache, the fragments of every tag in the render's
+	// top-level context (the template, those it extends, its blocks and
+	// literal includes), and of the loops over a plain list variable; the
+	// first tag in each other {% for %} loop fetches those of the loop's
+	// items (see tags.PlanPrefetch). The output is the same either way.
+	NoPrefetch bool
 }
 
 // Renderer renders Django-syntax templates from an fs.FS to net/http
@@ -94,6 +103,7 @@ type Renderer struct {
 	user        func(*http.Request) any
 	anon        map[string]any
 	contentType string
+	prefetch    bool
 
 	// templates maps a cleaned template name to its *entry. Reads take no
 	// lock; parses are serialized by parseMu (pongo2's TemplateSet is not
@@ -105,9 +115,11 @@ type Renderer struct {
 	closeErr  error
 }
 
-// entry is a parsed template and, in debug mode, the files it came from.
+// entry is a parsed template, what its {% cache %} tags will need, and, in
+// debug mode, the files it came from.
 type entry struct {
 	tpl  *pongo2.Template
+	plan *tags.Plan // nil without prefetching
 	deps []dep
 }
 
@@ -130,6 +142,7 @@ func New(opts Options) (*Renderer, error) {
 		user:        opts.User,
 		anon:        newAnonymousUser(),
 		contentType: opts.ContentType,
+		prefetch:    !opts.NoPrefetch,
 	}
 	if rd.contentType == "" {
 		rd.contentType = DefaultContentType
@@ -274,22 +287,25 @@ func (rd *Renderer) RenderStatus(w http.ResponseWriter, r *http.Request, status 
 // It is for callers that need the page rather than a response, such as a
 // page cache. Errors and panics come back as a *Error and are not logged.
 func (rd *Renderer) RenderBytes(r *http.Request, name string, data pongo2.Context) ([]byte, error) {
-	tpl, err := rd.template(name)
+	e, err := rd.entry(name)
 	if err != nil {
 		return nil, err
 	}
-	return rd.execute(tpl, name, rd.context(r, data))
+	ctx, s := rd.context(r, data)
+	s.prefetch.Use(e.plan)
+	return rd.execute(e.tpl, name, ctx)
 }
 
 // context returns the render context: data plus the render state. It
 // copies data (the caller may share it between goroutines), adding one key.
-func (rd *Renderer) context(r *http.Request, data pongo2.Context) pongo2.Context {
+func (rd *Renderer) context(r *http.Request, data pongo2.Context) (pongo2.Context, *renderState) {
 	ctx := make(pongo2.Context, len(data)+1)
 	for k, v := range data {
 		ctx[k] = v
 	}
-	ctx[tags.RequestContextKey] = rd.newRenderState(r)
-	return ctx
+	s := rd.newRenderState(r)
+	ctx[tags.RequestContextKey] = s
+	return ctx, s
 }
 
 // execute renders tpl, turning a panic into an *Error.
@@ -370,11 +386,20 @@ func (rd *Renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
 // template returns the parsed template for name, parsing it on first use
 // (and, in debug mode, again when one of its files changed).
 func (rd *Renderer) template(name string) (*pongo2.Template, error) {
+	e, err := rd.entry(name)
+	if err != nil {
+		return nil, err
+	}
+	return e.tpl, nil
+}
+
+// entry is template with the template's plan.
+func (rd *Renderer) entry(name string) (*entry, error) {
 	canon := resolveName("", name)
 	if v, ok := rd.templates.Load(canon); ok {
 		e := v.(*entry)
 		if !rd.debug || !rd.stale(e) {
-			return e.tpl, nil
+			return e, nil
 		}
 	}
 	if !validName(canon) {
@@ -397,13 +422,13 @@ func (rd *Renderer) stale(e *entry) bool {
 // serialized: pongo2's TemplateSet is not safe for concurrent parsing, and
 // the loader records one parse at a time. Only successful parses are kept,
 // so the map holds at most one entry per template file.
-func (rd *Renderer) parse(name, canon string) (*pongo2.Template, error) {
+func (rd *Renderer) parse(name, canon string) (*entry, error) {
 	rd.parseMu.Lock()
 	defer rd.parseMu.Unlock()
 	if v, ok := rd.templates.Load(canon); ok { // parsed while we waited
 		e := v.(*entry)
 		if !rd.debug || !rd.stale(e) {
-			return e.tpl, nil
+			return e, nil
 		}
 	}
 	rec := &recorder{hash: rd.debug}
@@ -427,11 +452,21 @@ func (rd *Renderer) parse(name, canon string) (*pongo2.Template, error) {
 		return nil, newError(name, err)
 	}
 	e := &entry{tpl: tpl}
+	if rd.prefetch {
+		// What its {% cache %} tags will need. A template pongo2 parses
+		// in a way the planner does not know is rendered without
+		// prefetching, as before.
+		if plan, err := tags.PlanPrefetch(tpl); err == nil {
+			e.plan = plan
+		} else {
+			rd.log().Warn("render: fragments of this template are not prefetched", slog.String("template", name), slog.Any("error", err))
+		}
+	}
 	if rd.debug {
 		e.deps = deps
 	}
 	rd.templates.Store(canon, e)
-	return tpl, nil
+	return e, nil
 }
 
 // fromFile parses a template, turning a parser panic into an error.

@@ -25,7 +25,8 @@ const requestKey = "request"
 // the only per-render allocation the Renderer adds, and its fields are
 // unexported, so templates cannot reach them.
 type renderState struct {
-	budget cache.Budget
+	budget   cache.Budget
+	prefetch tags.Prefetch
 	context.Context
 	r    *http.Request
 	user func(*http.Request) any
@@ -49,6 +50,10 @@ func (rd *Renderer) newRenderState(r *http.Request) *renderState {
 	s.Context = cache.WithBudget(s.Context, &s.budget)
 	return s
 }
+
+// FragmentPrefetch implements tags.PrefetchSource: the {% cache %} tags
+// find the render's prefetched fragments here.
+func (s *renderState) FragmentPrefetch() *tags.Prefetch { return &s.prefetch }
 
 // stateOf returns the render state visible from an execution context, or
 // nil (outside a Renderer render, or inside {% include … only %}).

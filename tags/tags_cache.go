@@ -219,6 +219,24 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	if rec != nil {
 		start = time.Now()
 	}
+	if pf := prefetchOf(ec); pf != nil {
+		// Fetched ahead with the render's other fragments (prefetch.go).
+		if v, hit, known := pf.lookup(ec, f, n, c, key); known {
+			if rec != nil {
+				outcome := " miss"
+				if hit {
+					outcome = " hit"
+				}
+				rec.Record("frag", n.name+outcome, time.Since(start))
+			}
+			if hit {
+				st.hits.Add(1)
+				return n.write(ec, w, v)
+			}
+			st.misses.Add(1)
+			return n.miss(ec, w, f, c, key, timeout, st, rctx)
+		}
+	}
 	v, hit, err := c.GetKeyBytes(rctx, key)
 	if rec != nil {
 		outcome := " miss"
