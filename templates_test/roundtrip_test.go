@@ -1,0 +1,112 @@
+package templates_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/flosch/pongo2/v6"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/internal/testserver"
+	"github.com/fragcache/fragcache/render"
+)
+
+// benchData is data for the bench's templates (examples/bench/templates),
+// as Go values: structs and maps.
+func benchData() pongo2.Context {
+	type article struct {
+		ID                  int
+		Slug, Title, Author string
+		AuthorSlug          string
+		Date, Excerpt       string
+		Comments            int
+		Tags                []string
+	}
+	var arts []article
+	for i := 1; i <= 15; i++ {
+		arts = append(arts, article{ID: i, Slug: fmt.Sprint("a-", i), Title: fmt.Sprint("Article ", i), Author: "Ann",
+			AuthorSlug: "ann", Date: fmt.Sprintf("2026-11-%02d", i), Excerpt: "Text.", Comments: i % 3, Tags: []string{"go", "cache"}})
+	}
+	return pongo2.Context{
+		"page": 1, "next_page": 2, "articles": arts,
+		"sidebar": map[string]any{
+			"popular": arts[:3],
+			"tags":    []map[string]any{{"name": "go", "count": 3}, {"name": "cache", "count": 2}},
+		},
+	}
+}
+
+// redisReads returns how many read commands (GET, MGET) Redis served, by
+// its own counters.
+func redisReads(t *testing.T, c *goredis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		for _, cmd := range []string{"cmdstat_get:", "cmdstat_mget:"} {
+			if rest, ok := strings.CutPrefix(line, cmd+"calls="); ok {
+				var k int
+				fmt.Sscanf(rest, "%d", &k)
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// TestOneReadPerPage: the bench's article-list page (two fragments: the
+// list, in list.html's block, and the sidebar, in base.html) costs one
+// read command on a warm Redis with prefetching, two without; the pages
+// are the same.
+func TestOneReadPerPage(t *testing.T) {
+	rd := testserver.Redis(t)
+	admin := goredis.NewClient(&goredis.Options{Addr: rd.Addr})
+	defer admin.Close()
+	pages := map[bool]string{}
+	for _, noPrefetch := range []bool{false, true} {
+		reg, err := backends.OpenRegistry(map[string]string{"default": "redis://" + rd.Addr + "?key_prefix=" + fmt.Sprint(noPrefetch)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reg.Close()
+		r, err := render.New(render.Options{FS: os.DirFS("../examples/bench/templates"), Registry: reg, NoPrefetch: noPrefetch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		renderPage := func() string {
+			b, err := r.RenderBytes(httptest.NewRequest("GET", "/articles/?page=1", nil), "list.html", benchData())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		cold := renderPage()
+		before := redisReads(t, admin)
+		warm := renderPage()
+		reads := redisReads(t, admin) - before
+		if warm != cold {
+			t.Errorf("NoPrefetch=%v: the warm page differs from the cold one", noPrefetch)
+		}
+		want := 1
+		if noPrefetch {
+			want = 2
+		}
+		if reads != want {
+			t.Errorf("NoPrefetch=%v: a warm page cost %d read commands, want %d", noPrefetch, reads, want)
+		}
+		pages[noPrefetch] = warm
+	}
+	if pages[false] != pages[true] {
+		t.Errorf("pages differ with and without prefetching:\n%s\n---\n%s", pages[false], pages[true])
+	}
+}
