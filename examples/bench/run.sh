@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Django vs fragcache on the same article-list page, side by side, with wrk on
+# Django vs fragcache on the same article pages, side by side, with wrk on
 # 127.0.0.1. See examples/bench/README.md; the results go to BENCHMARKS.md.
 #
 #   examples/bench/run.sh                    # the full run (about 6 minutes)
@@ -23,6 +23,10 @@ usage: examples/bench/run.sh [options]
                           redis-near is Redis with fragcache's near cache
                           (near_cache=1), Django unchanged
       --modes LIST        modes, space-separated (none fragment page)
+      --pages LIST        pages, space-separated (list collection): list is
+                          GET /articles/?page=1, one fragment around the list;
+                          collection is GET /articles/collection/?page=1, one
+                          fragment per article in the loop
       --no-nginx          skip the nginx static-file ceiling
       --no-gobench        skip the in-process go test -bench figures
       --no-write          print the results, do not rewrite BENCHMARKS.md
@@ -43,6 +47,7 @@ DJANGO_WORKERS=2
 DJANGO_THREADS=8
 BACKENDS="memory memcached redis"
 MODES="none fragment page"
+PAGES="list collection"
 NGINX=1
 GOBENCH=1
 WRITE=1
@@ -62,6 +67,7 @@ while (($#)); do
 	--django-threads) DJANGO_THREADS=$2; shift ;;
 	--backends) BACKENDS=$2; shift ;;
 	--modes) MODES=$2; shift ;;
+	--pages) PAGES=$2; shift ;;
 	--no-nginx) NGINX=0 ;;
 	--no-gobench) GOBENCH=0 ;;
 	--no-write) WRITE=0 ;;
@@ -73,6 +79,19 @@ while (($#)); do
 	esac
 	shift
 done
+
+# page_path PAGE: the URL path and query of a page.
+page_path() {
+	case $1 in
+	list) echo "/articles/?page=1" ;;
+	collection) echo "/articles/collection/?page=1" ;;
+	*) return 1 ;;
+	esac
+}
+for page in $PAGES; do
+	page_path "$page" >/dev/null || { echo "run.sh: unknown page $page (list, collection)" >&2; exit 2; }
+done
+[[ -n ${PAGES// /} ]] || { echo "run.sh: --pages is empty" >&2; exit 2; }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -308,7 +327,8 @@ else
 	DJANGO_DESC="gunicorn, ${DJANGO_WORKERS} sync workers"
 fi
 
-# start_django NAME MODE BACKEND: sets SERVER_PID and SERVER_URL.
+# start_django NAME MODE BACKEND: sets SERVER_PID and SERVER_BASE (the
+# server's http://HOST:PORT, serving every page).
 start_django() {
 	local name=$1 mode=$2 backend=$3 port
 	port=$(free_port)
@@ -318,11 +338,11 @@ start_django() {
 		"$PY" "$GUNICORN_BIN" --chdir "$HERE/django" --bind "127.0.0.1:$port" \
 		"${DJANGO_ARGS[@]}" --log-level warning wsgi:application
 	SERVER_PID=$STARTED_PID
-	SERVER_URL="http://127.0.0.1:$port/articles/?page=1"
-	wait_http "$SERVER_PID" "$SERVER_URL" "$name"
+	SERVER_BASE="http://127.0.0.1:$port"
+	wait_http "$SERVER_PID" "$SERVER_BASE/articles/?page=1" "$name"
 }
 
-# start_go NAME MODE BACKEND: sets SERVER_PID and SERVER_URL.
+# start_go NAME MODE BACKEND: sets SERVER_PID and SERVER_BASE.
 start_go() {
 	local name=$1 mode=$2 backend=$3 port
 	port=$(free_port)
@@ -330,16 +350,18 @@ start_go() {
 		-cache "$(go_cache "$backend")" -templates "$TEMPLATES" -data "$DATA" \
 		-db-delay "${DB_DELAY_MS}ms"
 	SERVER_PID=$STARTED_PID
-	SERVER_URL="http://127.0.0.1:$port/articles/?page=1"
-	wait_http "$SERVER_PID" "$SERVER_URL" "$name"
+	SERVER_BASE="http://127.0.0.1:$port"
+	wait_http "$SERVER_PID" "$SERVER_BASE/articles/?page=1" "$name"
 }
 
 start_nginx() {
 	local port dir=$WORK/nginx
 	port=$(free_port)
-	mkdir -p "$dir/root/articles" "$dir/tmp"
+	mkdir -p "$dir/root/articles/collection" "$dir/tmp"
+	for page in $PAGES; do
+		cp "$WORK/reference-$page.html" "$dir/root$(page_path "$page" | sed 's/?.*//')index.html"
+	done
 	chmod -R a+rX "$dir"
-	cp "$WORK/reference.html" "$dir/root/articles/index.html"
 	cat >"$dir/nginx.conf" <<EOF
 worker_processes 2;
 daemon off;
@@ -364,8 +386,8 @@ http {
 EOF
 	start nginx "$NGINX_BIN" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf"
 	SERVER_PID=$STARTED_PID
-	SERVER_URL="http://127.0.0.1:$port/articles/?page=1"
-	wait_http "$SERVER_PID" "$SERVER_URL" nginx
+	SERVER_BASE="http://127.0.0.1:$port"
+	wait_http "$SERVER_PID" "$SERVER_BASE$(page_path "${PAGES%% *}")" nginx
 }
 
 # ---------------------------------------------------------------- measuring
@@ -378,22 +400,22 @@ to_ms() {
 		printf "%.2f", n }'
 }
 
-# check_page NAME URL: the page is the reference page, byte for byte.
+# check_page NAME URL PAGE: the page is PAGE's reference page, byte for byte.
 NOTES=()
 check_page() {
-	local name=$1 url=$2 out=$WORK/$1.html
+	local name=$1 url=$2 page=$3 out=$WORK/$1.html
 	curl -fsS -o "$out" "$url"
-	if ! cmp -s "$out" "$WORK/reference.html"; then
-		NOTES+=("$name: the page differs from Django's uncached page ($(wc -c <"$out") bytes)")
-		log "warning: $name: the page differs from the reference"
+	if ! cmp -s "$out" "$WORK/reference-$page.html"; then
+		NOTES+=("$name: the $page page differs from Django's uncached one ($(wc -c <"$out") bytes)")
+		log "warning: $name: the $page page differs from the reference"
 	fi
 }
 
-# measure NAME URL: warm-up, then the measured wrk run; sets RPS P50 P99.
+# measure NAME URL PAGE: warm-up, then the measured wrk run; sets RPS P50 P99.
 measure() {
-	local name=$1 url=$2 out=$WORK/$1.wrk errs
+	local name=$1 url=$2 page=$3 out=$WORK/$1.wrk errs
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >"$WORK/$name.warmup" 2>&1
-	check_page "$name" "$url"
+	check_page "$name" "$url" "$page"
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$out" 2>&1
 	RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
 	P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -408,21 +430,29 @@ measure() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "—" }'; }
 
-# The reference page: Django's, uncached.
+# The reference pages: Django's, uncached.
 start_django django-reference none none
-curl -fsS -o "$WORK/reference.html" "$SERVER_URL"
+for page in $PAGES; do
+	curl -fsS -o "$WORK/reference-$page.html" "$SERVER_BASE$(page_path "$page")"
+done
 stop "$SERVER_PID"
-PAGE_BYTES=$(wc -c <"$WORK/reference.html")
 start_go go-reference none none
-curl -fsS -o "$WORK/go-reference.html" "$SERVER_URL"
+for page in $PAGES; do
+	curl -fsS -o "$WORK/go-reference-$page.html" "$SERVER_BASE$(page_path "$page")"
+done
 stop "$SERVER_PID"
-GO_PAGE_BYTES=$(wc -c <"$WORK/go-reference.html")
-if cmp -s "$WORK/reference.html" "$WORK/go-reference.html"; then
-	SAME_PAGE="byte-identical"
-else
-	SAME_PAGE="NOT identical ($(cmp "$WORK/reference.html" "$WORK/go-reference.html" 2>&1 | head -1))"
-fi
-log "page: Django $PAGE_BYTES bytes, fragcache $GO_PAGE_BYTES bytes, $SAME_PAGE"
+# PAGE_NOTES: one line per page for the report.
+PAGE_NOTES=()
+for page in $PAGES; do
+	ref=$WORK/reference-$page.html goref=$WORK/go-reference-$page.html
+	if cmp -s "$ref" "$goref"; then
+		same="byte-identical"
+	else
+		same="NOT identical ($(cmp "$ref" "$goref" 2>&1 | head -1))"
+	fi
+	PAGE_NOTES+=("\`$page\`: \`GET $(page_path "$page")\`, $(wc -c <"$ref") bytes from Django, $(wc -c <"$goref") bytes from fragcache ($same)")
+	log "$page page: Django $(wc -c <"$ref") bytes, fragcache $(wc -c <"$goref") bytes, $same"
+done
 
 ROWS=()
 backend_label() {
@@ -435,11 +465,13 @@ backend_label() {
 	esac
 }
 
+# run_row PAGE MODE BACKEND: Django then fragcache, one table row.
 run_row() {
-	local mode=$1 backend=$2 name=$1-$2 d_rps d_p50 d_p99 items
+	local page=$1 mode=$2 backend=$3 name=$1-$2-$3 path d_rps d_p50 d_p99 items
+	path=$(page_path "$page")
 	flush_backend "$backend"
 	start_django "django-$name" "$mode" "$backend"
-	measure "django-$name" "$SERVER_URL"
+	measure "django-$name" "$SERVER_BASE$path" "$page"
 	d_rps=$RPS d_p50=$P50 d_p99=$P99
 	if [[ $backend == memcached || $backend == redis* ]]; then
 		items=$(stored_items "$backend")
@@ -449,32 +481,36 @@ run_row() {
 
 	flush_backend "$backend"
 	start_go "go-$name" "$mode" "$backend"
-	measure "go-$name" "$SERVER_URL"
+	measure "go-$name" "$SERVER_BASE$path" "$page"
 	if [[ $backend == memcached || $backend == redis* ]]; then
 		items=$(stored_items "$backend")
 		[[ ${items:-0} -gt 0 ]] || NOTES+=("go-$name: the $backend server holds no keys after the run")
 	fi
 	stop "$SERVER_PID"
 
-	ROWS+=("| $mode | $(backend_label "$backend") | $d_rps | $d_p50 | $d_p99 | $RPS | $P50 | $P99 | $(ratio "$RPS" "$d_rps") |")
+	ROWS+=("| $page | $mode | $(backend_label "$backend") | $d_rps | $d_p50 | $d_p99 | $RPS | $P50 | $P99 | $(ratio "$RPS" "$d_rps") |")
 }
 
-for mode in $MODES; do
-	if [[ $mode == none ]]; then
-		run_row none none
-		continue
-	fi
-	for backend in $BACKENDS; do
-		run_row "$mode" "$backend"
+for page in $PAGES; do
+	for mode in $MODES; do
+		if [[ $mode == none ]]; then
+			run_row "$page" none none
+			continue
+		fi
+		for backend in $BACKENDS; do
+			run_row "$page" "$mode" "$backend"
+		done
 	done
 done
 
-NGINX_ROW=""
+NGINX_ROWS=()
 if ((NGINX)); then
 	start_nginx
-	measure nginx "$SERVER_URL"
+	for page in $PAGES; do
+		measure "nginx-$page" "$SERVER_BASE$(page_path "$page")" "$page"
+		NGINX_ROWS+=("| $page | static file (the ceiling) | nginx | — | — | — | *$RPS* | *$P50* | *$P99* | — |")
+	done
 	stop "$SERVER_PID"
-	NGINX_ROW="| static file (the ceiling) | nginx | — | — | — | *$RPS* | *$P50* | *$P99* | — |"
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -491,13 +527,16 @@ REPORT=$WORK/report.md
 {
 	echo "Run of $DATE: \`$COMMAND\`"
 	echo
-	echo "| mode | cache | Django req/s | p50 ms | p99 ms | fragcache req/s | p50 ms | p99 ms | fragcache / Django |"
-	echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| page | mode | cache | Django req/s | p50 ms | p99 ms | fragcache req/s | p50 ms | p99 ms | fragcache / Django |"
+	echo "|---|---|---|--:|--:|--:|--:|--:|--:|--:|"
 	printf '%s\n' "${ROWS[@]}"
-	[[ -n $NGINX_ROW ]] && echo "$NGINX_ROW"
+	((${#NGINX_ROWS[@]})) && printf '%s\n' "${NGINX_ROWS[@]}"
 	echo
-	echo "- Page: \`GET /articles/?page=1\`, $PAGE_BYTES bytes from Django, $GO_PAGE_BYTES bytes from fragcache ($SAME_PAGE);"
-	echo "  each uncached render makes 2 simulated queries of ${DB_DELAY_MS} ms (articles, sidebar)."
+	echo "- Pages:"
+	printf '  - %s.\n' "${PAGE_NOTES[@]}"
+	echo "- Queries: each uncached render makes 2 simulated queries of ${DB_DELAY_MS} ms (articles, sidebar). The list page makes"
+	echo "  them inside its fragments (none on a hit); the collection page's view makes the articles query before rendering,"
+	echo "  on every request, and the page looks up one fragment per article (15) in the cache."
 	echo "- Load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency after a $WARMUP warm-up, on 127.0.0.1, one server at a time."
 	echo "- Django: $DJANGO_DESC (DEBUG=False, no middleware); fragcache: examples/bench/server, GOMAXPROCS=$(nproc) (the default)."
 	echo "- Machine: $(nproc) CPUs ($CPU), $MEM, Linux $(uname -r); load average $LOAD_START at the start, $LOAD_END at the end.${LOAD_NOTE:+ ($LOAD_NOTE.)}"

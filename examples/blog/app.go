@@ -349,6 +349,13 @@ const sidebarArticles = 3
 // authorPage is /authors/{id}: an author and their published articles.
 // Anonymous visitors get it from the page cache (see routesHandler) for
 // authorPageSeconds, or until an edit invalidates it.
+//
+// The articles are a plain list, queried before rendering; author.html
+// caches each one's teaser in {% cache 600 teaser article.id
+// article.updated_at %} inside the for loop, with no fragment around it
+// (collection caching): a render queries the list but renders only the
+// teasers it does not find, and a saved article's teaser has a new key, so
+// nothing needs deleting.
 func (a *App) authorPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, ok := pathID(r)
@@ -487,7 +494,9 @@ func (a *App) saveArticle(w http.ResponseWriter, r *http.Request) {
 //     editor's host. Copies for other hosts or cookies expire on their own.
 //
 // top_authors shows names and article counts, which editing a title or a
-// body does not change: it is left alone, as is the published count.
+// body does not change: it is left alone, as is the published count. The
+// teaser fragments of the author pages need no deleting: their key holds
+// the article's updated_at, which the save changed.
 //
 // A render that read the old article before the save and stores its
 // fragment after this delete puts the old version back until the fragment
@@ -766,12 +775,27 @@ func articleView(art Article) map[string]any {
 		"is_draft":   !art.Published,
 		"published":  art.PublishedAt.Format(dateLayout),
 		"updated":    art.UpdatedAt.Format(dateTimeLayout),
+		// A vary-on value: it changes on every save (the store keeps
+		// UpdatedAt increasing, to the microsecond).
+		"updated_at": pyDateTime(art.UpdatedAt),
 		"edited":     art.UpdatedAt.After(art.PublishedAt),
 		"tags":       tagNames,
 		"author":     authorView(art.Author),
 		"url":        articleURL(art.ID),
 		"edit_url":   articleURL(art.ID) + "/edit",
 	}
+}
+
+// pyDateTime formats t as Python's str() does a naive datetime
+// ("2006-01-02 15:04:05", then ".000000" if it has microseconds), so that
+// a Django template varying a fragment on the same value builds the same
+// key.
+func pyDateTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format(time.DateTime)
+	}
+	return t.Format("2006-01-02 15:04:05.000000")
 }
 
 // paragraphs splits text at blank lines.

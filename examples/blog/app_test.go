@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fragcache/fragcache/internal/testserver"
 	"github.com/fragcache/fragcache/tags"
@@ -353,6 +354,60 @@ func TestAuthorPageCache(t *testing.T) {
 	}
 }
 
+// TestAuthorPageTeasers: logged-in users bypass the page cache, and the
+// author page's teasers are one fragment per article; a save gives the
+// article's teaser a new key (its updated_at) and leaves the others cached.
+func TestAuthorPageTeasers(t *testing.T) {
+	s := newSite(t, "memory://")
+	alice := s.client("alice")
+	ctx := context.Background()
+	arts, _ := s.store.ArticlesByAuthor(ctx, 3)
+	n := uint64(len(arts))
+	if n < 2 {
+		t.Fatalf("author 3 has %d published articles, want at least 2", n)
+	}
+	path := authorURL(3)
+
+	before := s.fragment("teaser")
+	first := s.get(alice, path, http.StatusOK)
+	mustContain(t, "author page", first, "cached · teaser", arts[0].Title, arts[n-1].Title)
+	if after := s.fragment("teaser"); after.Misses != before.Misses+n || after.Hits != before.Hits {
+		t.Errorf("first render: teaser %+v then %+v, want %d misses", before, after, n)
+	}
+	before = s.fragment("teaser")
+	queries := s.store.Queries()
+	second := s.get(alice, path, http.StatusOK)
+	if after := s.fragment("teaser"); after.Hits != before.Hits+n || after.Renders != before.Renders {
+		t.Errorf("second render: teaser %+v then %+v, want %d hits and no render", before, after, n)
+	}
+	// The view's queries (author, articles) run; the teasers' do not.
+	if q := s.store.Queries() - queries; q != 2 {
+		t.Errorf("second render ran %d queries, want 2", q)
+	}
+	strip := func(p string) string { return p[:strings.Index(p, `<div class="timing"`)] }
+	if strip(first) != strip(second) {
+		t.Error("the page with cached teasers differs from the first one")
+	}
+
+	art := arts[n-1]
+	const title = "A teaser with a new key"
+	if resp, body := s.edit(alice, art.ID, title, art.Body, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	before = s.fragment("teaser")
+	page := s.get(alice, path, http.StatusOK)
+	mustContain(t, "author page after the save", page, title, arts[0].Title)
+	mustNotContain(t, "author page after the save", page, art.Title)
+	if after := s.fragment("teaser"); after.Misses != before.Misses+1 || after.Hits != before.Hits+n-1 {
+		t.Errorf("after the save: teaser %+v then %+v, want 1 miss and %d hits", before, after, n-1)
+	}
+	if st := s.fragment("teaser"); st.Unresolved != 0 {
+		t.Errorf("teaser: %d vary-on values did not resolve", st.Unresolved)
+	}
+	// The save deleted no teaser: the new key is enough.
+	mustNotContain(t, "debug page", s.get(alice, "/debug/cache", http.StatusOK), "teaser [")
+}
+
 func TestEditInvalidatesAuthorSidebar(t *testing.T) {
 	s := newSite(t, "memory://")
 	latest, _ := s.store.LatestByAuthor(context.Background(), 1, 1) // alice's newest article
@@ -565,6 +620,19 @@ func TestConcurrentRequests(t *testing.T) {
 	// (Whether every page shows the last save is not checked: a render
 	// that read an article before a concurrent save may store its fragment
 	// after the invalidation. See invalidateArticle.)
+}
+
+func TestPyDateTime(t *testing.T) {
+	for in, want := range map[time.Time]string{
+		time.Date(2024, 5, 1, 12, 3, 4, 0, time.UTC):           "2024-05-01 12:03:04",
+		time.Date(2024, 5, 1, 12, 3, 4, 100_000, time.UTC):     "2024-05-01 12:03:04.000100",
+		time.Date(2024, 5, 1, 12, 3, 4, 123_456_789, time.UTC): "2024-05-01 12:03:04.123456",
+		time.Date(2024, 5, 1, 12, 3, 4, 999, time.UTC):         "2024-05-01 12:03:04",
+	} {
+		if got := pyDateTime(in); got != want {
+			t.Errorf("pyDateTime(%v) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestLocalPath(t *testing.T) {

@@ -28,8 +28,11 @@ def page_cache(timeout):
     return decorator_from_middleware_with_args(ThreadSafeCacheMiddleware)(page_timeout=timeout)
 
 
-view = views.article_list
+list_view, collection_view = views.article_list, views.article_collection
 if settings.MODE == "page":
-    view = page_cache(60)(view)
+    list_view, collection_view = page_cache(60)(list_view), page_cache(60)(collection_view)
 
-urlpatterns = [path("articles/", view)]
+urlpatterns = [
+    path("articles/", list_view),
+    path("articles/collection/", collection_view),
+]

@@ -19,14 +19,29 @@ def query(result):
     return result
 
 
-def article_list(request):
+def page_rows(request):
+    """The page number of ?page= and its articles (None if it is not a number)."""
     try:
         page = int(request.GET.get("page", "1"))
     except ValueError:
-        return HttpResponseBadRequest("bad page")
+        return None, None
     lo = (page - 1) * PAGE_SIZE
-    rows = DATA["articles"][lo:lo + PAGE_SIZE] if page >= 1 else []
-    response = render(request, "list.html", {
+    return page, DATA["articles"][lo:lo + PAGE_SIZE] if page >= 1 else []
+
+
+def respond(request, template, context):
+    response = render(request, template, context)
+    # What CommonMiddleware would add; without it gunicorn sends the page chunked.
+    response["Content-Length"] = len(response.content)
+    return response
+
+
+def article_list(request):
+    """/articles/: list.html, one {% cache %} fragment around the whole list."""
+    page, rows = page_rows(request)
+    if page is None:
+        return HttpResponseBadRequest("bad page")
+    return respond(request, "list.html", {
         "page": page,
         "next_page": page + 1,
         # Callables: the template calls them only when it renders them, inside
@@ -34,6 +49,22 @@ def article_list(request):
         "articles": lambda: query(rows),
         "sidebar": lambda: query(SIDEBAR),
     })
-    # What CommonMiddleware would add; without it gunicorn sends the page chunked.
-    response["Content-Length"] = len(response.content)
-    return response
+
+
+def article_collection(request):
+    """/articles/collection/: collection.html, one {% cache %} fragment per
+    article and none around the loop.
+
+    The view evaluates the articles query before rendering, as list(qs)
+    would: a plain list, so that the for loop reading it has no side
+    effects, and one query per request, cached fragments or not.
+    """
+    page, rows = page_rows(request)
+    if page is None:
+        return HttpResponseBadRequest("bad page")
+    return respond(request, "collection.html", {
+        "page": page,
+        "next_page": page + 1,
+        "articles": query(list(rows)),
+        "sidebar": lambda: query(SIDEBAR),
+    })

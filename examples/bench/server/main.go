@@ -1,15 +1,24 @@
 // Command server is fragcache's side of the Django-vs-fragcache benchmark
-// (examples/bench/run.sh): the article-list page of examples/bench/templates
-// rendered with render.Renderer, in one of three modes:
+// (examples/bench/run.sh): the pages of examples/bench/templates rendered
+// with render.Renderer,
+//
+//	GET /articles/?page=N             list.html: one {% cache %} fragment
+//	                                  around the whole list of articles
+//	GET /articles/collection/?page=N  collection.html: one {% cache %}
+//	                                  fragment per article, none around
+//	                                  the loop
+//
+// in one of three modes:
 //
 //	-mode none       the {% cache %} tags use dummy:// (Django's DummyCache)
 //	-mode fragment   the {% cache %} tags use -cache
 //	-mode page       as fragment, and the handler is wrapped in
 //	                 pagecache.Page(60 s) on -cache (Django's cache_page(60))
 //
-// Each "query" (the page's articles, the sidebar) sleeps -db-delay, and runs
-// only when the template reads it, inside its {% cache %} fragment, as a
-// lazy Django QuerySet would.
+// Each "query" (the page's articles, the sidebar) sleeps -db-delay. On the
+// list page both run only when the template reads them, inside their
+// {% cache %} fragments, as lazy Django QuerySets would; on the collection
+// page the view runs the articles query before rendering, every time.
 //
 //	go run ./examples/bench/server -mode fragment -cache memcached://127.0.0.1:11211
 //	go run ./examples/bench/server -gen-data examples/bench/data/articles.json
@@ -89,7 +98,7 @@ type config struct {
 	Delay     time.Duration
 }
 
-// app serves GET /articles/?page=N.
+// app serves GET /articles/?page=N and GET /articles/collection/?page=N.
 type app struct {
 	http.Handler
 	rd  *render.Renderer
@@ -124,13 +133,23 @@ func newApp(cfg config) (*app, error) {
 			time.Sleep(cfg.Delay)
 		}
 	}
-	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := 1
-		if s := r.URL.Query().Get("page"); s != "" {
-			if page, err = strconv.Atoi(s); err != nil {
-				http.Error(w, "bad page", http.StatusBadRequest)
-				return
-			}
+	// pageNumber reads ?page= (1 without it); false after a 400.
+	pageNumber := func(w http.ResponseWriter, r *http.Request) (int, bool) {
+		s := r.URL.Query().Get("page")
+		if s == "" {
+			return 1, true
+		}
+		page, err := strconv.Atoi(s)
+		if err != nil {
+			http.Error(w, "bad page", http.StatusBadRequest)
+			return 0, false
+		}
+		return page, true
+	}
+	list := func(w http.ResponseWriter, r *http.Request) {
+		page, ok := pageNumber(w, r)
+		if !ok {
+			return
 		}
 		rd.Render(w, r, "list.html", pongo2.Context{
 			"page":      page,
@@ -140,11 +159,33 @@ func newApp(cfg config) (*app, error) {
 			"articles": func() []map[string]any { query(); return vals.page(page) },
 			"sidebar":  func() map[string]any { query(); return vals.sidebar },
 		})
-	})
-	if cfg.Mode == "page" {
-		h = pagecache.Page(cache.Seconds(60), pagecache.WithRegistry(reg))(h)
+	}
+	// collection pays the articles query before rendering, once per
+	// request, as a Django view doing list(qs) does, and passes a plain
+	// slice: each article is its own {% cache %} fragment, with none
+	// around the loop, so the loop always runs.
+	collection := func(w http.ResponseWriter, r *http.Request) {
+		page, ok := pageNumber(w, r)
+		if !ok {
+			return
+		}
+		query()
+		rd.Render(w, r, "collection.html", pongo2.Context{
+			"page":      page,
+			"next_page": page + 1,
+			"articles":  vals.page(page),
+			"sidebar":   func() map[string]any { query(); return vals.sidebar },
+		})
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /articles/", h)
+	for pattern, h := range map[string]http.Handler{
+		"GET /articles/":            http.HandlerFunc(list),
+		"GET /articles/collection/": http.HandlerFunc(collection),
+	} {
+		if cfg.Mode == "page" {
+			h = pagecache.Page(cache.Seconds(60), pagecache.WithRegistry(reg))(h)
+		}
+		mux.Handle(pattern, h)
+	}
 	return &app{Handler: mux, rd: rd, reg: reg}, nil
 }
