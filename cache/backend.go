@@ -121,6 +121,16 @@ type LocalGetter interface {
 	GetLocal(ctx context.Context, key string) ([]byte, bool)
 }
 
+// Remote is implemented by backends whose operations are network round
+// trips (memcached, Redis), with Remote returning true: readers that can
+// batch their reads into one multi-get (the {% cache %} tags' prefetch,
+// the page cache) do so only for them, since batching the reads of an
+// in-process store saves nothing and costs allocations. Wrappers need not
+// implement it: Cache.Remote looks for it along Unwrap.
+type Remote interface {
+	Remote() bool
+}
+
 // KeyChecker is implemented by backends that choose how a Cache treats keys
 // memcached would reject (memcached backends reject them). It gives the
 // default that WithKeyCheck overrides.

@@ -46,6 +46,7 @@ type core struct {
 	observer       Observer  // WithObserver; nil: no clock reads
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
+	remote         bool // the backend is a network round trip away (Remote)
 	swallows       bool // the backend may answer a failed store as done
 	group          singleflight.Group
 	stats          counters
@@ -87,6 +88,9 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
+	if r, ok := As[Remote](backend); ok {
+		co.remote = r.Remote()
+	}
 	if sw, ok := As[Swallower](backend); ok {
 		co.swallows = sw.Swallows()
 	}
@@ -109,6 +113,12 @@ func (c *Cache) Django() DjangoRelease { return c.django }
 // KeyScheme returns the scheme of the fragment keys written to this cache:
 // that of its Django release (KeySchemeDjango61 when none was named).
 func (c *Cache) KeyScheme() KeyScheme { return c.scheme }
+
+// Remote reports whether the cache's backend is a network round trip away
+// (its backend, or one it wraps, implements Remote): memcached and Redis
+// are, memory, file and dummy are not. Readers batch their reads only for
+// remote caches.
+func (c *Cache) Remote() bool { return c.remote }
 
 // WithVersion returns a view of the cache whose keys use version v (Django's
 // version= argument). It shares the backend, options and statistics.

@@ -21,6 +21,7 @@ import (
 type countingStore struct {
 	*memory.Store
 	gets, manys atomic.Int64
+	remote      bool
 }
 
 func (s *countingStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
@@ -39,6 +40,9 @@ func (s *countingStore) GetMany(ctx context.Context, keys []string) (map[string]
 }
 
 func (s *countingStore) reads() (gets, manys int64) { return s.gets.Load(), s.manys.Load() }
+
+// Remote makes the store count as a network cache, which is prefetched.
+func (s *countingStore) Remote() bool { return s.remote }
 
 // pfArticle is Go data as a handler passes it: Django names read its fields.
 type pfArticle struct {
@@ -78,14 +82,15 @@ func prefetchData(n int) pongo2.Context {
 	}
 }
 
-// newCountingRenderer is a Renderer on a counting memory store.
-func newCountingRenderer(t *testing.T, opts Options) (*Renderer, *countingStore) {
+// newCountingRenderer is a Renderer on a counting memory store, which says
+// it is a network cache when remote is set.
+func newCountingRenderer(t *testing.T, opts Options, remote bool) (*Renderer, *countingStore) {
 	t.Helper()
 	st, err := memory.New(memory.Options{SweepInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := &countingStore{Store: st}
+	cs := &countingStore{Store: st, remote: remote}
 	c, err := cache.New(cs)
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +114,8 @@ func newCountingRenderer(t *testing.T, opts Options) (*Renderer, *countingStore)
 // plain variables) and one per run of a loop over anything else, and no
 // single reads; the output is that of a render without prefetching.
 func TestPrefetch(t *testing.T) {
-	rd, cs := newCountingRenderer(t, Options{})
-	plain, _ := newCountingRenderer(t, Options{NoPrefetch: true})
+	rd, cs := newCountingRenderer(t, Options{}, true)
+	plain, _ := newCountingRenderer(t, Options{NoPrefetch: true}, true)
 	render := func(rd *Renderer, n int) string {
 		t.Helper()
 		b, err := rd.RenderBytes(httptest.NewRequest("GET", "/", nil), "list.html", prefetchData(n))
@@ -152,10 +157,22 @@ func (rd *Renderer) entryFor(t *testing.T, name string) *entry {
 	return e
 }
 
+// TestPrefetchInProcess: an in-process cache is not prefetched (a batch
+// saves no round trip).
+func TestPrefetchInProcess(t *testing.T) {
+	rd, cs := newCountingRenderer(t, Options{}, false)
+	rd.RenderBytes(nil, "list.html", prefetchData(1))
+	g0, m0 := cs.reads()
+	rd.RenderBytes(nil, "list.html", prefetchData(1))
+	if g, m := cs.reads(); m != m0 || g-g0 != 10 {
+		t.Errorf("warm render of an in-process cache: %d single reads and %d multi-gets, want 10 and 0", g-g0, m-m0)
+	}
+}
+
 // TestPrefetchConcurrent renders one parsed template from many goroutines
 // (run with -race): every render gets the cached page.
 func TestPrefetchConcurrent(t *testing.T) {
-	rd, _ := newCountingRenderer(t, Options{})
+	rd, _ := newCountingRenderer(t, Options{}, true)
 	want, err := rd.RenderBytes(nil, "list.html", prefetchData(1))
 	if err != nil {
 		t.Fatal(err)

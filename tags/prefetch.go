@@ -24,6 +24,9 @@ import (
 // It wraps each such loop's sequence expression so that a render
 // remembers the sequence the loop evaluated.
 //
+// Only caches a network round trip away are prefetched (cache.Remote:
+// memcached, Redis): reads of an in-process store are not batched.
+//
 // At run time, the first {% cache %} tag a render executes computes the
 // keys of every recorded top-level tag, and of the tags of every top-level
 // loop whose sequence is a plain variable holding a list or a map (not a
@@ -387,6 +390,10 @@ func prefetchOf(ec *pongo2.ExecutionContext) *Prefetch {
 // the first tag of each loop run). known is false when key was not
 // prefetched: read it as usual.
 func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode, c *cache.Cache, key []byte) (v []byte, hit, known bool) {
+	if !c.Remote() {
+		// An in-process store: a batch would save no round trip.
+		return nil, false, false
+	}
 	if !p.started {
 		p.started = true
 		p.fetchTop(ec, f)
@@ -481,7 +488,7 @@ func (p *Prefetch) addLoop(b batch, ec *pongo2.ExecutionContext, f *Fragments, l
 // the tag will report itself) or was fetched already.
 func (p *Prefetch) add(b batch, ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode) {
 	c, perr := n.cacheFor(ec, f)
-	if perr != nil || c == nil {
+	if perr != nil || c == nil || !c.Remote() {
 		return
 	}
 	key, ok := n.keyAhead(ec, c, p.keyBuf[:0])
