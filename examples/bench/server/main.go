@@ -54,6 +54,7 @@ func main() {
 	data := flag.String("data", "examples/bench/data/articles.json", "dataset (JSON)")
 	delay := flag.Duration("db-delay", 2*time.Millisecond, "simulated cost of one database query")
 	genData := flag.String("gen-data", "", "write the dataset to this file and exit")
+	noPrefetch := flag.Bool("no-prefetch", false, "read each {% cache %} fragment on its own (render.Options.NoPrefetch), to measure what prefetching saves")
 	flag.Parse()
 
 	if *genData != "" {
@@ -66,7 +67,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay})
+	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay, NoPrefetch: *noPrefetch})
 	if err != nil {
 		fatal(err)
 	}
@@ -96,6 +97,8 @@ type config struct {
 	Templates iofs.FS
 	Data      Dataset
 	Delay     time.Duration
+	// NoPrefetch turns the Renderer's fragment prefetch off.
+	NoPrefetch bool
 }
 
 // app serves GET /articles/?page=N and GET /articles/collection/?page=N.
@@ -122,7 +125,7 @@ func newApp(cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := render.New(render.Options{FS: cfg.Templates, Registry: reg})
+	rd, err := render.New(render.Options{FS: cfg.Templates, Registry: reg, NoPrefetch: cfg.NoPrefetch})
 	if err != nil {
 		reg.Close()
 		return nil, err
