@@ -30,6 +30,12 @@
 // parse error, or an error or panic during rendering is logged with the
 // template name and line and becomes a 500 with nothing of the page in it.
 //
+// On memcached and Redis, a render reads its {% cache %} fragments ahead:
+// the first tag fetches, with one multi-get per cache, those of the
+// render's top-level context and of its loops over plain lists, and the
+// first tag of each other loop those of the loop's items (see
+// tags.PlanPrefetch; Options.NoPrefetch turns it off).
+//
 // # The request in templates
 //
 // Templates see the request as "request", with Django's names:

@@ -195,6 +195,12 @@
 //     the arguments are literals or plain dotted variables holding strings
 //     or numbers in maps (user.id, lang); other expressions allocate in
 //     pongo2, and a struct field's value is boxed once.
+//   - Prefetch: a renderer that plans a template with PlanPrefetch and
+//     hands each render a Prefetch (PrefetchSource; render.Renderer does)
+//     gets the render's fragments on memcached and Redis with one
+//     multi-get per cache instead of one read per tag: those of the
+//     top-level context at the first tag, those of a {% for %} loop's
+//     items at the loop's first tag (see PlanPrefetch and prefetch.go).
 //
 // # Deviations forced by pongo2
 //
