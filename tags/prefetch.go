@@ -359,8 +359,8 @@ type Prefetch struct {
 	got     map[*cache.Cache]map[string]prefetched
 	seqs    map[any]*pongo2.Value // a loop's run → its sequence
 	done    map[any]bool          // loop runs whose keys were fetched
-	child   *pongo2.ExecutionContext
 	keyBuf  []byte
+	vary    []any
 }
 
 // prefetched is the result of a prefetched key.
@@ -425,15 +425,31 @@ func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNod
 	return e.v, e.hit, true
 }
 
-// batch collects keys to fetch, per cache.
-type batch map[*cache.Cache][]string
+// batch collects keys to fetch, per cache (mostly one).
+type batch []cacheKeys
+
+type cacheKeys struct {
+	c    *cache.Cache
+	keys []string
+}
+
+// add appends key for c.
+func (b *batch) add(c *cache.Cache, key string) {
+	for i := range *b {
+		if (*b)[i].c == c {
+			(*b)[i].keys = append((*b)[i].keys, key)
+			return
+		}
+	}
+	*b = append(*b, cacheKeys{c, []string{key}})
+}
 
 // fetchTop fetches the keys of the top-level tags and of the top-level
 // loops over a plain variable.
 func (p *Prefetch) fetchTop(ec *pongo2.ExecutionContext, f *Fragments) {
-	b := batch{}
+	var b batch
 	for _, n := range p.plan.top {
-		p.add(b, ec, f, n)
+		p.add(&b, ec, f, n)
 	}
 	for _, lp := range p.plan.loops {
 		if lp.ident == "" {
@@ -456,21 +472,21 @@ func (p *Prefetch) fetchTop(ec *pongo2.ExecutionContext, f *Fragments) {
 			}
 			seq = pongo2.AsValue(v)
 		}
-		p.addLoop(b, ec, f, lp, seq)
+		p.addLoop(&b, ec, f, lp, seq)
 	}
 	p.fetch(ec, b)
 }
 
 // fetchLoop fetches the keys of a loop run's tags.
 func (p *Prefetch) fetchLoop(ec *pongo2.ExecutionContext, f *Fragments, lp *loopPlan, seq *pongo2.Value) {
-	b := batch{}
-	p.addLoop(b, ec, f, lp, seq)
+	var b batch
+	p.addLoop(&b, ec, f, lp, seq)
 	p.fetch(ec, b)
 }
 
 // addLoop adds the keys of lp's tags for each item of seq, each computed
 // with the loop's variables bound as the loop binds them.
-func (p *Prefetch) addLoop(b batch, ec *pongo2.ExecutionContext, f *Fragments, lp *loopPlan, seq *pongo2.Value) {
+func (p *Prefetch) addLoop(b *batch, ec *pongo2.ExecutionContext, f *Fragments, lp *loopPlan, seq *pongo2.Value) {
 	child := pongo2.NewChildExecutionContext(ec)
 	seq.IterateOrder(func(_, _ int, key, value *pongo2.Value) bool {
 		child.Private[lp.key] = key
@@ -486,12 +502,12 @@ func (p *Prefetch) addLoop(b batch, ec *pongo2.ExecutionContext, f *Fragments, l
 
 // add adds tag n's key in ec to b, unless it cannot be computed (an error
 // the tag will report itself) or was fetched already.
-func (p *Prefetch) add(b batch, ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode) {
+func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode) {
 	c, perr := n.cacheFor(ec, f)
 	if perr != nil || c == nil || !c.Remote() {
 		return
 	}
-	key, ok := n.keyAhead(ec, c, p.keyBuf[:0])
+	key, ok := n.keyAhead(ec, c, p.keyBuf[:0], &p.vary)
 	p.keyBuf = key[:0]
 	if !ok {
 		return
@@ -499,14 +515,15 @@ func (p *Prefetch) add(b batch, ec *pongo2.ExecutionContext, f *Fragments, n *ca
 	if _, done := p.got[c][string(key)]; done {
 		return
 	}
-	b[c] = append(b[c], string(key))
+	b.add(c, string(key))
 }
 
 // fetch reads b, one GetMany per cache, and records every key's result. A
 // failed GetMany records nothing: the tags read as usual (and fail open).
 func (p *Prefetch) fetch(ec *pongo2.ExecutionContext, b batch) {
 	ctx := requestContext(ec)
-	for c, keys := range b {
+	for _, ck := range b {
+		c, keys := ck.c, ck.keys
 		got, err := c.GetMany(ctx, keys)
 		if err != nil {
 			continue
@@ -528,8 +545,9 @@ func (p *Prefetch) fetch(ec *pongo2.ExecutionContext, b batch) {
 
 // keyAhead computes the tag's key in ec as Execute would, appended to dst,
 // without Execute's warnings and errors (false when it cannot).
-func (n *cacheNode) keyAhead(ec *pongo2.ExecutionContext, c *cache.Cache, dst []byte) ([]byte, bool) {
-	vary := make([]any, 0, len(n.vary))
+func (n *cacheNode) keyAhead(ec *pongo2.ExecutionContext, c *cache.Cache, dst []byte, scratch *[]any) ([]byte, bool) {
+	vary := (*scratch)[:0]
+	defer func() { clear(vary); *scratch = vary[:0] }()
 	for i := range n.vary {
 		a := &n.vary[i]
 		var v any

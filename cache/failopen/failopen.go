@@ -192,7 +192,13 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 	w.manySet, _ = b.(cache.ManySetter)
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
-	w.local, _ = b.(cache.LocalGetter)
+	if lg, ok := b.(cache.LocalGetter); ok {
+		// A backend that can have a near cache but has none (redis://
+		// without near_cache=1) is read as any other.
+		if nr, ok := b.(cache.NearReporter); !ok || nr.NearStats().Mode != "" {
+			w.local = lg
+		}
+	}
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
