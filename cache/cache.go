@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"time"
+	"unsafe"
 
 	"fmt"
 	"log/slog"
@@ -46,7 +47,8 @@ type core struct {
 	observer       Observer  // WithObserver; nil: no clock reads
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
-	swallows       bool // the backend may answer a failed store as done
+	local          LocalGetter // a near cache among the backends (As), or nil
+	swallows       bool        // the backend may answer a failed store as done
 	group          singleflight.Group
 	stats          counters
 	closed         atomic.Bool
@@ -87,6 +89,7 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
+	co.local, _ = As[LocalGetter](backend)
 	if sw, ok := As[Swallower](backend); ok {
 		co.swallows = sw.Swallows()
 	}
@@ -321,6 +324,38 @@ func (c *Cache) getKeyBytes(ctx context.Context, key []byte) ([]byte, bool, erro
 	*bp = mk
 	c.bufs.Put(bp)
 	return v, ok, err
+}
+
+// GetLocalKeyBytes returns the copy of key's value that the backend keeps
+// in process memory (a near cache: LocalGetter, found among wrapped
+// backends with As), without any I/O, or false when it holds none (or has
+// no near cache). A copy found is counted as a hit; a miss is not counted,
+// the read that follows counts itself. It does not retain key. The page
+// cache asks it before batching reads to save a round trip: a near copy
+// costs none.
+func (c *Cache) GetLocalKeyBytes(ctx context.Context, key []byte) ([]byte, bool) {
+	if c.local == nil || c.usable(ctx) != nil {
+		return nil, false
+	}
+	var v []byte
+	var ok bool
+	if c.keyFunc != nil {
+		mk, err := c.key(ctx, string(key))
+		if err != nil {
+			return nil, false
+		}
+		v, ok = c.local.GetLocal(ctx, mk)
+	} else {
+		bp := c.bufs.Get().(*[]byte)
+		mk := append(append((*bp)[:0], c.kp...), key...)
+		v, ok = c.local.GetLocal(ctx, unsafe.String(unsafe.SliceData(mk), len(mk)))
+		*bp = mk
+		c.bufs.Put(bp)
+	}
+	if ok {
+		c.stats.hits.Add(1)
+	}
+	return v, ok
 }
 
 func (c *Cache) getBytes(ctx context.Context, mk []byte) ([]byte, bool, error) {
