@@ -24,8 +24,8 @@ import (
 // It wraps each such loop's sequence expression so that a render
 // remembers the sequence the loop evaluated.
 //
-// Only caches a network round trip away are prefetched (cache.Remote:
-// memcached, Redis): reads of an in-process store are not batched.
+// Caches served in process (cache.InProcess: memory, file, dummy) are not
+// prefetched: batching their reads saves no round trip.
 //
 // At run time, the first {% cache %} tag a render executes computes the
 // keys of every recorded top-level tag, and of the tags of every top-level
@@ -390,7 +390,7 @@ func prefetchOf(ec *pongo2.ExecutionContext) *Prefetch {
 // the first tag of each loop run). known is false when key was not
 // prefetched: read it as usual.
 func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode, c *cache.Cache, key []byte) (v []byte, hit, known bool) {
-	if !c.Remote() {
+	if c.InProcess() {
 		// An in-process store: a batch would save no round trip.
 		return nil, false, false
 	}
@@ -504,7 +504,7 @@ func (p *Prefetch) addLoop(b *batch, ec *pongo2.ExecutionContext, f *Fragments, 
 // the tag will report itself) or was fetched already.
 func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode) {
 	c, perr := n.cacheFor(ec, f)
-	if perr != nil || c == nil || !c.Remote() {
+	if perr != nil || c == nil || c.InProcess() {
 		return
 	}
 	key, ok := n.keyAhead(ec, c, p.keyBuf[:0], &p.vary)

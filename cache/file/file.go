@@ -482,3 +482,7 @@ func mkdirAll(dir string) error {
 }
 
 var errNotDir = errors.New("not a directory")
+
+// InProcess implements cache.InProcess: reads are file reads, with no
+// network round trip to save (and no GetMany to save it with).
+func (s *Store) InProcess() bool { return true }

@@ -91,7 +91,8 @@ type Options struct {
 }
 
 // Store is the memory backend. It implements cache.Backend and the optional
-// cache.ManyGetter, cache.Incrementer and cache.KeyBytesGetter.
+// cache.ManyGetter, cache.Incrementer, cache.KeyBytesGetter and
+// cache.InProcess.
 type Store struct {
 	mu    sync.Mutex
 	items map[string]*entry
@@ -120,6 +121,7 @@ var (
 	_ cache.ManyGetter     = (*Store)(nil)
 	_ cache.ManyDeleter    = (*Store)(nil)
 	_ cache.Incrementer    = (*Store)(nil)
+	_ cache.InProcess      = (*Store)(nil)
 )
 
 type entry struct {
@@ -522,3 +524,6 @@ func (s *Store) sweepEvery(interval time.Duration) {
 		}
 	}
 }
+
+// InProcess implements cache.InProcess: the store is in process memory.
+func (s *Store) InProcess() bool { return true }

@@ -615,7 +615,3 @@ func (b *Backend) readServer(ctx context.Context, key string) ([]byte, bool, err
 	}
 	return v, true, nil
 }
-
-// Remote implements cache.Remote: Redis is a round trip away (near hits
-// aside).
-func (b *Backend) Remote() bool { return true }
