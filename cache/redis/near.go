@@ -603,13 +603,14 @@ func (b *Backend) readServer(ctx context.Context, key string) ([]byte, bool, err
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c, i := b.reader()
-	v, err := c.Get(ctx, key).Bytes()
+	s, err := c.Get(ctx, key).Result()
 	if err != nil {
 		if err == goredis.Nil {
 			return nil, false, nil
 		}
 		return nil, false, b.fail(ctx, "GET", i, err)
 	}
+	v := readOnlyBytes(s)
 	if b.near.active() {
 		b.near.learnExpiry(ctx, c, key)
 	}
