@@ -97,16 +97,12 @@ var (
 	typeOfCacheNode = reflect.TypeOf((*cacheNode)(nil))
 	typeOfTemplate  = reflect.TypeOf((*pongo2.Template)(nil))
 	typeOfEvaluator = reflect.TypeOf((*pongo2.IEvaluator)(nil)).Elem()
-	typeOfMemoSeq   = reflect.TypeOf((*memoSeq)(nil))
 	// forLayout is pongo2 v6.0.0's tagForNode, as read with reflection.
 	forLayout struct {
-		t                    reflect.Type // tagForNode (the struct)
-		key, value, seq      int
-		body, empty          int
-		tplTokens            int // Template.tokens
-		tokTyp, tokVal       int
-		symbolTyp, identTyp  pongo2.TokenType
-		haveTokens, haveBody bool
+		t               reflect.Type // tagForNode (the struct)
+		key, value, seq int
+		body, empty     int
+		tplTokens       int // Template.tokens
 	}
 )
 
@@ -179,19 +175,10 @@ type planner struct {
 func (p *planner) walk(v reflect.Value, frame *loopPlan) {
 	switch v.Kind() {
 	case reflect.Pointer:
-		if v.IsNil() {
+		if !firstVisit(p.seen, v) {
 			return
 		}
-		t := v.Type()
-		if t == typeOfToken || t == typeOfSet || t == typeOfParser || t == typeOfValuePtr || t == typeOfDjVar {
-			return
-		}
-		k := visit{v.Pointer(), t}
-		if p.seen[k] {
-			return
-		}
-		p.seen[k] = true
-		switch {
+		switch t := v.Type(); {
 		case t == typeOfCacheNode:
 			n := (*cacheNode)(unsafe.Pointer(v.Pointer()))
 			if frame == nil {
