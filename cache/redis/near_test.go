@@ -259,19 +259,25 @@ func TestNearStalenessBound(t *testing.T) {
 	}
 	defer c.Close()
 	const n = 40
+	// Written by another client, so that no invalidation of this
+	// process's own writes is on its way.
+	other := direct(t, srv.Addr, 0, "")
 	for i := range n {
-		c.Set(bg, fmt.Sprint("k", i), []byte("v"), cache.Forever)
+		other.Set(bg, c.MakeKey(fmt.Sprint("k", i)), "v", 0)
 	}
 	// Fetch them concurrently, so that several connections hold copies.
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			get(t, c, fmt.Sprint("k", i))
-		}()
-	}
-	wg.Wait()
+	waitFor(t, 5*time.Second, "copies held", func() bool {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				get(t, c, fmt.Sprint("k", i))
+			}()
+		}
+		wg.Wait()
+		return c.Stats().Near.Entries >= n
+	})
 	fetched := time.Now()
 	srv.Hang()
 	defer srv.Resume()

@@ -7,7 +7,11 @@
 #   fragment mode, collection page  prefetch vs -no-prefetch (16 reads → 1)
 #   page mode, list page            single-read hit vs -two-read-hits (2 reads → 1)
 #
-#   examples/bench/batching.sh [-d 5s] [-r 3]
+#   examples/bench/batching.sh [-d 5s] [-r 3] [-base REV]
+#
+# With -base REV, "without" is the server built at commit REV (a git
+# worktree), run with no flags: the code before the feature, rather than
+# the feature turned off.
 #
 # Needs wrk, curl, memcached and redis-server (with redis-cli) (examples/bench/run.sh installs
 # them). Prints a Markdown table of requests per second (the median of the
@@ -16,11 +20,14 @@ set -euo pipefail
 
 DURATION=5s
 ROUNDS=3
+BASE=""
+ARGS="$*"
 while (($#)); do
 	case $1 in
 	-d) DURATION=$2; shift ;;
 	-r) ROUNDS=$2; shift ;;
-	*) echo "usage: $0 [-d DURATION] [-r ROUNDS]" >&2; exit 2 ;;
+	-base) BASE=$2; shift ;;
+	*) echo "usage: $0 [-d DURATION] [-r ROUNDS] [-base REV]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -32,6 +39,7 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	[[ -z $BASE ]] || git -C "$REPO" worktree remove --force "$WORK/base" 2>/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -47,6 +55,10 @@ PIDS+=($!)
 sleep 0.5
 
 (cd "$REPO" && go build -o "$WORK/server" ./examples/bench/server)
+if [[ -n $BASE ]]; then
+	git -C "$REPO" worktree add -q --detach "$WORK/base" "$BASE"
+	(cd "$WORK/base" && go build -o "$WORK/server-base" ./examples/bench/server)
+fi
 
 flush() {
 	local reply
@@ -58,14 +70,14 @@ flush() {
 	redis-cli -p "$RD_PORT" FLUSHALL >/dev/null
 }
 
-# rps MODE URL PATH FLAG...: starts the server, warms up, measures.
+# rps BIN MODE URL PATH FLAG...: starts the server, warms up, measures.
 rps() {
-	local mode=$1 url=$2 path=$3
-	shift 3
+	local bin=$1 mode=$2 url=$3 path=$4
+	shift 4
 	local port
 	port=$(free_port)
 	flush
-	"$WORK/server" -addr "127.0.0.1:$port" -mode "$mode" -cache "$url" \
+	"$bin" -addr "127.0.0.1:$port" -mode "$mode" -cache "$url" \
 		-templates "$HERE/templates" -data "$HERE/data/articles.json" "$@" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 0.1; done
@@ -77,7 +89,7 @@ rps() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`examples/bench/batching.sh -d $DURATION -r $ROUNDS\`, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`examples/bench/batching.sh $ARGS\`, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| cache | page | mode | without req/s | with req/s | with / without |"
 echo "|---|---|---|--:|--:|--:|"
@@ -90,8 +102,12 @@ for cache in memcached redis; do
 		read -r mode path flag <<<"$row"
 		without=() with=()
 		for _ in $(seq "$ROUNDS"); do
-			without+=("$(rps "$mode" "$url" "$path" "$flag")")
-			with+=("$(rps "$mode" "$url" "$path")")
+			if [[ -n $BASE ]]; then
+				without+=("$(rps "$WORK/server-base" "$mode" "$url" "$path")")
+			else
+				without+=("$(rps "$WORK/server" "$mode" "$url" "$path" "$flag")")
+			fi
+			with+=("$(rps "$WORK/server" "$mode" "$url" "$path")")
 		done
 		wo=$(printf '%s\n' "${without[@]}" | median)
 		wi=$(printf '%s\n' "${with[@]}" | median)
