@@ -148,6 +148,51 @@ func TestPrefetch(t *testing.T) {
 	}
 }
 
+// TestPrefetchBlockOverrides: the plan leaves out the tags of a block the
+// rendered template defines again, and keeps them when the chain reads
+// {{ block.super }}.
+func TestPrefetchBlockOverrides(t *testing.T) {
+	fsys := fstest.MapFS{
+		"base.html":  {Data: []byte(`{% block a %}{% cache 1 base_a %}A{% endcache %}{% endblock %}{% block b %}{% cache 1 base_b %}B{% endcache %}{% endblock %}`)},
+		"mid.html":   {Data: []byte(`{% extends "base.html" %}{% block a %}{% cache 1 mid_a %}a{% endcache %}{% endblock %}`)},
+		"child.html": {Data: []byte(`{% extends "mid.html" %}{% block b %}{% cache 1 child_b %}b{% endcache %}{% endblock %}`)},
+		"super.html": {Data: []byte(`{% extends "mid.html" %}{% block b %}{{ block.super }}{% cache 1 super_b %}b{% endcache %}{% endblock %}`)},
+	}
+	rd, err := New(Options{FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	names := func(name string) map[string]bool {
+		got := map[string]bool{}
+		top, _ := rd.entryFor(t, name).plan.Fragments()
+		for _, n := range top {
+			got[n] = true
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		tpl  string
+		want []string
+	}{
+		{"base.html", []string{"base_a", "base_b"}},
+		{"mid.html", []string{"mid_a", "base_b"}},
+		{"child.html", []string{"mid_a", "child_b"}},
+		{"super.html", []string{"base_a", "mid_a", "base_b", "super_b"}},
+	} {
+		got := names(tc.tpl)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: plan has %v, want %v", tc.tpl, got, tc.want)
+			continue
+		}
+		for _, w := range tc.want {
+			if !got[w] {
+				t.Errorf("%s: plan has %v, want %v", tc.tpl, got, tc.want)
+			}
+		}
+	}
+}
+
 // entryFor returns the parsed entry of name.
 func (rd *Renderer) entryFor(t *testing.T, name string) *entry {
 	t.Helper()

@@ -3,6 +3,7 @@ package tags
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"sync"
 	"unsafe"
 
@@ -17,8 +18,10 @@ import (
 // pongo2 v6 exposes no parsed tree, so PlanPrefetch walks a parsed template
 // with reflection (as DjangoNames does), once, after parsing: it records
 // the {% cache %} tags that run in the render's top-level context (in the
-// template, the templates it extends, its blocks and the templates it
-// includes by a literal name) and those directly in a {% for %} loop (at
+// template, the templates it extends, the blocks that run — a block
+// defined again lower in the {% extends %} chain is left out, unless the
+// chain reads {{ block.super }} — and the templates it includes by a
+// literal name) and those directly in a {% for %} loop (at
 // any depth of {% if %}, {% with %} or a literal {% include %} inside the
 // loop, but not inside another fragment's body: those run only on a miss).
 // It wraps each such loop's sequence expression so that a render
@@ -60,6 +63,29 @@ func (p *Plan) Tags() int {
 	return len(p.top) + len(p.loopOf)
 }
 
+// Fragments returns the names of the fragments the plan covers: those of
+// the top-level context (in the template's order) and those in loops
+// (sorted); a name appears once per tag.
+func (p *Plan) Fragments() (top, inLoops []string) {
+	if p == nil {
+		return nil, nil
+	}
+	for _, n := range p.top {
+		top = append(top, n.name)
+	}
+	seen := map[*loopPlan]bool{}
+	for _, lp := range p.loopOf {
+		if !seen[lp] {
+			seen[lp] = true
+			for _, n := range lp.tags {
+				inLoops = append(inLoops, n.name)
+			}
+		}
+	}
+	sort.Strings(inLoops)
+	return top, inLoops
+}
+
 // loopPlan is a {% for %} loop with {% cache %} tags in its body.
 type loopPlan struct {
 	key, value string // the loop's variable names (value for "k, v in map")
@@ -88,7 +114,7 @@ func PlanPrefetch(tpl *pongo2.Template) (plan *Plan, err error) {
 			plan, err = nil, fmt.Errorf("fragcache/tags: PlanPrefetch: unexpected pongo2 template structure: %v", r)
 		}
 	}()
-	p := &planner{plan: &Plan{loopOf: map[*cacheNode]*loopPlan{}}, seen: map[visit]bool{}}
+	p := &planner{plan: &Plan{loopOf: map[*cacheNode]*loopPlan{}}, seen: map[visit]bool{}, over: map[uintptr]map[string]bool{}}
 	p.walk(reflect.ValueOf(tpl), nil)
 	return p.plan, nil
 }
@@ -161,6 +187,11 @@ var checkForLayout = sync.OnceValue(func() error {
 		return fmt.Errorf("fragcache/tags: pongo2's Template.tokens changed")
 	}
 	l.tplTokens = tt.Index[0]
+	for name, kind := range map[string]reflect.Kind{"parent": reflect.Pointer, "child": reflect.Pointer, "blocks": reflect.Map} {
+		if f, ok := typeOfTemplate.Elem().FieldByName(name); !ok || f.Type.Kind() != kind {
+			return fmt.Errorf("fragcache/tags: pongo2's Template.%s changed", name)
+		}
+	}
 	return nil
 })
 
@@ -168,7 +199,8 @@ var checkForLayout = sync.OnceValue(func() error {
 type planner struct {
 	plan   *Plan
 	seen   map[visit]bool
-	tokens []*pongo2.Token // those of the template being walked
+	tokens []*pongo2.Token             // those of the template being walked
+	over   map[uintptr]map[string]bool // a template → its overridden blocks
 }
 
 // walk visits v in the loop frame (nil: the top-level context).
@@ -191,7 +223,7 @@ func (p *planner) walk(v reflect.Value, frame *loopPlan) {
 		case t == typeOfTemplate:
 			saved := p.tokens
 			p.tokens, _ = writable(v.Elem().Field(forLayout.tplTokens)).Interface().([]*pongo2.Token)
-			p.walk(v.Elem(), frame)
+			p.template(v, frame)
 			p.tokens = saved
 			return
 		case t.Elem() == forLayout.t:
@@ -233,6 +265,80 @@ func (p *planner) walk(v reflect.Value, frame *loopPlan) {
 		}
 		if e := v.Elem(); e.Kind() == reflect.Pointer {
 			p.walk(e, frame)
+		}
+	}
+}
+
+// template walks a parsed template (v, a *pongo2.Template). Its blocks
+// are walked only where they run: a block that a template lower in the
+// {% extends %} chain (nearer the rendered one) defines again is replaced
+// by that definition, unless a template of the chain reads {{ block.super }}.
+// The template that extends it (its child) is not walked from here.
+func (p *planner) template(v reflect.Value, frame *loopPlan) {
+	ptr := v.Pointer()
+	if _, ok := p.over[ptr]; !ok {
+		p.chain(v)
+	}
+	tv := v.Elem()
+	tt := tv.Type()
+	for i := 0; i < tv.NumField(); i++ {
+		switch tt.Field(i).Name {
+		case "child":
+			continue
+		case "blocks":
+			m := tv.Field(i)
+			if m.Kind() != reflect.Map || m.IsNil() {
+				continue
+			}
+			iter := m.MapRange()
+			for iter.Next() {
+				if iter.Key().Kind() == reflect.String && p.over[ptr][iter.Key().String()] {
+					continue
+				}
+				if e := iter.Value(); e.Kind() == reflect.Pointer {
+					p.walk(e, frame)
+				}
+			}
+			continue
+		}
+		p.walk(writable(tv.Field(i)), frame)
+	}
+}
+
+// chain records, for each template of the {% extends %} chain that starts
+// at v (a *pongo2.Template), the blocks that templates before it in the
+// chain define again (none when a template of the chain reads
+// {{ block.super }}, which runs the overridden definitions too).
+func (p *planner) chain(v reflect.Value) {
+	var tpls []reflect.Value
+	super := false
+	for t := v; t.IsValid() && t.Kind() == reflect.Pointer && !t.IsNil(); t = t.Elem().FieldByName("parent") {
+		if _, done := p.over[t.Pointer()]; done || len(tpls) > 100 {
+			break
+		}
+		tpls = append(tpls, t)
+		toks, _ := writable(t.Elem().Field(forLayout.tplTokens)).Interface().([]*pongo2.Token)
+		for i := 0; i+2 < len(toks); i++ {
+			if toks[i].Typ == pongo2.TokenIdentifier && toks[i].Val == "block" && toks[i+1].Val == "." && toks[i+2].Val == "super" {
+				super = true
+			}
+		}
+	}
+	defined := map[string]bool{}
+	for _, t := range tpls {
+		over := map[string]bool{}
+		if !super {
+			for k := range defined {
+				over[k] = true
+			}
+		}
+		p.over[t.Pointer()] = over
+		if m := t.Elem().FieldByName("blocks"); m.IsValid() && m.Kind() == reflect.Map {
+			for _, k := range m.MapKeys() {
+				if k.Kind() == reflect.String {
+					defined[k.String()] = true
+				}
+			}
 		}
 	}
 }
