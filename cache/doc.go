@@ -43,7 +43,8 @@
 // redis://:secret@10.0.0.1:6379/1?timeout=600&key_prefix=shop, with a
 // Schemes map from scheme to Opener. Package cache/backends has the map of
 // every built-in backend (and backends.Open). Every URL takes the cache
-// options timeout, key_prefix, version and key_check; each backend's
+// options timeout, key_prefix, version, key_check, django and jitter
+// (WithJitter); each backend's
 // Opener reads its own with the URL's typed getters or, as a table of
 // URLOption rows, with URL.Read. Options nobody reads are rejected; errors
 // name the option and its value, never the URL; Redact hides the passwords

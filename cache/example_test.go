@@ -97,7 +97,7 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output:
 	// app:1:k 1m0s
-	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, django, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
+	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, django, jitter, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
 }
 
 func ExampleOpenRegistry() {

@@ -112,6 +112,7 @@ type Wrapper interface {
 	cache.KeyBytesGetter
 	cache.KeyChecker
 	cache.Unwrapper
+	cache.Leaser
 	Breaker
 }
 
@@ -125,6 +126,7 @@ type Backend struct {
 	manyDel   cache.ManyDeleter    // nil when inner lacks it
 	bytes     cache.KeyBytesGetter // nil when inner lacks it
 	local     cache.LocalGetter    // nil when inner has no near cache
+	leaser    cache.Leaser         // nil when inner has no leases
 	nStale    atomic.Uint64        // near hits served while unhealthy
 	keyCheck  cache.KeyCheck
 	opTimeout time.Duration
@@ -192,6 +194,7 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 	w.manySet, _ = b.(cache.ManySetter)
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
+	w.leaser, _ = b.(cache.Leaser)
 	if lg, ok := b.(cache.LocalGetter); ok {
 		// A backend that can have a near cache but has none (redis://
 		// without near_cache=1) is read as any other.
@@ -610,6 +613,56 @@ func (b *Backend) Clear(ctx context.Context) error {
 
 // Close closes the wrapped backend.
 func (b *Backend) Close() error { return b.inner.Close() }
+
+// errNoLeases is the error of the lease methods over a backend without
+// leases; it is not the backend's failure.
+var errNoLeases = fmt.Errorf("failopen: the wrapped backend has no leases: %w", errors.ErrUnsupported)
+
+// AcquireLease takes a lease through the wrapped backend (see
+// cache.Leaser). A failure, or an open breaker, gives no lease: false and
+// no error, reported as swallowed (cache.ReportSwallowed), so that the
+// Cache counts it as an error. Over a backend without leases it fails with
+// an error wrapping errors.ErrUnsupported.
+func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if b.leaser == nil {
+		return false, errNoLeases
+	}
+	var got bool
+	o, err := b.call(ctx, "AcquireLease", func(ctx context.Context) (err error) {
+		got, err = b.leaser.AcquireLease(ctx, key, token, ttl)
+		return err
+	})
+	b.dropped(ctx, o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return got, nil
+}
+
+// ReleaseLease releases a lease through the wrapped backend (see
+// cache.Leaser). A failure reports false, swallowed as AcquireLease's is:
+// the lease then lapses at the end of its ttl.
+func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, error) {
+	if b.leaser == nil {
+		return false, errNoLeases
+	}
+	var released bool
+	o, err := b.call(ctx, "ReleaseLease", func(ctx context.Context) (err error) {
+		released, err = b.leaser.ReleaseLease(ctx, key, token)
+		return err
+	})
+	b.dropped(ctx, o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return released, nil
+}
 
 // Incr increments through the wrapped backend. Its failure is returned
 // (ErrOpen when the breaker is open): a counter cannot fail open.
