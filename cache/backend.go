@@ -17,7 +17,8 @@ import "context"
 // (see the Timeout type). A backend must be safe for concurrent use.
 //
 // Optional methods are discovered with type assertions: ManyGetter,
-// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter and KeyChecker. Where a
+// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter, KeyChecker and
+// Leaser. Where a
 // backend lacks one, the Cache falls back to the single-key methods, as
 // Django's BaseCache does. A backend that wraps another (such as
 // cache/failopen's) implements Unwrapper, and As finds a backend of a given

@@ -34,29 +34,29 @@ type Leaser interface {
 }
 
 // SideKey returns the key of a side entry of kind kind ("lease", …) kept
-// next to the value under the made key madeKey: the convention every side
-// key of the package follows, so that a Redis Cluster keeps a value and its
-// side entries in one hash slot.
+// next to the value under the made key madeKey: the one convention every
+// side key follows, so that a Redis Cluster keeps a value and its side
+// entries in one hash slot.
 //
 // Redis Cluster hashes only a key's hash tag, the text between the first
 // "{" and the first "}" after it when that text is not empty, and the
 // whole key otherwise. So:
 //
-//   - a made key without braces (Django's keys, such as
-//     ":1:template.cache.sidebar.<md5>") gets "{" + madeKey + "}:" + kind:
-//     its tag is the made key, which the cluster hashes whole;
-//   - a made key that has a hash tag keeps it: madeKey + ":" + kind hashes
-//     by the same tag;
-//   - a made key with braces but no hash tag (a "}" before any "{", or
-//     "{}") cannot have a side key in its slot: it gets madeKey + ":" +
-//     kind too, which lands elsewhere in a cluster (and anywhere on a
-//     single server).
+//   - a made key without "}" (Django's keys, such as
+//     ":1:template.cache.sidebar.<md5>", and any key without braces) gets
+//     "{" + madeKey + "}:" + kind, whose hash tag is the whole made key,
+//     which is what the cluster hashes for the made key (it has no tag);
+//   - a made key with a "}" gets madeKey + ":" + kind: when the made key
+//     has a hash tag, the side key has the same one; when it has none
+//     (a "}" before any "{", or "{}"), no key can share its slot, and the
+//     side key lands wherever its own name hashes.
 //
-// Side keys are up to len(kind)+3 bytes longer than madeKey, and
-// memcached takes at most 250: a memcached backend hashes a side key it
-// cannot take (memcached.HashedKey) rather than fail.
+// Side keys are up to len(kind)+3 bytes longer than madeKey, and memcached
+// takes at most 250: the memcached backend stores a side key it cannot
+// take under its hashed form (memcached.HashedKey) rather than fail, since
+// no Django process reads side keys.
 func SideKey(madeKey, kind string) string {
-	if !strings.ContainsAny(madeKey, "{}") {
+	if strings.IndexByte(madeKey, '}') < 0 {
 		return "{" + madeKey + "}:" + kind
 	}
 	return madeKey + ":" + kind
@@ -109,8 +109,9 @@ func (l *Lease) Key() string { return l.key }
 // Token returns the random token identifying this holder.
 func (l *Lease) Token() string { return l.token }
 
-// Expires returns when the lease lapses at the latest, by the local clock
-// (memcached's whole-second clock may end it up to a second earlier).
+// Expires returns when the lease lapses, by the local clock: the time
+// AcquireLease was called plus its ttl (memcached, which counts whole
+// seconds, may end it up to a second sooner or later).
 func (l *Lease) Expires() time.Time { return l.expires }
 
 // Release gives the lease up and reports whether it was still held by

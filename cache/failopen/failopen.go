@@ -22,24 +22,29 @@
 //	Delete            false, nil
 //	Set, DeleteMany   nil
 //	SetMany           every key reported as not stored, nil error
+//	AcquireLease      false, nil: no lease (the caller goes on without one)
+//	ReleaseLease      false, nil: the lease lapses at the end of its ttl
 //	Incr              the error (ErrOpen when short-circuited): a counter cannot
 //	                  pretend to have counted, and a made-up value would be wrong
 //	Clear             the error (ErrOpen when short-circuited): a caller who asked
 //	                  to empty the cache must learn that it was not emptied
 //	Close             always passed through
 //
-// A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany) is counted
-// in Stats.DroppedWrites: when a backend was unreachable rather than
-// restarted empty, it may still hold values that such a write would have
-// replaced or deleted. Flush it after an outage if stale values matter.
+// A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany,
+// AcquireLease, ReleaseLease) is counted in Stats.DroppedWrites, and
+// reported to the Cache (cache.ReportSwallowed), which counts it as an
+// error. When a backend was unreachable rather than restarted empty, it
+// may still hold values that such a write would have replaced or deleted.
+// Flush it after an outage if stale values matter.
 //
 // # What is not a backend failure
 //
 // Errors that say the call itself was wrong are returned unchanged by every
 // method and do not count against the backend: cache.ErrInvalidKey,
 // cache.ErrValueTooLarge, cache.ErrNotInteger, cache.ErrNotFound (Incr on a
-// missing key), cache.ErrInvalidOption, cache.ErrNilContext and
-// cache.ErrClosed, and the caller's own context being done (cancelled, or
+// missing key), cache.ErrInvalidOption, cache.ErrNilContext,
+// cache.ErrClosed and errors.ErrUnsupported (leases over a backend without
+// them), and the caller's own context being done (cancelled, or
 // past a deadline the caller set). Only the timeout this package adds counts
 // as a backend timeout.
 //
@@ -101,7 +106,9 @@ import (
 )
 
 // Wrapper is what New returns: a cache.Backend with the optional
-// interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
+// interfaces (cache.Leaser among them, which fails with
+// errors.ErrUnsupported over a backend without leases), its Breaker, and
+// cache.Unwrapper giving the wrapped backend.
 // Its concrete type is *Backend, or *IncrBackend when the wrapped backend
 // implements cache.Incrementer.
 type Wrapper interface {
@@ -286,7 +293,8 @@ func passThrough(err error) bool {
 	return errors.Is(err, cache.ErrInvalidKey) || errors.Is(err, cache.ErrValueTooLarge) ||
 		errors.Is(err, cache.ErrNotInteger) || errors.Is(err, cache.ErrNotFound) ||
 		errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrNilContext) ||
-		errors.Is(err, cache.ErrClosed) || errors.Is(err, cache.ErrForeignValue)
+		errors.Is(err, cache.ErrClosed) || errors.Is(err, cache.ErrForeignValue) ||
+		errors.Is(err, errors.ErrUnsupported) // leases over a backend without them
 }
 
 // dropped counts a write reported as done or as nothing stored.

@@ -79,8 +79,9 @@ type Store struct {
 	closed        atomic.Bool
 }
 
-// Store implements cache.Backend (and no optional interface: the Cache's
-// fallbacks are what Django's FileBasedCache does).
+// Store implements cache.Backend, and of the optional interfaces only
+// cache.Leaser (lease.go): the Cache's fallbacks for the others are what
+// Django's FileBasedCache does.
 var _ cache.Backend = (*Store)(nil)
 
 // New returns a store over opts.Dir, creating the directory (mode 0700 at

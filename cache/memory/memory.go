@@ -91,7 +91,8 @@ type Options struct {
 }
 
 // Store is the memory backend. It implements cache.Backend and the optional
-// cache.ManyGetter, cache.Incrementer and cache.KeyBytesGetter.
+// cache.ManyGetter, cache.ManyDeleter, cache.Incrementer,
+// cache.KeyBytesGetter and cache.Leaser (leases within the process).
 type Store struct {
 	mu    sync.Mutex
 	items map[string]*entry

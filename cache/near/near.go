@@ -49,7 +49,9 @@ type Options struct {
 }
 
 // Wrapper is what New returns: a cache.Backend with the optional
-// interfaces. Its concrete type is *Backend, or *IncrBackend when the
+// interfaces (cache.Leaser among them, forwarded to the wrapped backend,
+// or failing with errors.ErrUnsupported over one without leases). Its
+// concrete type is *Backend, or *IncrBackend when the
 // wrapped backend implements cache.Incrementer.
 type Wrapper interface {
 	cache.Backend

@@ -108,8 +108,8 @@ type Options struct {
 }
 
 // Backend is the Redis backend. It implements cache.Backend and the
-// optional cache.ManyGetter, cache.ManySetter, cache.ManyDeleter and
-// cache.Incrementer. It is safe for concurrent use.
+// optional cache.ManyGetter, cache.ManySetter, cache.ManyDeleter,
+// cache.Incrementer and cache.Leaser. It is safe for concurrent use.
 type Backend struct {
 	// clients[0] takes writes; reads go to clients[0] if it is alone,
 	// otherwise to clients[1:].
