@@ -17,12 +17,11 @@ import "context"
 // (see the Timeout type). A backend must be safe for concurrent use.
 //
 // Optional methods are discovered with type assertions: ManyGetter,
-// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter, KeyChecker and
-// Leaser. Where a
-// backend lacks one, the Cache falls back to the single-key methods, as
-// Django's BaseCache does. A backend that wraps another (such as
-// cache/failopen's) implements Unwrapper, and As finds a backend of a given
-// type, or with given methods, among the wrapped ones.
+// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter, KeyChecker,
+// InProcess and Leaser. Where a backend lacks one, the Cache falls back to
+// the single-key methods, as Django's BaseCache does. A backend that wraps
+// another (such as cache/failopen's) implements Unwrapper, and As finds a
+// backend of a given type, or with given methods, among the wrapped ones.
 type Backend interface {
 	// Get returns the value and true on a hit, nil and false on a miss.
 	// A stored empty value is a hit.
@@ -122,14 +121,25 @@ type LocalGetter interface {
 	GetLocal(ctx context.Context, key string) ([]byte, bool)
 }
 
-// Remote is implemented by backends whose operations are network round
-// trips (memcached, Redis), with Remote returning true: readers that can
-// batch their reads into one multi-get (the {% cache %} tags' prefetch,
-// the page cache) do so only for them, since batching the reads of an
-// in-process store saves nothing and costs allocations. Wrappers need not
-// implement it: Cache.Remote looks for it along Unwrap.
-type Remote interface {
-	Remote() bool
+// InProcess is implemented by backends whose operations never leave the
+// process for a network round trip (memory://, dummy://, file://). A caller
+// that batches reads to save round trips (the page cache's single-read
+// hit, which fetches a URL's header list and page with one GetMany) skips
+// the batching on them: there a GetMany costs allocations and saves
+// nothing. Find it with IsInProcess, which looks through wrappers. A
+// backend that does not implement it is taken to be remote.
+type InProcess interface {
+	// InProcess reports whether every operation is served in process.
+	InProcess() bool
+}
+
+// IsInProcess reports whether b, or the backend a wrapper of it wraps (see
+// As), says that it serves every operation in process (InProcess). A near
+// cache in front of a remote backend is not in process: its misses go to
+// the server.
+func IsInProcess(b Backend) bool {
+	ip, ok := As[InProcess](b)
+	return ok && ip.InProcess()
 }
 
 // KeyChecker is implemented by backends that choose how a Cache treats keys

@@ -68,3 +68,36 @@ func TestUnwrap(t *testing.T) {
 		t.Errorf("Unwrap(not a wrapper) = %v, want nil", got)
 	}
 }
+
+// remote is a backend without InProcess.
+type remote struct{ cache.Backend }
+
+// inProcess says what it is told.
+type inProcess struct {
+	cache.Backend
+	in bool
+}
+
+func (b *inProcess) InProcess() bool { return b.in }
+
+func TestIsInProcess(t *testing.T) {
+	tests := []struct {
+		name string
+		b    cache.Backend
+		want bool
+	}{
+		{"nil", nil, false},
+		{"dummy", dummy.New(), true},
+		{"a wrapper of dummy", &wrapper{Backend: dummy.New()}, true},
+		{"a backend without the method (remote)", &remote{}, false},
+		{"a backend saying false", &inProcess{in: false}, false},
+		{"a wrapper of one saying true", &wrapper{Backend: &inProcess{in: true}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := cache.IsInProcess(tt.b); got != tt.want {
+				t.Errorf("IsInProcess = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

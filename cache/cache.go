@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"time"
+	"unsafe"
 
 	"fmt"
 	"log/slog"
@@ -49,8 +50,9 @@ type core struct {
 	leaser         Leaser    // the backend as a Leaser; nil without leases
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
-	remote         bool // the backend is a network round trip away (Remote)
-	swallows       bool // the backend may answer a failed store as done
+	local          LocalGetter // a near cache among the backends (As), or nil
+	inProcess      bool        // IsInProcess(backend)
+	swallows       bool        // the backend may answer a failed store as done
 	group          singleflight.Group
 	stats          counters
 	closed         atomic.Bool
@@ -93,9 +95,8 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
-	if r, ok := As[Remote](backend); ok {
-		co.remote = r.Remote()
-	}
+	co.local, _ = As[LocalGetter](backend)
+	co.inProcess = IsInProcess(backend)
 	if sw, ok := As[Swallower](backend); ok {
 		co.swallows = sw.Swallows()
 	}
@@ -119,11 +120,11 @@ func (c *Cache) Django() DjangoRelease { return c.django }
 // that of its Django release (KeySchemeDjango61 when none was named).
 func (c *Cache) KeyScheme() KeyScheme { return c.scheme }
 
-// Remote reports whether the cache's backend is a network round trip away
-// (its backend, or one it wraps, implements Remote): memcached and Redis
-// are, memory, file and dummy are not. Readers batch their reads only for
-// remote caches.
-func (c *Cache) Remote() bool { return c.remote }
+// InProcess reports whether the cache's backend serves every operation in
+// process (IsInProcess: memory, file, dummy). Readers that batch reads to
+// save round trips (the {% cache %} prefetch, the page cache's single-read
+// hit) do so only for the other caches.
+func (c *Cache) InProcess() bool { return c.inProcess }
 
 // WithVersion returns a view of the cache whose keys use version v (Django's
 // version= argument). It shares the backend, options and statistics.
@@ -362,6 +363,38 @@ func (c *Cache) getKeyBytes(ctx context.Context, key []byte) ([]byte, bool, erro
 	*bp = mk
 	c.bufs.Put(bp)
 	return v, ok, err
+}
+
+// GetLocalKeyBytes returns the copy of key's value that the backend keeps
+// in process memory (a near cache: LocalGetter, found among wrapped
+// backends with As), without any I/O, or false when it holds none (or has
+// no near cache). A copy found is counted as a hit; a miss is not counted,
+// the read that follows counts itself. It does not retain key. The page
+// cache asks it before batching reads to save a round trip: a near copy
+// costs none.
+func (c *Cache) GetLocalKeyBytes(ctx context.Context, key []byte) ([]byte, bool) {
+	if c.local == nil || c.usable(ctx) != nil {
+		return nil, false
+	}
+	var v []byte
+	var ok bool
+	if c.keyFunc != nil {
+		mk, err := c.key(ctx, string(key))
+		if err != nil {
+			return nil, false
+		}
+		v, ok = c.local.GetLocal(ctx, mk)
+	} else {
+		bp := c.bufs.Get().(*[]byte)
+		mk := append(append((*bp)[:0], c.kp...), key...)
+		v, ok = c.local.GetLocal(ctx, unsafe.String(unsafe.SliceData(mk), len(mk)))
+		*bp = mk
+		c.bufs.Put(bp)
+	}
+	if ok {
+		c.stats.hits.Add(1)
+	}
+	return v, ok
 }
 
 func (c *Cache) getBytes(ctx context.Context, mk []byte) ([]byte, bool, error) {

@@ -41,8 +41,9 @@ func (s *countingStore) GetMany(ctx context.Context, keys []string) (map[string]
 
 func (s *countingStore) reads() (gets, manys int64) { return s.gets.Load(), s.manys.Load() }
 
-// Remote makes the store count as a network cache, which is prefetched.
-func (s *countingStore) Remote() bool { return s.remote }
+// InProcess makes the store count as a network cache (which is
+// prefetched) unless remote is false.
+func (s *countingStore) InProcess() bool { return !s.remote }
 
 // pfArticle is Go data as a handler passes it: Django names read its fields.
 type pfArticle struct {

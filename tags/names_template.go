@@ -194,21 +194,32 @@ func writable(v reflect.Value) reflect.Value {
 	return reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
 }
 
+// firstVisit reports whether the walk of a parsed template goes into the
+// pointer v: not nil, not a value outside the parsed tree (a token, the
+// template set, a parser, a pongo2 value, a rewritten variable), and not
+// visited before, which it records in seen.
+func firstVisit(seen map[visit]bool, v reflect.Value) bool {
+	if v.IsNil() {
+		return false
+	}
+	t := v.Type()
+	if t == typeOfToken || t == typeOfSet || t == typeOfParser || t == typeOfValuePtr || t == typeOfDjVar {
+		return false
+	}
+	k := visit{v.Pointer(), t}
+	if seen[k] {
+		return false
+	}
+	seen[k] = true
+	return true
+}
+
 func (rw *rewriter) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer:
-		if v.IsNil() {
+		if !firstVisit(rw.seen, v) {
 			return
 		}
-		t := v.Type()
-		if t == typeOfToken || t == typeOfSet || t == typeOfParser || t == typeOfValuePtr || t == typeOfDjVar {
-			return
-		}
-		k := visit{v.Pointer(), t}
-		if rw.seen[k] {
-			return
-		}
-		rw.seen[k] = true
 		rw.walk(v.Elem())
 	case reflect.Struct:
 		if v.Type() == typeOfReflect {

@@ -24,8 +24,8 @@ import (
 // It wraps each such loop's sequence expression so that a render
 // remembers the sequence the loop evaluated.
 //
-// Only caches a network round trip away are prefetched (cache.Remote:
-// memcached, Redis): reads of an in-process store are not batched.
+// Caches served in process (cache.InProcess: memory, file, dummy) are not
+// prefetched: batching their reads saves no round trip.
 //
 // At run time, the first {% cache %} tag a render executes computes the
 // keys of every recorded top-level tag, and of the tags of every top-level
@@ -97,16 +97,12 @@ var (
 	typeOfCacheNode = reflect.TypeOf((*cacheNode)(nil))
 	typeOfTemplate  = reflect.TypeOf((*pongo2.Template)(nil))
 	typeOfEvaluator = reflect.TypeOf((*pongo2.IEvaluator)(nil)).Elem()
-	typeOfMemoSeq   = reflect.TypeOf((*memoSeq)(nil))
 	// forLayout is pongo2 v6.0.0's tagForNode, as read with reflection.
 	forLayout struct {
-		t                    reflect.Type // tagForNode (the struct)
-		key, value, seq      int
-		body, empty          int
-		tplTokens            int // Template.tokens
-		tokTyp, tokVal       int
-		symbolTyp, identTyp  pongo2.TokenType
-		haveTokens, haveBody bool
+		t               reflect.Type // tagForNode (the struct)
+		key, value, seq int
+		body, empty     int
+		tplTokens       int // Template.tokens
 	}
 )
 
@@ -179,19 +175,10 @@ type planner struct {
 func (p *planner) walk(v reflect.Value, frame *loopPlan) {
 	switch v.Kind() {
 	case reflect.Pointer:
-		if v.IsNil() {
+		if !firstVisit(p.seen, v) {
 			return
 		}
-		t := v.Type()
-		if t == typeOfToken || t == typeOfSet || t == typeOfParser || t == typeOfValuePtr || t == typeOfDjVar {
-			return
-		}
-		k := visit{v.Pointer(), t}
-		if p.seen[k] {
-			return
-		}
-		p.seen[k] = true
-		switch {
+		switch t := v.Type(); {
 		case t == typeOfCacheNode:
 			n := (*cacheNode)(unsafe.Pointer(v.Pointer()))
 			if frame == nil {
@@ -390,7 +377,7 @@ func prefetchOf(ec *pongo2.ExecutionContext) *Prefetch {
 // the first tag of each loop run). known is false when key was not
 // prefetched: read it as usual.
 func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode, c *cache.Cache, key []byte) (v []byte, hit, known bool) {
-	if !c.Remote() {
+	if c.InProcess() {
 		// An in-process store: a batch would save no round trip.
 		return nil, false, false
 	}
@@ -504,7 +491,7 @@ func (p *Prefetch) addLoop(b *batch, ec *pongo2.ExecutionContext, f *Fragments, 
 // the tag will report itself) or was fetched already.
 func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode) {
 	c, perr := n.cacheFor(ec, f)
-	if perr != nil || c == nil || !c.Remote() {
+	if perr != nil || c == nil || c.InProcess() {
 		return
 	}
 	key, ok := n.keyAhead(ec, c, p.keyBuf[:0], &p.vary)

@@ -64,7 +64,8 @@ func redisReads(t *testing.T, c *goredis.Client) int {
 }
 
 // TestOneReadPerPage: the bench's pages cost one read command on a warm
-// Redis with prefetching: the article-list page (two fragments: the list,
+// Redis or memcached with prefetching (counted by the servers: Redis's
+// commandstats, memcached's command lines through a counting proxy): the article-list page (two fragments: the list,
 // in list.html's block, and the sidebar, in base.html; two reads without
 // prefetching) and the collection page (the sidebar and one fragment per
 // article in a {% for %} loop, with no enclosing fragment; 16 reads
@@ -73,18 +74,33 @@ func TestOneReadPerPage(t *testing.T) {
 	rd := testserver.Redis(t)
 	admin := goredis.NewClient(&goredis.Options{Addr: rd.Addr})
 	defer admin.Close()
-	for _, tc := range []struct {
-		page    string
-		without int
-	}{{"list.html", 2}, {"collection.html", 16}} {
-		t.Run(tc.page, func(t *testing.T) { oneReadPerPage(t, rd.Addr, admin, tc.page, tc.without) })
+	mc := testserver.Memcached(t)
+	proxy := testserver.CountingProxy(t, mc.Addr)
+	servers := []struct {
+		name  string
+		url   func(prefix string) string
+		reads func(t *testing.T) int
+	}{
+		{"redis", func(prefix string) string { return "redis://" + rd.Addr + "?key_prefix=" + prefix },
+			func(t *testing.T) int { return redisReads(t, admin) }},
+		// memcached's cmd_get counts keys: count command lines instead.
+		{"memcached", func(prefix string) string { return "memcached://" + proxy.Addr + "?key_prefix=" + prefix },
+			func(*testing.T) int { return proxy.Count("get", "gets") }},
+	}
+	for _, srv := range servers {
+		for _, tc := range []struct {
+			page    string
+			without int
+		}{{"list.html", 2}, {"collection.html", 16}} {
+			t.Run(srv.name+"/"+tc.page, func(t *testing.T) { oneReadPerPage(t, srv.url, srv.reads, tc.page, tc.without) })
+		}
 	}
 }
 
-func oneReadPerPage(t *testing.T, addr string, admin *goredis.Client, page string, without int) {
+func oneReadPerPage(t *testing.T, url func(string) string, reads func(*testing.T) int, page string, without int) {
 	pages := map[bool]string{}
 	for _, noPrefetch := range []bool{false, true} {
-		reg, err := backends.OpenRegistry(map[string]string{"default": "redis://" + addr + "?key_prefix=" + page + fmt.Sprint(noPrefetch)})
+		reg, err := backends.OpenRegistry(map[string]string{"default": url(strings.TrimSuffix(page, ".html") + fmt.Sprint(noPrefetch))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,9 +118,9 @@ func oneReadPerPage(t *testing.T, addr string, admin *goredis.Client, page strin
 			return string(b)
 		}
 		cold := renderPage()
-		before := redisReads(t, admin)
+		before := reads(t)
 		warm := renderPage()
-		reads := redisReads(t, admin) - before
+		n := reads(t) - before
 		if warm != cold {
 			t.Errorf("NoPrefetch=%v: the warm page differs from the cold one", noPrefetch)
 		}
@@ -112,8 +128,8 @@ func oneReadPerPage(t *testing.T, addr string, admin *goredis.Client, page strin
 		if noPrefetch {
 			want = without
 		}
-		if reads != want {
-			t.Errorf("NoPrefetch=%v: a warm page cost %d read commands, want %d", noPrefetch, reads, want)
+		if n != want {
+			t.Errorf("NoPrefetch=%v: a warm page cost %d read commands, want %d", noPrefetch, n, want)
 		}
 		pages[noPrefetch] = warm
 	}

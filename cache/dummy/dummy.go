@@ -16,10 +16,11 @@ import (
 // Backend stores nothing. Its zero value is ready to use.
 type Backend struct{}
 
-// Backend implements cache.Backend and cache.Incrementer.
+// Backend implements cache.Backend, cache.Incrementer and cache.InProcess.
 var (
 	_ cache.Backend     = (*Backend)(nil)
 	_ cache.Incrementer = (*Backend)(nil)
+	_ cache.InProcess   = (*Backend)(nil)
 )
 
 // New returns a Backend.
@@ -57,3 +58,6 @@ func (*Backend) Clear(context.Context) error { return nil }
 
 // Close implements cache.Backend.
 func (*Backend) Close() error { return nil }
+
+// InProcess implements cache.InProcess: nothing leaves the process.
+func (*Backend) InProcess() bool { return true }

@@ -80,9 +80,12 @@ type Store struct {
 }
 
 // Store implements cache.Backend, and of the optional interfaces only
-// cache.Leaser (lease.go): the Cache's fallbacks for the others are what
-// Django's FileBasedCache does.
-var _ cache.Backend = (*Store)(nil)
+// cache.InProcess and cache.Leaser (lease.go): the Cache's fallbacks for
+// the others are what Django's FileBasedCache does.
+var (
+	_ cache.Backend   = (*Store)(nil)
+	_ cache.InProcess = (*Store)(nil)
+)
 
 // New returns a store over opts.Dir, creating the directory (mode 0700 at
 // every level created) if it is missing. Invalid options are errors wrapping
@@ -483,3 +486,7 @@ func mkdirAll(dir string) error {
 }
 
 var errNotDir = errors.New("not a directory")
+
+// InProcess implements cache.InProcess: reads are file reads, with no
+// network round trip to save (and no GetMany to save it with).
+func (s *Store) InProcess() bool { return true }

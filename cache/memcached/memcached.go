@@ -996,6 +996,3 @@ func (b *Backend) dialTracked(ctx context.Context, network, address string) (net
 	b.mu.Unlock()
 	return tc, nil
 }
-
-// Remote implements cache.Remote: memcached is a round trip away.
-func (b *Backend) Remote() bool { return true }

@@ -92,7 +92,8 @@ type Options struct {
 
 // Store is the memory backend. It implements cache.Backend and the optional
 // cache.ManyGetter, cache.ManyDeleter, cache.Incrementer,
-// cache.KeyBytesGetter and cache.Leaser (leases within the process).
+// cache.KeyBytesGetter, cache.InProcess and cache.Leaser (leases within
+// the process).
 type Store struct {
 	mu    sync.Mutex
 	items map[string]*entry
@@ -130,6 +131,7 @@ var (
 	_ cache.ManyGetter     = (*Store)(nil)
 	_ cache.ManyDeleter    = (*Store)(nil)
 	_ cache.Incrementer    = (*Store)(nil)
+	_ cache.InProcess      = (*Store)(nil)
 	_ cache.Leaser         = (*Store)(nil)
 )
 
@@ -593,3 +595,6 @@ func (s *Store) sweepEvery(interval time.Duration) {
 		}
 	}
 }
+
+// InProcess implements cache.InProcess: the store is in process memory.
+func (s *Store) InProcess() bool { return true }

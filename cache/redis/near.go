@@ -603,19 +603,16 @@ func (b *Backend) readServer(ctx context.Context, key string) ([]byte, bool, err
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c, i := b.reader()
-	v, err := c.Get(ctx, key).Bytes()
+	s, err := c.Get(ctx, key).Result()
 	if err != nil {
 		if err == goredis.Nil {
 			return nil, false, nil
 		}
 		return nil, false, b.fail(ctx, "GET", i, err)
 	}
+	v := readOnlyBytes(s)
 	if b.near.active() {
 		b.near.learnExpiry(ctx, c, key)
 	}
 	return v, true, nil
 }
-
-// Remote implements cache.Remote: Redis is a round trip away (near hits
-// aside).
-func (b *Backend) Remote() bool { return true }

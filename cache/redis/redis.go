@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -392,14 +393,25 @@ func (b *Backend) read(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
 	c, i := b.reader()
-	v, err := c.Get(ctx, key).Bytes()
+	v, err := c.Get(ctx, key).Result()
 	if err != nil {
 		if err == goredis.Nil {
 			return nil, false, nil
 		}
 		return nil, false, b.fail(ctx, "GET", i, err)
 	}
-	return v, true, nil
+	return readOnlyBytes(v), true, nil
+}
+
+// readOnlyBytes returns the bytes of a reply string without copying them:
+// go-redis hands replies over as strings, and values a backend returns are
+// read-only for their callers (cache.Backend), so the bytes may be the
+// string's own.
+func readOnlyBytes(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // GetRaw implements cache.RawGetter: the stored bytes, undecoded. With
@@ -433,7 +445,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 	}
 	for j, v := range vals {
 		if s, ok := v.(string); ok && j < len(keys) {
-			d, err := b.decode(keys[j], []byte(s))
+			d, err := b.decode(keys[j], readOnlyBytes(s))
 			if err != nil {
 				return nil, err
 			}

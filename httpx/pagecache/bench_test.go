@@ -140,3 +140,42 @@ func BenchmarkPageCacheHitNear(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPageCacheHitRemote is a page-cache hit on Redis and memcached
+// (local servers, no near cache) with the header-list memory (one
+// multi-get per hit) and without it (the header list, then the page).
+func BenchmarkPageCacheHitRemote(b *testing.B) {
+	rd, mc := testserver.Redis(b), testserver.Memcached(b)
+	for _, url := range []string{"redis://" + rd.Addr, "memcached://" + mc.Addr} {
+		for _, mem := range []int{DefaultHeaderListMemory, 0} {
+			name, _, _ := strings.Cut(url, ":")
+			name += map[bool]string{true: "/single-read", false: "/two-reads"}[mem > 0]
+			b.Run(name, func(b *testing.B) {
+				c, err := backends.Open(url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				page := benchPage()
+				h := Page(cache.Seconds(600), WithCache(c), WithHeaderListMemory(mem), WithKeyPrefix(name))(benchHandler(page, "Accept-Encoding"))
+				req := httptest.NewRequest(http.MethodGet, "/articles/2026/06/page?id=42", nil)
+				req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+				w := &discardWriter{h: make(http.Header)}
+				for range 2 {
+					clear(w.h)
+					h.ServeHTTP(w, req)
+				}
+				if w.h.Get("Cache-Status") != statusHit {
+					b.Fatalf("not a hit: %v", w.h)
+				}
+				b.SetBytes(int64(len(page)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					clear(w.h)
+					h.ServeHTTP(w, req)
+				}
+			})
+		}
+	}
+}

@@ -28,6 +28,8 @@ type Cache struct {
 	scratch sync.Pool // *keyInputs
 	flights flight.Group[*flightResult]
 	stats   counters
+	// lists remembers header lists for single-read hits (nil: off).
+	lists *listMemory
 }
 
 // New returns a page cache configured by opts. It needs WithCache
@@ -50,6 +52,13 @@ func New(opts ...Option) (*Cache, error) {
 	}
 	p := &Cache{cfg: cfg, cache: c, keys: newKeys(cfg.keys)}
 	p.scratch.New = func() any { return new(keyInputs) }
+	n := cfg.lists
+	if !cfg.listsSet && !cache.IsInProcess(c.Backend()) {
+		n = DefaultHeaderListMemory
+	}
+	if n > 0 {
+		p.lists = newListMemory(n)
+	}
 	return p, nil
 }
 
@@ -125,18 +134,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	m := miss{fwd: "uri-miss"}
-	hl, found, err := p.cache.GetKeyBytes(ctx, s.hkey)
-	if errors.Is(err, cache.ErrForeignValue) {
-		// A list pickled by Django, which memcached and Redis with
-		// django_values=1 hand over only undecoded.
-		var raw cache.Raw
-		raw, found, err = p.cache.GetRaw(ctx, string(s.hkey))
-		hl = raw.Bytes
+	var (
+		hl    []byte
+		found bool
+		err   error
+		read  bool       // the header list was read with the page it implies
+		pre   prefetched // that page, when the list was the one remembered
+	)
+	if p.lists != nil {
+		if v, ok := p.cache.GetLocalKeyBytes(ctx, s.hkey); ok {
+			// A near cache's copy, read without I/O: the page is read
+			// alone (most likely a near copy too), sparing the multi-get
+			// its allocations.
+			hl, found, read = v, true, true
+		} else if guess, ok := p.lists.get(s.hkey); ok {
+			hl, found, read, err = p.readTogether(ctx, r, s, guess, &pre)
+		}
+	}
+	if !read {
+		hl, found, err = p.readList(ctx, s)
 	}
 	if err != nil {
 		p.backendError(ctx, "get", s.hkey, err)
 		m.fetchErr = true
 		found = false
+	} else if p.lists != nil && pre.vals == nil {
+		p.rememberList(s.hkey, hl, found)
 	}
 	if found {
 		var names headerNames
@@ -155,9 +178,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// RFC 9111 §3.5: a request with credentials gets a stored page
 			// only when the page varies on them or says it may be shared.
 			sharedOnly := !namesAuth && len(r.Header[hAuthorization]) > 0
-			res := p.lookup(w, r, s, http.MethodGet, sharedOnly)
+			res := p.lookup(w, r, s, http.MethodGet, sharedOnly, &pre)
 			if res == lookupMiss && r.Method == http.MethodHead {
-				res = p.lookup(w, r, s, http.MethodHead, sharedOnly)
+				res = p.lookup(w, r, s, http.MethodHead, sharedOnly, &pre)
 			}
 			switch res {
 			case lookupServed:
@@ -206,11 +229,16 @@ const (
 // lookup serves the entry stored under the page key for method (s.url and
 // s.vary set). With sharedOnly, an entry is served only when its
 // Cache-Control lets a shared cache answer a request with Authorization
-// (public, s-maxage or must-revalidate).
-func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, method string, sharedOnly bool) lookupResult {
+// (public, s-maxage or must-revalidate). The entry is taken from pre when
+// it was fetched there under that very key (a single-read hit), else read.
+func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, method string, sharedOnly bool, pre *prefetched) lookupResult {
 	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, method)
 	ctx := r.Context()
-	v, ok, err := p.cache.GetKeyBytes(ctx, s.pkey)
+	v, ok, single := pre.value(s.pkey)
+	var err error
+	if !single {
+		v, ok, err = p.cache.GetKeyBytes(ctx, s.pkey)
+	}
 	if errors.Is(err, cache.ErrForeignValue) {
 		// A page Django pickled (an HttpResponse): never read, a miss that
 		// storing replaces.
@@ -238,6 +266,9 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 		}
 	}
 	p.stats.hits.Add(1)
+	if single {
+		p.stats.singleReadHits.Add(1)
+	}
 	if rec := timing.From(r.Context()); p.cfg.serverTiming && rec != nil {
 		rec.Record("page", "hit", time.Since(s.lookupStart))
 	}

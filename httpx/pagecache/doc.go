@@ -19,6 +19,7 @@
 // # Where things are
 //
 //   - cache.go: Cache, New and the hit path (lookup, Age, 304/412);
+//     single.go: single-read hits (the header-list memory, the multi-get);
 //   - miss.go: the miss path (record, prepare, store, reply) and coalescing
 //     (coalesce.go); rules.go: what is stored, and for how long;
 //   - keys.go: Keys and HeaderList; request.go: the key inputs of one
@@ -64,13 +65,62 @@
 // without it the request is a miss. Otherwise the page key is computed from
 // the request's values of those headers, and the GET entry is looked up,
 // then, for HEAD, the HEAD entry (a HEAD request may be answered from a GET
-// entry, never the reverse). A hit is written without running the handler,
+// entry, never the reverse). On a memcached or Redis cache the list and the
+// entry are usually fetched together, with one read (see Single-read
+// hits). A hit is written without running the handler,
 // with an Age header (max(0, max-age − (Expires − now))). A conditional
 // request (If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since)
 // is evaluated against the stored ETag and Last-Modified as
 // EvaluatePreconditions does: a 304 carries only Django's header subset
 // (Cache-Control, Content-Location, Date, ETag, Expires, Last-Modified,
 // Vary).
+//
+// # Single-read hits
+//
+// Read one after the other, the header list and the page cost a hit two
+// round trips to memcached or Redis. So the page cache remembers, in this
+// process, the header list it last read or stored for each header-list key
+// (WithHeaderListMemory: DefaultHeaderListMemory lists, an arbitrary one
+// forgotten when full; on by default unless the backend is in process,
+// cache.IsInProcess, where a round trip is free). For a URL it remembers a
+// list of, the page keys that list implies for the request (GET's, and
+// HEAD's for HEAD) are fetched together with the header-list key in one
+// GetMany: one multi-get line on memcached, one MGET on Redis. The list
+// fetched is then compared, byte for byte, with the one remembered:
+//
+//   - the same: the page keys are computed from the fetched list, as
+//     without the memory, and a fetched entry is used only under the very
+//     key computed (else it is read): one read for the hit, or for the
+//     miss of the request's variant (Stats.SingleReadHits);
+//   - another list (the site changed its Vary, another process or Django
+//     stored another one), or none: the prefetched entries are dropped and
+//     the fetched list is used as the first read would have been: a second
+//     read fetches the page it implies, and the memory learns the list; no
+//     list is a miss (Stats.ListGuessesWrong counts both);
+//   - the multi-get failed on a value Django pickled (memcached and Redis
+//     with django_values=1 fail the whole call on one): the list is read
+//     alone as without the memory, Django's pickled list included, and the
+//     URL forgotten until this package's list is stored again.
+//
+// It never serves the wrong variant: the page served is always the one
+// stored under the key derived from the header list read in the same
+// request, as Django's get_cache_key derives it, so it is exactly what the
+// two reads would have served at the moment of the multi-get. The memory
+// only chooses which page keys to fetch with the list; a wrong guess costs
+// the fetch of an unused entry and a second read, never a wrong answer,
+// which is why it needs no expiry and is not shared between processes.
+// The Authorization rule, the repeated-header bypass, HEAD, coalescing,
+// Server-Timing and the failure handling are those of the two reads (a
+// failed multi-get is a failed read of the header list: a miss).
+//
+// With a near cache (memcached's local_ttl, Redis's near_cache=1) a header
+// list held as a near copy is read without I/O
+// (cache.Cache.GetLocalKeyBytes), and the page alone after it, most often
+// a near copy too: no round trip at all, and no multi-get (whose
+// allocations would be the only cost). The multi-get runs only when the
+// list is not a near copy; Redis's near cache then reads each key it does
+// not hold with its own GET, concurrently (one round trip of latency, two
+// commands).
 //
 // # Coalescing
 //

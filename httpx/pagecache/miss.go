@@ -250,7 +250,8 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 	t := cache.Seconds(float64(timeout))
 	var sw cache.Swallowed
 	ctx := cache.WithSwallowed(context.WithoutCancel(r.Context()), &sw)
-	err := p.cache.Set(ctx, string(s.hkey), encodeHeaderList(list), t)
+	hl := encodeHeaderList(list)
+	err := p.cache.Set(ctx, string(s.hkey), hl, t)
 	if err == nil {
 		err = p.cache.Set(ctx, string(s.pkey), entry, t)
 	}
@@ -266,6 +267,9 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 		// as stored.
 		p.stats.errors.Add(1)
 		return nil, "store-failed"
+	}
+	if p.lists != nil {
+		p.lists.put(s.hkey, hl)
 	}
 	return &flightResult{method: r.Method, list: list, pageKey: string(s.pkey), entry: entry,
 		lastModified: page.lastModified}, ""

@@ -54,6 +54,10 @@ type config struct {
 	coalesceWaitSet bool
 	logger          *slog.Logger
 	now             func() time.Time
+	// lists is how many header lists are remembered for single-read hits
+	// (WithHeaderListMemory; 0: none); listsSet says the option was given.
+	lists    int
+	listsSet bool
 
 	schemeSet bool
 	djangoSet bool
@@ -299,6 +303,26 @@ func WithCoalescingWait(d time.Duration) Option {
 // site's caching: turn it on where only developers look.
 func WithServerTiming(on bool) Option {
 	return func(p *config) { p.serverTiming = on }
+}
+
+// WithHeaderListMemory sets how many header lists the page cache
+// remembers (the list last read or stored for each URL, in this process),
+// with which a hit costs one read of the backend instead of two: the
+// header list and the page it implies are fetched with one GetMany (see
+// "Single-read hits" in the package documentation). n = 0 turns it off: a
+// hit reads the header list, then the page. Without this option a Cache
+// remembers DefaultHeaderListMemory lists when its backend is not in
+// process (cache.IsInProcess: memory://, file:// and dummy:// have no
+// round trip to save, and a GetMany costs them allocations); with it, n
+// lists on every backend. A negative n is an error of New.
+func WithHeaderListMemory(n int) Option {
+	return func(p *config) {
+		if n < 0 {
+			p.err = fmt.Errorf("%w: WithHeaderListMemory(%d): want 0 or more", cache.ErrInvalidOption, n)
+			return
+		}
+		p.lists, p.listsSet = n, true
+	}
 }
 
 // WithLogger sets the logger for backend errors and configuration

@@ -18,6 +18,9 @@ type keyInputs struct {
 	name []byte // header name being converted
 	hkey []byte // header-list key
 	pkey []byte // page key
+	// gkey and headKey are the GET and HEAD page keys a remembered header
+	// list implies, fetched with it (single-read hits).
+	gkey, headKey []byte
 	// url is the hex md5 of the absolute URI.
 	url [2 * md5.Size]byte
 	// ambiguous is set by appendAbsoluteURI when requests that a handler

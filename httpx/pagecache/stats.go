@@ -10,6 +10,17 @@ import (
 type Stats struct {
 	// Hits counts requests answered from the cache.
 	Hits uint64
+	// SingleReadHits counts the Hits that cost one read of the backend:
+	// the header list and the page were fetched with one GetMany, the list
+	// being the one remembered (WithHeaderListMemory). The other hits read
+	// the header list, then the page.
+	SingleReadHits uint64
+	// ListGuessesWrong counts lookups whose remembered header list was not
+	// the one the cache held (the site changed its Vary, another process or
+	// Django stored another list, or it expired or was deleted): the
+	// prefetched page was dropped, and the page looked up from the list
+	// read, with a second read when there was one.
+	ListGuessesWrong uint64
 	// Misses counts GET and HEAD requests looked up and not found.
 	Misses uint64
 	// Stored counts responses stored.
@@ -44,6 +55,7 @@ func (s Stats) HitRate() float64 {
 }
 
 type counters struct {
+	singleReadHits, listGuessWrong                                                 atomic.Uint64
 	hits, misses, stored, notStored, coalesced, coalesceTimeouts, bypassed, errors atomic.Uint64
 }
 
@@ -51,6 +63,8 @@ type counters struct {
 func (p *Cache) Stats() Stats {
 	s := Stats{
 		Hits:             p.stats.hits.Load(),
+		SingleReadHits:   p.stats.singleReadHits.Load(),
+		ListGuessesWrong: p.stats.listGuessWrong.Load(),
 		Misses:           p.stats.misses.Load(),
 		Stored:           p.stats.stored.Load(),
 		NotStored:        p.stats.notStored.Load(),

@@ -1,6 +1,7 @@
 // Package testserver starts real cache servers (memcached, redis-server) for
 // tests: each on 127.0.0.1 on a free port, in a temporary directory, killed
-// when the test ends.
+// when the test ends. CountingProxy counts the commands a memcached server
+// receives (memcached's own cmd_get counts keys, not commands).
 //
 // When a server's binary is not installed the test is skipped, unless the
 // environment variable FRAGCACHE_REQUIRE_SERVERS is "1": then it fails, so

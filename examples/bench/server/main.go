@@ -34,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -55,6 +56,8 @@ func main() {
 	delay := flag.Duration("db-delay", 2*time.Millisecond, "simulated cost of one database query")
 	genData := flag.String("gen-data", "", "write the dataset to this file and exit")
 	noPrefetch := flag.Bool("no-prefetch", false, "read each {% cache %} fragment on its own (render.Options.NoPrefetch), to measure what prefetching saves")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	twoReads := flag.Bool("two-read-hits", false, "page mode: read a page hit's header list, then the page (pagecache.WithHeaderListMemory(0)), to measure the single-read hit")
 	flag.Parse()
 
 	if *genData != "" {
@@ -67,12 +70,22 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay, NoPrefetch: *noPrefetch})
+	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay, NoPrefetch: *noPrefetch, TwoReadHits: *twoReads})
 	if err != nil {
 		fatal(err)
 	}
 	defer app.Close()
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	srv := &http.Server{Addr: *addr, Handler: app, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -99,6 +112,8 @@ type config struct {
 	Delay     time.Duration
 	// NoPrefetch turns the Renderer's fragment prefetch off.
 	NoPrefetch bool
+	// TwoReadHits turns the page cache's single-read hit off.
+	TwoReadHits bool
 }
 
 // app serves GET /articles/?page=N and GET /articles/collection/?page=N.
@@ -186,7 +201,11 @@ func newApp(cfg config) (*app, error) {
 		"GET /articles/collection/": http.HandlerFunc(collection),
 	} {
 		if cfg.Mode == "page" {
-			h = pagecache.Page(cache.Seconds(60), pagecache.WithRegistry(reg))(h)
+			opts := []pagecache.Option{pagecache.WithRegistry(reg)}
+			if cfg.TwoReadHits {
+				opts = append(opts, pagecache.WithHeaderListMemory(0))
+			}
+			h = pagecache.Page(cache.Seconds(60), opts...)(h)
 		}
 		mux.Handle(pattern, h)
 	}
