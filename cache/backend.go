@@ -17,9 +17,9 @@ import "context"
 // (see the Timeout type). A backend must be safe for concurrent use.
 //
 // Optional methods are discovered with type assertions: ManyGetter,
-// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter, KeyChecker and
-// InProcess. Where a backend lacks one, the Cache falls back to the
-// single-key methods, as Django's BaseCache does. A backend that wraps
+// ManySetter, ManyDeleter, Incrementer, KeyBytesGetter, KeyChecker,
+// InProcess and Leaser. Where a backend lacks one, the Cache falls back to
+// the single-key methods, as Django's BaseCache does. A backend that wraps
 // another (such as cache/failopen's) implements Unwrapper, and As finds a
 // backend of a given type, or with given methods, among the wrapped ones.
 type Backend interface {

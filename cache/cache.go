@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,8 @@ type core struct {
 	django         DjangoRelease
 	name           string    // WithName: the registry alias
 	observer       Observer  // WithObserver; nil: no clock reads
+	jitter         float64   // WithJitter; 0: timeouts are sent as given
+	leaser         Leaser    // the backend as a Leaser; nil without leases
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
 	local          LocalGetter // a near cache among the backends (As), or nil
@@ -87,6 +90,8 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		django:         cfg.release,
 		name:           cfg.name,
 		observer:       cfg.observer,
+		jitter:         cfg.jitter,
+		leaser:         leaserOf(backend),
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
@@ -225,11 +230,37 @@ func (c *Cache) usable(ctx context.Context) error {
 	return nil
 }
 
-func (c *Cache) timeout(t Timeout) Timeout {
+// writeTimeout resolves the default and applies the jitter (WithJitter):
+// the timeout a write sends the backend.
+func (c *Cache) writeTimeout(t Timeout) Timeout {
 	if t == DefaultTimeout {
-		return c.defaultTimeout
+		t = c.defaultTimeout
 	}
-	return t
+	if c.jitter == 0 {
+		return t
+	}
+	return Jitter(t, c.jitter, rand.Int64N)
+}
+
+// Jitter returns t spread as WithJitter(f) spreads it, drawing with n, a
+// function returning a uniform integer in [0, max) such as
+// math/rand/v2.Int64N: uniform in [t·(1−f), t] for a positive timeout,
+// never below one second when t is at least one second; Forever, Expired,
+// negative timeouts and DefaultTimeout are returned unchanged, and so is
+// every timeout when f is not in (0, 1).
+func Jitter(t Timeout, f float64, n func(max int64) int64) Timeout {
+	if t <= 0 || t == Forever || !(f > 0 && f < 1) {
+		return t
+	}
+	span := int64(float64(t) * f) // < t
+	if span <= 0 {
+		return t
+	}
+	j := t - Timeout(n(span+1))
+	if floor := Timeout(time.Second); t >= floor && j < floor {
+		j = floor
+	}
+	return j
 }
 
 func (c *Cache) checkSize(key string, value []byte) error {
@@ -410,7 +441,7 @@ func (c *Cache) set(ctx context.Context, key string, value []byte, timeout Timeo
 	if c.swallows {
 		ctx = WithSwallowed(ctx, &sw)
 	}
-	if err := c.backend.Set(ctx, mk, value, c.timeout(timeout)); err != nil {
+	if err := c.backend.Set(ctx, mk, value, c.writeTimeout(timeout)); err != nil {
 		return c.fail(err)
 	}
 	if sw.Count() > 0 {
@@ -446,7 +477,7 @@ func (c *Cache) add(ctx context.Context, key string, value []byte, timeout Timeo
 	if c.swallows {
 		ctx = WithSwallowed(ctx, &sw)
 	}
-	added, err := c.backend.Add(ctx, mk, value, c.timeout(timeout))
+	added, err := c.backend.Add(ctx, mk, value, c.writeTimeout(timeout))
 	if err != nil {
 		return false, c.fail(err)
 	}
@@ -590,7 +621,7 @@ func (c *Cache) setMany(ctx context.Context, items map[string][]byte, timeout Ti
 	if len(items) == 0 {
 		return nil, nil
 	}
-	t := c.timeout(timeout)
+	t := c.writeTimeout(timeout)
 	entries := make([]Entry, 0, len(items))
 	made := make(map[string]string, len(items))
 	for k, v := range items {
@@ -704,7 +735,7 @@ func (c *Cache) Touch(ctx context.Context, key string, timeout Timeout) (bool, e
 	if err != nil {
 		return false, err
 	}
-	ok, err := c.backend.Touch(ctx, mk, c.timeout(timeout))
+	ok, err := c.backend.Touch(ctx, mk, c.writeTimeout(timeout))
 	return ok, c.fail(err)
 }
 

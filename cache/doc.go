@@ -8,7 +8,8 @@
 // The package splits a cache in two. A Backend is a store addressed by
 // made keys (":1:sidebar"): get, set, add, delete, has, touch, clear. Its
 // optional interfaces (ManyGetter, ManySetter, ManyDeleter, Incrementer,
-// KeyBytesGetter, KeyChecker) let a store do more in one call; wrappers
+// KeyBytesGetter, KeyChecker) let a store do more in one call, and Leaser
+// gives it leases; wrappers
 // such as cache/failopen's implement Unwrapper, and As finds a backend of a
 // given type, or with given methods, beneath them, as errors.As does:
 //
@@ -18,10 +19,12 @@
 // as "prefix:version:key" (or by a KeyFunc) and checked as memcached would
 // (KeyCheck), a default timeout, versions (Cache.WithVersion is a view at
 // another version; IncrVersion moves a key), statistics (Stats),
-// single-flight GetOrSet, and Incr for backends without an atomic one.
+// single-flight GetOrSet, Incr for backends without an atomic one,
+// leases across processes (AcquireLease, on backends implementing Leaser)
+// and expiry jitter (WithJitter).
 // Values are bytes; Typed stores Go values through a Codec. Options
 // (WithKeyPrefix, WithDefaultVersion, WithDefaultTimeout, WithKeyFunc,
-// WithKeyCheck, WithLogger, WithMaxValueSize) only record values: New
+// WithKeyCheck, WithLogger, WithMaxValueSize, WithJitter) only record values: New
 // checks them and fails with an error wrapping ErrInvalidOption.
 //
 // # Timeouts
@@ -43,8 +46,9 @@
 // redis://:secret@10.0.0.1:6379/1?timeout=600&key_prefix=shop, with a
 // Schemes map from scheme to Opener. Package cache/backends has the map of
 // every built-in backend (and backends.Open). Every URL takes the cache
-// options timeout, key_prefix, version and key_check; each backend's
-// Opener reads its own with the URL's typed getters or, as a table of
+// options timeout, key_prefix, version, key_check, django and jitter
+// (WithJitter); each backend's Opener reads its own with the URL's typed
+// getters or, as a table of
 // URLOption rows, with URL.Read. Options nobody reads are rejected; errors
 // name the option and its value, never the URL; Redact hides the passwords
 // of a URL for messages and logs.

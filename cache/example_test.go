@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
@@ -97,7 +98,7 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output:
 	// app:1:k 1m0s
-	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, django, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
+	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, django, jitter, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
 }
 
 func ExampleOpenRegistry() {
@@ -209,4 +210,48 @@ func ExampleURL_OptionError() {
 	// cache: invalid option: mode="fastest" in lru cache URL: want fast or slow
 	// cache: invalid option: token=xxxxx in lru cache URL: want a token of 40 characters
 	// lru://:xxxxx@host?mode=fastest&token=xxxxx
+}
+
+func ExampleCache_AcquireLease() {
+	ctx := context.Background()
+	c, err := memory.NewCache(memory.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+
+	// On a miss, one caller takes the lease and recomputes; the others
+	// (in this process or, on memcached, Redis or a shared directory,
+	// in any process) find it held.
+	lease, ok, err := c.AcquireLease(ctx, "report", 10*time.Second)
+	fmt.Println(ok, err, lease.Key())
+	_, ok, _ = c.AcquireLease(ctx, "report", 10*time.Second)
+	fmt.Println(ok) // held
+
+	c.Set(ctx, "report", []byte("…"), cache.Seconds(300))
+	released, _ := lease.Release(ctx)
+	fmt.Println(released)
+	// Output:
+	// true <nil> {:1:report}:lease
+	// false
+	// true
+}
+
+func ExampleWithJitter() {
+	// Each positive timeout written becomes uniform in [t·0.9, t]: 60 s
+	// fragments written together expire over six seconds, not at once.
+	c, err := backends.Open("memory://?jitter=0.1")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	c2, err := memory.NewCache(memory.Options{}, cache.WithJitter(0.1))
+	if err != nil {
+		panic(err)
+	}
+	defer c2.Close()
+	_, err = memory.NewCache(memory.Options{}, cache.WithJitter(1))
+	fmt.Println(err)
+	// Output:
+	// cache: invalid option: WithJitter(1): want a fraction f with 0 <= f < 1
 }

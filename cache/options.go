@@ -73,6 +73,7 @@ type config struct {
 	release        DjangoRelease
 	name           string
 	observer       Observer
+	jitter         float64
 }
 
 // check reports the first invalid value, and resolves DefaultTimeout.
@@ -89,6 +90,9 @@ func (c *config) check() error {
 	}
 	if c.keyCheck > KeyCheckOff {
 		return fmt.Errorf("%w: WithKeyCheck(%v): want KeyCheckWarn, KeyCheckReject or KeyCheckOff", ErrInvalidOption, c.keyCheck)
+	}
+	if !(c.jitter >= 0 && c.jitter < 1) { // NaN fails too
+		return fmt.Errorf("%w: WithJitter(%v): want a fraction f with 0 <= f < 1", ErrInvalidOption, c.jitter)
 	}
 	if c.maxValueSize < 0 {
 		return fmt.Errorf("%w: WithMaxValueSize(%d): want 0 (no limit) or a positive size", ErrInvalidOption, c.maxValueSize)
@@ -171,4 +175,29 @@ func WithLogger(l *slog.Logger) Option {
 // the error.
 func WithMaxValueSize(n int) Option {
 	return func(c *config) { c.maxValueSize = n }
+}
+
+// WithJitter spreads the expiry of what the cache writes, so that entries
+// written together (a deploy, a cleared cache, a traffic spike) do not all
+// expire, and get recomputed by every process, at once. Each positive
+// timeout t that the cache sends its backend (Set, Add, SetMany,
+// GetOrSet's store, Touch, IncrVersion's move) becomes a uniform random
+// value in [t·(1−f), t]: never longer, so that Expires and max-age headers
+// computed from t stay truthful. Forever, Expired and negative timeouts are
+// sent unchanged, and so is the default timeout Incr stores with on
+// backends without an atomic increment (a counter's expiry is not a
+// stampede). SetMany draws one timeout for the whole batch.
+//
+// A timeout of one second or more is never jittered below one second:
+// memcached and Redis truncate timeouts to whole seconds, as Django does
+// (int(0.5) is 0, which Redis reads as "delete"), so a fragment cached for
+// 60 seconds is never dropped on write because of jitter. Timeouts under a
+// second are jittered as they are; those backends store nothing for them
+// anyway.
+//
+// f must be at least 0 and below 1, else New fails with an error wrapping
+// ErrInvalidOption. 0, the default, turns jitter off and costs nothing.
+// URLs take it as jitter=f.
+func WithJitter(f float64) Option {
+	return func(c *config) { c.jitter = f }
 }

@@ -533,6 +533,9 @@ type Schemes map[string]Opener
 //	django      the Django release sharing the cache, e.g. 5.2.19, 4.2, 6.1.2 or
 //	            3.2.25-debian (see WithDjango): fragment keys, page keys and
 //	            values as that release makes and reads them
+//	jitter      f with 0 <= f < 1 (default 0, off): each positive timeout t
+//	            written becomes uniform in [t·(1−f), t], never below 1 s when
+//	            t >= 1 s (see WithJitter)
 //
 // Options given in opts apply after those of the URL, except WithDjango: a
 // URL's django= wins, so that each alias of a registry keeps its release.
@@ -606,6 +609,7 @@ func commonOptions(u *URL) ([]Option, error) {
 		version  int
 		keyCheck KeyCheck
 		django   string
+		jitter   float64
 	)
 	if err := u.Read(
 		URLFunc("django", "a Django release such as 5.2.19, 6.1 or 3.2.25-debian", func(v string) (err error) {
@@ -619,6 +623,14 @@ func commonOptions(u *URL) ([]Option, error) {
 		URLFunc("key_check", "warn, reject or off", func(v string) (err error) {
 			keyCheck, err = ParseKeyCheck(v)
 			return err
+		}),
+		URLFunc("jitter", "a fraction f with 0 <= f < 1, such as 0.1", func(v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || !(f >= 0 && f < 1) {
+				return ErrInvalidOption
+			}
+			jitter = f
+			return nil
 		}),
 	); err != nil {
 		return nil, err
@@ -638,6 +650,9 @@ func commonOptions(u *URL) ([]Option, error) {
 	}
 	if u.Has("django") {
 		opts = append(opts, WithDjango(django))
+	}
+	if u.Has("jitter") {
+		opts = append(opts, WithJitter(jitter))
 	}
 	return opts, nil
 }

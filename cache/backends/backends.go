@@ -16,8 +16,8 @@
 // failure_threshold=5&cool_down=5s&op_timeout=100ms, or turned off by
 // failopen=0.
 //
-// Every URL also takes the cache options timeout, key_prefix, version and
-// key_check (see cache.Open). Unknown options and bad values are errors that
+// Every URL also takes the cache options timeout, key_prefix, version,
+// key_check, django and jitter (see cache.Open). Unknown options and bad values are errors that
 // name them.
 package backends
 

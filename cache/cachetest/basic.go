@@ -103,6 +103,13 @@ func (s *suite) runStoring(t *testing.T) {
 		{"concurrent_mixed", s.testConcurrentMixed},
 		{"concurrent_incr", s.testConcurrentIncr},
 		{"concurrent_add", s.testConcurrentAdd},
+
+		// Leases (cache.Leaser).
+		{"lease_one_winner", s.testLeaseOneWinner},
+		{"lease_release", s.testLeaseRelease},
+		{"lease_expiry", s.testLeaseExpiry},
+		{"lease_keys", s.testLeaseKeys},
+		{"lease_errors", s.testLeaseErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.f)

@@ -45,6 +45,7 @@ func (s *suite) runDummy(t *testing.T) {
 		{"stats", s.dummyStats},
 		{"golden_api", s.testGoldenAPI},
 		{"concurrent_mixed", s.testConcurrentMixed},
+		{"lease_errors", s.testLeaseErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.f)

@@ -68,6 +68,16 @@ type Harness struct {
 	// is Has then Set).
 	AtomicAdd bool
 
+	// Leases reports that the backend takes leases (cache.Leaser, and
+	// Cache.Leases true): the suite then checks that of goroutines racing
+	// for one lease exactly one wins, that only the holder's release frees
+	// it, and that it lapses after its ttl (with Clock, by the clock;
+	// otherwise after sleeping a few Granularity units, or not at all
+	// without Granularity). Without it the suite checks that AcquireLease
+	// fails with an error wrapping errors.ErrUnsupported when
+	// Cache.Leases is false.
+	Leases bool
+
 	// Semantics is the Django behaviour expected where backends differ.
 	Semantics
 }

@@ -22,24 +22,29 @@
 //	Delete            false, nil
 //	Set, DeleteMany   nil
 //	SetMany           every key reported as not stored, nil error
+//	AcquireLease      false, nil: no lease (the caller goes on without one)
+//	ReleaseLease      false, nil: the lease lapses at the end of its ttl
 //	Incr              the error (ErrOpen when short-circuited): a counter cannot
 //	                  pretend to have counted, and a made-up value would be wrong
 //	Clear             the error (ErrOpen when short-circuited): a caller who asked
 //	                  to empty the cache must learn that it was not emptied
 //	Close             always passed through
 //
-// A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany) is counted
-// in Stats.DroppedWrites: when a backend was unreachable rather than
-// restarted empty, it may still hold values that such a write would have
-// replaced or deleted. Flush it after an outage if stale values matter.
+// A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany,
+// AcquireLease, ReleaseLease) is counted in Stats.DroppedWrites, and
+// reported to the Cache (cache.ReportSwallowed), which counts it as an
+// error. When a backend was unreachable rather than restarted empty, it
+// may still hold values that such a write would have replaced or deleted.
+// Flush it after an outage if stale values matter.
 //
 // # What is not a backend failure
 //
 // Errors that say the call itself was wrong are returned unchanged by every
 // method and do not count against the backend: cache.ErrInvalidKey,
 // cache.ErrValueTooLarge, cache.ErrNotInteger, cache.ErrNotFound (Incr on a
-// missing key), cache.ErrInvalidOption, cache.ErrNilContext and
-// cache.ErrClosed, and the caller's own context being done (cancelled, or
+// missing key), cache.ErrInvalidOption, cache.ErrNilContext,
+// cache.ErrClosed and errors.ErrUnsupported (leases over a backend without
+// them), and the caller's own context being done (cancelled, or
 // past a deadline the caller set). Only the timeout this package adds counts
 // as a backend timeout.
 //
@@ -101,7 +106,9 @@ import (
 )
 
 // Wrapper is what New returns: a cache.Backend with the optional
-// interfaces, its Breaker, and cache.Unwrapper giving the wrapped backend.
+// interfaces (cache.Leaser among them, which fails with
+// errors.ErrUnsupported over a backend without leases), its Breaker, and
+// cache.Unwrapper giving the wrapped backend.
 // Its concrete type is *Backend, or *IncrBackend when the wrapped backend
 // implements cache.Incrementer.
 type Wrapper interface {
@@ -112,6 +119,7 @@ type Wrapper interface {
 	cache.KeyBytesGetter
 	cache.KeyChecker
 	cache.Unwrapper
+	cache.Leaser
 	Breaker
 }
 
@@ -125,6 +133,7 @@ type Backend struct {
 	manyDel   cache.ManyDeleter    // nil when inner lacks it
 	bytes     cache.KeyBytesGetter // nil when inner lacks it
 	local     cache.LocalGetter    // nil when inner has no near cache
+	leaser    cache.Leaser         // nil when inner has no leases
 	nStale    atomic.Uint64        // near hits served while unhealthy
 	keyCheck  cache.KeyCheck
 	opTimeout time.Duration
@@ -192,6 +201,7 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 	w.manySet, _ = b.(cache.ManySetter)
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
+	w.leaser, _ = b.(cache.Leaser)
 	if lg, ok := b.(cache.LocalGetter); ok {
 		// A backend that can have a near cache but has none (redis://
 		// without near_cache=1) is read as any other.
@@ -283,7 +293,8 @@ func passThrough(err error) bool {
 	return errors.Is(err, cache.ErrInvalidKey) || errors.Is(err, cache.ErrValueTooLarge) ||
 		errors.Is(err, cache.ErrNotInteger) || errors.Is(err, cache.ErrNotFound) ||
 		errors.Is(err, cache.ErrInvalidOption) || errors.Is(err, cache.ErrNilContext) ||
-		errors.Is(err, cache.ErrClosed) || errors.Is(err, cache.ErrForeignValue)
+		errors.Is(err, cache.ErrClosed) || errors.Is(err, cache.ErrForeignValue) ||
+		errors.Is(err, errors.ErrUnsupported) // leases over a backend without them
 }
 
 // dropped counts a write reported as done or as nothing stored.
@@ -610,6 +621,56 @@ func (b *Backend) Clear(ctx context.Context) error {
 
 // Close closes the wrapped backend.
 func (b *Backend) Close() error { return b.inner.Close() }
+
+// errNoLeases is the error of the lease methods over a backend without
+// leases; it is not the backend's failure.
+var errNoLeases = fmt.Errorf("failopen: the wrapped backend has no leases: %w", errors.ErrUnsupported)
+
+// AcquireLease takes a lease through the wrapped backend (see
+// cache.Leaser). A failure, or an open breaker, gives no lease: false and
+// no error, reported as swallowed (cache.ReportSwallowed), so that the
+// Cache counts it as an error. Over a backend without leases it fails with
+// an error wrapping errors.ErrUnsupported.
+func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if b.leaser == nil {
+		return false, errNoLeases
+	}
+	var got bool
+	o, err := b.call(ctx, "AcquireLease", func(ctx context.Context) (err error) {
+		got, err = b.leaser.AcquireLease(ctx, key, token, ttl)
+		return err
+	})
+	b.dropped(ctx, o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return got, nil
+}
+
+// ReleaseLease releases a lease through the wrapped backend (see
+// cache.Leaser). A failure reports false, swallowed as AcquireLease's is:
+// the lease then lapses at the end of its ttl.
+func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, error) {
+	if b.leaser == nil {
+		return false, errNoLeases
+	}
+	var released bool
+	o, err := b.call(ctx, "ReleaseLease", func(ctx context.Context) (err error) {
+		released, err = b.leaser.ReleaseLease(ctx, key, token)
+		return err
+	})
+	b.dropped(ctx, o)
+	switch o {
+	case passed:
+		return false, err
+	case failure:
+		return false, nil
+	}
+	return released, nil
+}
 
 // Incr increments through the wrapped backend. Its failure is returned
 // (ErrOpen when the breaker is open): a counter cannot fail open.

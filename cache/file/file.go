@@ -79,9 +79,13 @@ type Store struct {
 	closed        atomic.Bool
 }
 
-// Store implements cache.Backend (and no optional interface: the Cache's
-// fallbacks are what Django's FileBasedCache does).
-var _ cache.Backend = (*Store)(nil)
+// Store implements cache.Backend, and of the optional interfaces only
+// cache.InProcess and cache.Leaser (lease.go): the Cache's fallbacks for
+// the others are what Django's FileBasedCache does.
+var (
+	_ cache.Backend   = (*Store)(nil)
+	_ cache.InProcess = (*Store)(nil)
+)
 
 // New returns a store over opts.Dir, creating the directory (mode 0700 at
 // every level created) if it is missing. Invalid options are errors wrapping

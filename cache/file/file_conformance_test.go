@@ -54,6 +54,7 @@ func TestConformance(t *testing.T) {
 				},
 				Clock:        true,
 				MaxValueSize: tc.max,
+				Leases:       true,
 				Semantics:    cachetest.DjangoFileBased,
 			})
 		})

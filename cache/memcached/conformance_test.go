@@ -40,6 +40,7 @@ func harness(srv *testserver.Server, opts memcached.Options) cachetest.Harness {
 		MaxValueSize: 1000 * 1000,
 		AtomicIncr:   true,
 		AtomicAdd:    true,
+		Leases:       true,
 		Semantics:    cachetest.DjangoMemcached,
 	}
 }

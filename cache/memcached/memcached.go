@@ -191,6 +191,7 @@ var (
 	_ cache.ManyDeleter = (*Backend)(nil)
 	_ cache.Incrementer = (*Backend)(nil)
 	_ cache.KeyChecker  = (*Backend)(nil)
+	_ cache.Leaser      = (*Backend)(nil)
 )
 
 // New returns a Backend for the servers in opts. It does not connect:
@@ -695,6 +696,79 @@ func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, err
 		return 0, fmt.Errorf("%w (memcached stored %d)", &cache.NotIntegerError{Key: key}, n)
 	}
 	return int64(n), nil
+}
+
+// leaseKey returns the key a lease is stored under: the lease key itself,
+// or its hashed form (HashedKey) when memcached cannot take it, whatever
+// Options.HashLongKeys says. No Django process reads lease keys, so
+// hashing them is always safe, and a made key of up to 250 bytes always
+// has a lease.
+func leaseKey(key string) string {
+	if legalKey(key) {
+		return key
+	}
+	return HashedKey(key)
+}
+
+// leaseExpiration returns the memcached expiry of a lease of ttl: its
+// whole seconds rounded up (at least one). memcached's clock ticks once a
+// second, so the lease lapses up to a second sooner than ttl or later.
+func (b *Backend) leaseExpiration(ttl time.Duration) int32 {
+	secs := (ttl + time.Second - 1) / time.Second
+	return Expiration(cache.Timeout(secs*time.Second), b.now())
+}
+
+// AcquireLease implements cache.Leaser with memcached's add, which stores
+// only when the key is absent: the token is stored for ttl rounded up to
+// whole seconds.
+func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if err := b.ready(ctx); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: memcached: lease ttl %v is not positive", cache.ErrInvalidOption, ttl)
+	}
+	it := memcache.Item{Key: leaseKey(key), Value: []byte(token), Flags: FlagBytes, Expiration: b.leaseExpiration(ttl)}
+	switch err := b.noRetry(func() error { return b.client.Add(&it) }); err {
+	case nil:
+		return true, nil
+	case memcache.ErrNotStored:
+		return false, nil
+	default:
+		return false, opError("add", key, err)
+	}
+}
+
+// ReleaseLease implements cache.Leaser: gets, then, if the lease holds
+// token, cas with an expiry of -1, which memcached stores already expired.
+// That is a delete conditional on the lease being unchanged since the
+// gets (memcached has no compare-and-delete, and gomemcache no delete
+// with a cas id): a lease that expired and was taken by another holder
+// between the two commands has another cas id, and survives.
+func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, error) {
+	if err := b.ready(ctx); err != nil {
+		return false, err
+	}
+	k := leaseKey(key)
+	var it *memcache.Item
+	err := b.retry(func() (err error) { it, err = b.client.Get(k); return err })
+	switch {
+	case err == memcache.ErrCacheMiss:
+		return false, nil
+	case err != nil:
+		return false, opError("gets", key, err)
+	case string(it.Value) != token:
+		return false, nil
+	}
+	it.Expiration = -1
+	switch err := b.noRetry(func() error { return b.client.CompareAndSwap(it) }); err {
+	case nil:
+		return true, nil
+	case memcache.ErrCASConflict, memcache.ErrNotStored, memcache.ErrCacheMiss:
+		return false, nil
+	default:
+		return false, opError("cas", key, err)
+	}
 }
 
 // Clear implements cache.Backend with flush_all on every server. Like

@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 				Clock:      true,
 				AtomicIncr: true,
 				AtomicAdd:  true,
+				Leases:     true,
 				Semantics:  cachetest.DjangoLocMem,
 			})
 		})

@@ -91,8 +91,9 @@ type Options struct {
 }
 
 // Store is the memory backend. It implements cache.Backend and the optional
-// cache.ManyGetter, cache.Incrementer, cache.KeyBytesGetter and
-// cache.InProcess.
+// cache.ManyGetter, cache.ManyDeleter, cache.Incrementer,
+// cache.KeyBytesGetter, cache.InProcess and cache.Leaser (leases within
+// the process).
 type Store struct {
 	mu    sync.Mutex
 	items map[string]*entry
@@ -112,6 +113,15 @@ type Store struct {
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
+
+	leaseMu sync.Mutex
+	leases  map[string]lease // lease key → holder (cache.Leaser)
+}
+
+// lease is a lease held in process memory.
+type lease struct {
+	token    string
+	deadline int64 // Unix nanoseconds, by Options.Now
 }
 
 // Store implements cache.Backend and these optional interfaces.
@@ -122,6 +132,7 @@ var (
 	_ cache.ManyDeleter    = (*Store)(nil)
 	_ cache.Incrementer    = (*Store)(nil)
 	_ cache.InProcess      = (*Store)(nil)
+	_ cache.Leaser         = (*Store)(nil)
 )
 
 type entry struct {
@@ -449,12 +460,72 @@ func (s *Store) Incr(_ context.Context, key string, delta int64) (int64, error) 
 	return n, nil
 }
 
-// Clear implements cache.Backend.
+// Clear implements cache.Backend. It drops the leases too, as FLUSHDB and
+// flush_all do on Redis and memcached.
 func (s *Store) Clear(context.Context) error {
 	s.mu.Lock()
 	s.clearLocked()
 	s.mu.Unlock()
+	s.leaseMu.Lock()
+	s.leases = nil
+	s.leaseMu.Unlock()
 	return nil
+}
+
+// maxLeasesBeforeSweep is the number of leases at which AcquireLease first
+// removes the expired ones, so that leases never released do not pile up.
+const maxLeasesBeforeSweep = 1024
+
+// AcquireLease implements cache.Leaser in process memory: the lease is
+// shared by every Cache over this Store (and, through cache.OpenRegistry,
+// by the aliases naming it), not by other processes. Leases are kept apart
+// from entries: they are never culled, listed or returned by Get.
+func (s *Store) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if ctx == nil {
+		return false, cache.ErrNilContext
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: memory: lease ttl %v is not positive", cache.ErrInvalidOption, ttl)
+	}
+	now := s.nowNano()
+	deadline := now + int64(ttl)
+	if deadline < now {
+		deadline = math.MaxInt64
+	}
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if l, ok := s.leases[key]; ok && l.deadline > now {
+		return false, nil
+	}
+	if s.leases == nil {
+		s.leases = make(map[string]lease)
+	}
+	if len(s.leases) >= maxLeasesBeforeSweep {
+		for k, l := range s.leases {
+			if l.deadline <= now {
+				delete(s.leases, k)
+			}
+		}
+	}
+	s.leases[key] = lease{token: token, deadline: deadline}
+	return true, nil
+}
+
+// ReleaseLease implements cache.Leaser: it removes the lease if it is
+// unexpired and holds token.
+func (s *Store) ReleaseLease(ctx context.Context, key, token string) (bool, error) {
+	if ctx == nil {
+		return false, cache.ErrNilContext
+	}
+	now := s.nowNano()
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	l, ok := s.leases[key]
+	if !ok || l.token != token {
+		return false, nil
+	}
+	delete(s.leases, key)
+	return l.deadline > now, nil
 }
 
 // Close stops the background sweep. The store keeps working afterwards.

@@ -2,6 +2,7 @@ package near
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -48,7 +49,9 @@ type Options struct {
 }
 
 // Wrapper is what New returns: a cache.Backend with the optional
-// interfaces. Its concrete type is *Backend, or *IncrBackend when the
+// interfaces (cache.Leaser among them, forwarded to the wrapped backend,
+// or failing with errors.ErrUnsupported over one without leases). Its
+// concrete type is *Backend, or *IncrBackend when the
 // wrapped backend implements cache.Incrementer.
 type Wrapper interface {
 	cache.Backend
@@ -61,6 +64,7 @@ type Wrapper interface {
 	cache.LocalGetter
 	cache.NearReporter
 	cache.Unwrapper
+	cache.Leaser
 }
 
 // Backend is the near layer over a backend without an atomic increment.
@@ -71,6 +75,7 @@ type Backend struct {
 	manySet  cache.ManySetter     // nil when inner lacks it
 	manyDel  cache.ManyDeleter    // nil when inner lacks it
 	bytes    cache.KeyBytesGetter // nil when inner lacks it
+	leaser   cache.Leaser         // nil when inner lacks it
 	keyCheck cache.KeyCheck
 	ttl      time.Duration
 	maxBytes int64
@@ -134,6 +139,7 @@ func New(b cache.Backend, opts Options) (Wrapper, error) {
 	w.manySet, _ = b.(cache.ManySetter)
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
+	w.leaser, _ = b.(cache.Leaser)
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
@@ -692,6 +698,31 @@ func (w *Backend) dropAll(count bool) {
 		s.n, s.bytes = 0, 0
 		s.mu.Unlock()
 	}
+}
+
+// errNoLeases is the error of the lease methods over a backend without
+// leases.
+var errNoLeases = fmt.Errorf("near: the wrapped backend has no leases: %w", errors.ErrUnsupported)
+
+// AcquireLease takes the lease on the wrapped backend (see cache.Leaser).
+// Leases never go through the near layer: no copy of a lease key is kept,
+// so that every process sees the one lease the server holds. Over a
+// backend without leases it fails with an error wrapping
+// errors.ErrUnsupported.
+func (w *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if w.leaser == nil {
+		return false, errNoLeases
+	}
+	return w.leaser.AcquireLease(ctx, key, token, ttl)
+}
+
+// ReleaseLease releases the lease on the wrapped backend (see
+// cache.Leaser).
+func (w *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, error) {
+	if w.leaser == nil {
+		return false, errNoLeases
+	}
+	return w.leaser.ReleaseLease(ctx, key, token)
 }
 
 // Close drops the copies and closes the wrapped backend.

@@ -271,6 +271,7 @@ func TestConformanceDjangoValues(t *testing.T) {
 		},
 		AtomicIncr: true,
 		AtomicAdd:  true,
+		Leases:     true,
 		Semantics:  cachetest.DjangoRedis,
 	})
 }

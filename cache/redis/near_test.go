@@ -61,6 +61,7 @@ func TestNearConformance(t *testing.T) {
 		Granularity: time.Second,
 		AtomicIncr:  true,
 		AtomicAdd:   true,
+		Leases:      true,
 		Semantics:   cachetest.DjangoRedis,
 	})
 }

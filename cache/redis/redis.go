@@ -109,8 +109,8 @@ type Options struct {
 }
 
 // Backend is the Redis backend. It implements cache.Backend and the
-// optional cache.ManyGetter, cache.ManySetter, cache.ManyDeleter and
-// cache.Incrementer. It is safe for concurrent use.
+// optional cache.ManyGetter, cache.ManySetter, cache.ManyDeleter,
+// cache.Incrementer and cache.Leaser. It is safe for concurrent use.
 type Backend struct {
 	// clients[0] takes writes; reads go to clients[0] if it is alone,
 	// otherwise to clients[1:].
@@ -121,8 +121,9 @@ type Backend struct {
 	django    bool       // Options.DjangoValues
 	near      *nearCache // nil without Options.Near
 
-	incr  *goredis.Script
-	touch *goredis.Script
+	incr    *goredis.Script
+	touch   *goredis.Script
+	release *goredis.Script
 
 	closeOnce sync.Once
 	closeErr  error
@@ -135,6 +136,7 @@ var (
 	_ cache.ManySetter  = (*Backend)(nil)
 	_ cache.ManyDeleter = (*Backend)(nil)
 	_ cache.Incrementer = (*Backend)(nil)
+	_ cache.Leaser      = (*Backend)(nil)
 )
 
 // Lua scripts. KEYS[1] is the made key.
@@ -147,6 +149,9 @@ const (
 	// persistScript is touch with no timeout: PERSIST, reporting whether
 	// the key exists (PERSIST alone reports 0 for a key without expiry).
 	persistScript = `if redis.call('exists', KEYS[1]) == 1 then redis.call('persist', KEYS[1]) return 1 else return 0 end`
+	// releaseScript deletes a lease only if it still holds the caller's
+	// token (ARGV[1]): compare and delete in one step.
+	releaseScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 )
 
 // New returns a Backend over the servers opts names. It does not connect:
@@ -212,6 +217,7 @@ func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Back
 		scanCount: DefaultScanCount,
 		incr:      goredis.NewScript(incrScript),
 		touch:     goredis.NewScript(persistScript),
+		release:   goredis.NewScript(releaseScript),
 	}
 	for i, c := range clients {
 		b.names[i] = c.Options().Addr
@@ -230,6 +236,7 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 		django:    opts.DjangoValues,
 		incr:      goredis.NewScript(incrScript),
 		touch:     goredis.NewScript(persistScript),
+		release:   goredis.NewScript(releaseScript),
 	}
 	if b.scanCount == 0 {
 		b.scanCount = DefaultScanCount
@@ -677,6 +684,35 @@ func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, err
 		return 0, fmt.Errorf("redis INCRBY on %s: unexpected result %q: %w", b.names[0], s, err)
 	}
 	return n, nil
+}
+
+// AcquireLease implements cache.Leaser with SET key token NX PX ttl on the
+// write server: the lease lasts ttl to the millisecond (rounded up), and
+// its value is the token as it is, whatever Options.DjangoValues says.
+func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: redis: lease ttl %v is not positive", cache.ErrInvalidOption, ttl)
+	}
+	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	ok, err := b.writer().SetNX(ctx, key, token, ttl).Result()
+	if err != nil {
+		return false, b.fail(ctx, "SET NX PX", 0, err)
+	}
+	return ok, nil
+}
+
+// ReleaseLease implements cache.Leaser with a script that deletes the
+// lease only if it still holds token, atomically.
+func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	n, err := b.release.Run(ctx, b.writer(), []string{key}, token).Int64()
+	if err != nil {
+		return false, b.fail(ctx, "EVALSHA", 0, err)
+	}
+	return n == 1, nil
 }
 
 // DeletePattern deletes the keys matching a Redis glob pattern on made keys,

@@ -70,6 +70,7 @@ func TestConformance(t *testing.T) {
 		Granularity: time.Second,
 		AtomicIncr:  true,
 		AtomicAdd:   true,
+		Leases:      true,
 		Semantics:   cachetest.DjangoRedis,
 	})
 }

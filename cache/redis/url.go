@@ -52,8 +52,8 @@ import (
 //	                    happens (default 30s; never unbounded)
 //	near_drain_interval how often idle connections are swept for invalidations (default 20ms)
 //
-// The common options timeout, key_prefix, version and key_check are the
-// cache's (see cache.Open). Messages about a bad URL never show the
+// The common options timeout, key_prefix, version, key_check, django and
+// jitter are the cache's (see cache.Open). Messages about a bad URL never show the
 // password (nor the value of the username option).
 func Open(u *cache.URL) (cache.Backend, error) {
 	forwardGoRedisLogs(u.Logger())
