@@ -467,7 +467,15 @@ func (p *Prefetch) Use(plan *Plan) { p.plan = plan }
 
 // prefetchOf returns the render's Prefetch, or nil.
 func prefetchOf(ec *pongo2.ExecutionContext) *Prefetch {
-	ps, ok := ec.Public[RequestContextKey].(PrefetchSource)
+	return prefetchFrom(ec.Public[RequestContextKey])
+}
+
+// prefetchFrom is prefetchOf of the value under RequestContextKey.
+func prefetchFrom(v any) *Prefetch {
+	if v == nil {
+		return nil
+	}
+	ps, ok := v.(PrefetchSource)
 	if !ok {
 		return nil
 	}

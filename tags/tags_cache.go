@@ -213,13 +213,14 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 		}
 	}()
 
-	rctx := requestContext(ec)
+	rv := ec.Public[RequestContextKey] // the renderer's per-render value, if any
+	rctx := contextOf(rv)
 	rec := timing.From(rctx) // Server-Timing, when the page cache asks for it
 	var start time.Time
 	if rec != nil {
 		start = time.Now()
 	}
-	if pf := prefetchOf(ec); pf != nil {
+	if pf := prefetchFrom(rv); pf != nil {
 		// Fetched ahead with the render's other fragments (prefetch.go).
 		if v, hit, known := pf.lookup(ec, f, n, c, key); known {
 			if rec != nil {
@@ -424,7 +425,12 @@ func varyValue(v any) any {
 // requestContext returns the request's context passed by the renderer
 // under RequestContextKey, or context.Background().
 func requestContext(ec *pongo2.ExecutionContext) context.Context {
-	if ctx, ok := ec.Public[RequestContextKey].(context.Context); ok && ctx != nil {
+	return contextOf(ec.Public[RequestContextKey])
+}
+
+// contextOf is requestContext of the value under RequestContextKey.
+func contextOf(v any) context.Context {
+	if ctx, ok := v.(context.Context); ok && ctx != nil {
 		return ctx
 	}
 	return context.Background()
