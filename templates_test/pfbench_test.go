@@ -33,7 +33,6 @@ func BenchmarkBenchPages(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
-				b.SetParallelism(16)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						if _, err := r.RenderBytes(nil, page, data); err != nil {
