@@ -95,7 +95,7 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		scheme:         cfg.release.KeyScheme(),
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
-	co.local, _ = As[LocalGetter](backend)
+	co.local = nearOf(backend)
 	co.inProcess = IsInProcess(backend)
 	if sw, ok := As[Swallower](backend); ok {
 		co.swallows = sw.Swallows()
@@ -119,6 +119,25 @@ func (c *Cache) Django() DjangoRelease { return c.django }
 // KeyScheme returns the scheme of the fragment keys written to this cache:
 // that of its Django release (KeySchemeDjango61 when none was named).
 func (c *Cache) KeyScheme() KeyScheme { return c.scheme }
+
+// nearOf returns the near cache among backend and those it wraps, or nil:
+// a LocalGetter whose backend reports a near cache (NearReporter with a
+// Mode), as redis:// without near_cache=1 has the method but no copies.
+func nearOf(backend Backend) LocalGetter {
+	lg, ok := As[LocalGetter](backend)
+	if !ok {
+		return nil
+	}
+	if nr, ok := As[NearReporter](backend); ok && nr.NearStats().Mode == "" {
+		return nil
+	}
+	return lg
+}
+
+// Near reports whether the cache keeps copies in process memory (a near
+// cache: redis:// with near_cache=1, memcached:// with local_ttl=). Its
+// hits cost no round trip, so readers do not batch its reads.
+func (c *Cache) Near() bool { return c.local != nil }
 
 // InProcess reports whether the cache's backend serves every operation in
 // process (IsInProcess: memory, file, dummy). Readers that batch reads to

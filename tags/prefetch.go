@@ -27,8 +27,10 @@ import (
 // It wraps each such loop's sequence expression so that a render
 // remembers the sequence the loop evaluated.
 //
-// Caches served in process (cache.InProcess: memory, file, dummy) are not
-// prefetched: batching their reads saves no round trip.
+// Caches served in process (cache.InProcess: memory, file, dummy) and
+// caches with a near cache (Redis with near_cache=1, memcached with
+// local_ttl=) are not prefetched: their hits cost no round trip, and a
+// batch would only add work.
 //
 // At run time, the first {% cache %} tag a render executes computes the
 // keys of every recorded top-level tag, and of the tags of every top-level
@@ -491,8 +493,9 @@ func prefetchFrom(v any) *Prefetch {
 // the first tag of each loop run). known is false when key was not
 // prefetched: read it as usual.
 func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode, c *cache.Cache, key []byte) (v []byte, hit, known bool) {
-	if c.InProcess() {
-		// An in-process store: a batch would save no round trip.
+	if c.InProcess() || c.Near() {
+		// An in-process store, or a near cache: its hits cost no round
+		// trip, and a batch would only add work.
 		return nil, false, false
 	}
 	if !p.started {
@@ -605,7 +608,7 @@ func (p *Prefetch) addLoop(b *batch, ec *pongo2.ExecutionContext, f *Fragments, 
 // the tag will report itself) or was fetched already.
 func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode) {
 	c, perr := n.cacheFor(ec, f)
-	if perr != nil || c == nil || c.InProcess() {
+	if perr != nil || c == nil || c.InProcess() || c.Near() {
 		return
 	}
 	key, ok := n.keyAhead(ec, c, p.keyBuf[:0], &p.vary)
