@@ -498,19 +498,30 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 
 // Add stores the value if the key is absent; a failure reports false.
 func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cache.Timeout) (bool, error) {
-	var added bool
-	o, err := b.call(ctx, "Add", func(ctx context.Context) (err error) {
-		added, err = b.inner.Add(ctx, key, value, timeout)
+	return b.boolOp(ctx, "Add", true, func(ctx context.Context) (bool, error) {
+		return b.inner.Add(ctx, key, value, timeout)
+	})
+}
+
+// boolOp runs a method answering a bool through the breaker: false on a
+// failure (for a write, counted as dropped), the error of a call that was
+// wrong.
+func (b *Backend) boolOp(ctx context.Context, op string, write bool, f func(context.Context) (bool, error)) (bool, error) {
+	var v bool
+	o, err := b.call(ctx, op, func(ctx context.Context) (err error) {
+		v, err = f(ctx)
 		return err
 	})
-	b.dropped(ctx, o)
+	if write {
+		b.dropped(ctx, o)
+	}
 	switch o {
 	case passed:
 		return false, err
 	case failure:
 		return false, nil
 	}
-	return added, nil
+	return v, nil
 }
 
 // SetMany stores the entries; a failure reports every key as not stored.
@@ -544,19 +555,9 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 
 // Delete removes the key; a failure reports false.
 func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
-	var deleted bool
-	o, err := b.call(ctx, "Delete", func(ctx context.Context) (err error) {
-		deleted, err = b.inner.Delete(ctx, key)
-		return err
+	return b.boolOp(ctx, "Delete", true, func(ctx context.Context) (bool, error) {
+		return b.inner.Delete(ctx, key)
 	})
-	b.dropped(ctx, o)
-	switch o {
-	case passed:
-		return false, err
-	case failure:
-		return false, nil
-	}
-	return deleted, nil
 }
 
 // DeleteMany removes the keys; a failure is swallowed.
@@ -581,35 +582,16 @@ func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
 
 // Has reports whether the key is present; a failure reports false.
 func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
-	var has bool
-	o, err := b.call(ctx, "Has", func(ctx context.Context) (err error) {
-		has, err = b.inner.Has(ctx, key)
-		return err
+	return b.boolOp(ctx, "Has", false, func(ctx context.Context) (bool, error) {
+		return b.inner.Has(ctx, key)
 	})
-	switch o {
-	case passed:
-		return false, err
-	case failure:
-		return false, nil
-	}
-	return has, nil
 }
 
 // Touch gives the key a new timeout; a failure reports false.
 func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) (bool, error) {
-	var touched bool
-	o, err := b.call(ctx, "Touch", func(ctx context.Context) (err error) {
-		touched, err = b.inner.Touch(ctx, key, timeout)
-		return err
+	return b.boolOp(ctx, "Touch", true, func(ctx context.Context) (bool, error) {
+		return b.inner.Touch(ctx, key, timeout)
 	})
-	b.dropped(ctx, o)
-	switch o {
-	case passed:
-		return false, err
-	case failure:
-		return false, nil
-	}
-	return touched, nil
 }
 
 // Clear empties the backend. Its failure is returned (ErrOpen when the
@@ -635,19 +617,9 @@ func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.
 	if b.leaser == nil {
 		return false, errNoLeases
 	}
-	var got bool
-	o, err := b.call(ctx, "AcquireLease", func(ctx context.Context) (err error) {
-		got, err = b.leaser.AcquireLease(ctx, key, token, ttl)
-		return err
+	return b.boolOp(ctx, "AcquireLease", true, func(ctx context.Context) (bool, error) {
+		return b.leaser.AcquireLease(ctx, key, token, ttl)
 	})
-	b.dropped(ctx, o)
-	switch o {
-	case passed:
-		return false, err
-	case failure:
-		return false, nil
-	}
-	return got, nil
 }
 
 // ReleaseLease releases a lease through the wrapped backend (see
@@ -657,19 +629,9 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 	if b.leaser == nil {
 		return false, errNoLeases
 	}
-	var released bool
-	o, err := b.call(ctx, "ReleaseLease", func(ctx context.Context) (err error) {
-		released, err = b.leaser.ReleaseLease(ctx, key, token)
-		return err
+	return b.boolOp(ctx, "ReleaseLease", true, func(ctx context.Context) (bool, error) {
+		return b.leaser.ReleaseLease(ctx, key, token)
 	})
-	b.dropped(ctx, o)
-	switch o {
-	case passed:
-		return false, err
-	case failure:
-		return false, nil
-	}
-	return released, nil
 }
 
 // Incr increments through the wrapped backend. Its failure is returned

@@ -588,8 +588,13 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 	if err != nil {
 		return false, err
 	}
-	it := memcache.Item{Key: k, Value: value, Flags: b.flags(value), Expiration: b.expiration(timeout)}
-	switch err := b.noRetry(func() error { return b.client.Add(&it) }); err {
+	return b.add(&memcache.Item{Key: k, Value: value, Flags: b.flags(value), Expiration: b.expiration(timeout)}, key)
+}
+
+// add sends add for it (whose made key is key, for messages): true when
+// stored, false when the key exists.
+func (b *Backend) add(it *memcache.Item, key string) (bool, error) {
+	switch err := b.noRetry(func() error { return b.client.Add(it) }); err {
 	case nil:
 		return true, nil
 	case memcache.ErrNotStored:
@@ -728,15 +733,7 @@ func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.
 	if ttl <= 0 {
 		return false, fmt.Errorf("%w: memcached: lease ttl %v is not positive", cache.ErrInvalidOption, ttl)
 	}
-	it := memcache.Item{Key: leaseKey(key), Value: []byte(token), Flags: FlagBytes, Expiration: b.leaseExpiration(ttl)}
-	switch err := b.noRetry(func() error { return b.client.Add(&it) }); err {
-	case nil:
-		return true, nil
-	case memcache.ErrNotStored:
-		return false, nil
-	default:
-		return false, opError("add", key, err)
-	}
+	return b.add(&memcache.Item{Key: leaseKey(key), Value: []byte(token), Flags: FlagBytes, Expiration: b.leaseExpiration(ttl)}, key)
 }
 
 // ReleaseLease implements cache.Leaser: gets, then, if the lease holds
