@@ -44,10 +44,13 @@ type core struct {
 	logger         *slog.Logger
 	maxValueSize   int
 	django         DjangoRelease
-	name           string    // WithName: the registry alias
-	observer       Observer  // WithObserver; nil: no clock reads
-	jitter         float64   // WithJitter; 0: timeouts are sent as given
-	leaser         Leaser    // the backend as a Leaser; nil without leases
+	name           string   // WithName: the registry alias
+	observer       Observer // WithObserver; nil: no clock reads
+	jitter         float64  // WithJitter; 0: timeouts are sent as given
+	leaser         Leaser   // the backend as a Leaser; nil without leases
+	policy         Stampede // WithStampede
+	refreshing     sync.Map // made key → struct{}: refreshes under way (stampede.go)
+	stampede       stampedeCounters
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
 	local          LocalGetter // a near cache among the backends (As), or nil
@@ -92,7 +95,11 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		observer:       cfg.observer,
 		jitter:         cfg.jitter,
 		leaser:         leaserOf(backend),
+		policy:         cfg.stampede,
 		scheme:         cfg.release.KeyScheme(),
+	}
+	if co.policy.Lease && co.leaser == nil {
+		return nil, fmt.Errorf("%w: WithStampede: a lease (lease=1) on a %T backend, which has no leases", ErrInvalidOption, backend)
 	}
 	co.bytesGetter, _ = backend.(KeyBytesGetter)
 	co.local = nearOf(backend)
@@ -520,7 +527,19 @@ func (c *Cache) add(ctx context.Context, key string, value []byte, timeout Timeo
 // not its cancellation, so that one caller giving up does not fail the
 // others; a caller whose ctx is done stops waiting with ctx.Err(). A load
 // error is returned and nothing is stored.
+//
+// A cache with stampede protection (WithStampede, or lease=, grace= or
+// xfetch= on its URL) applies it: GetOrSet is then GetOrSetWith with the
+// cache's Stampede.
 func (c *Cache) GetOrSet(ctx context.Context, key string, load func(context.Context) ([]byte, error), timeout Timeout) ([]byte, error) {
+	if c.policy.On() {
+		return c.GetOrSetWith(ctx, key, load, timeout, c.policy)
+	}
+	return c.getOrSet(ctx, key, load, timeout)
+}
+
+// getOrSet is GetOrSet within the process: single flight, Add.
+func (c *Cache) getOrSet(ctx context.Context, key string, load func(context.Context) ([]byte, error), timeout Timeout) ([]byte, error) {
 	if load == nil {
 		return nil, fmt.Errorf("%w: GetOrSet needs a load function", ErrInvalidOption)
 	}

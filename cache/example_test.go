@@ -98,7 +98,7 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output:
 	// app:1:k 1m0s
-	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, django, jitter, key_check, key_prefix, max_bytes, max_entries, sweep_interval, timeout, version)
+	// cache: invalid option: unknown option "max_entrys" in memory cache URL (known: cull_frequency, django, grace, jitter, key_check, key_prefix, lease, lease_ttl, max_bytes, max_entries, sweep_interval, timeout, version, xfetch, xfetch_beta)
 }
 
 func ExampleOpenRegistry() {

@@ -74,6 +74,7 @@ type config struct {
 	name           string
 	observer       Observer
 	jitter         float64
+	stampede       Stampede
 }
 
 // check reports the first invalid value, and resolves DefaultTimeout.
@@ -94,6 +95,10 @@ func (c *config) check() error {
 	if !(c.jitter >= 0 && c.jitter < 1) { // NaN fails too
 		return fmt.Errorf("%w: WithJitter(%v): want a fraction f with 0 <= f < 1", ErrInvalidOption, c.jitter)
 	}
+	if err := c.stampede.check(); err != nil {
+		return fmt.Errorf("WithStampede: %w", err)
+	}
+	c.stampede.Wait = 0
 	if c.maxValueSize < 0 {
 		return fmt.Errorf("%w: WithMaxValueSize(%d): want 0 (no limit) or a positive size", ErrInvalidOption, c.maxValueSize)
 	}

@@ -23,6 +23,9 @@ type Stats struct {
 	// Near is the backend's near cache, for backends with one (see
 	// NearReporter); the zero NearStats otherwise.
 	Near NearStats
+	// Stampede counts what stampede protection did (leases, waits, stale
+	// values served, refreshes): see Stampede.
+	Stampede StampedeStats
 }
 
 // NearStats describes a near cache: copies of a shared cache's values
@@ -130,11 +133,12 @@ func (c *stripedCounter) Load() uint64 {
 // be done at any time.
 func (c *Cache) Stats() Stats {
 	s := Stats{
-		Hits:    c.stats.hits.Load(),
-		Misses:  c.stats.misses.Load(),
-		Sets:    c.stats.sets.Load(),
-		Deletes: c.stats.deletes.Load(),
-		Errors:  c.stats.errors.Load(),
+		Hits:     c.stats.hits.Load(),
+		Misses:   c.stats.misses.Load(),
+		Sets:     c.stats.sets.Load(),
+		Deletes:  c.stats.deletes.Load(),
+		Errors:   c.stats.errors.Load(),
+		Stampede: c.stampede.stats(),
 	}
 	if hr, ok := As[HealthReporter](c.backend); ok {
 		s.Backend = hr.Health()

@@ -536,6 +536,13 @@ type Schemes map[string]Opener
 //	jitter      f with 0 <= f < 1 (default 0, off): each positive timeout t
 //	            written becomes uniform in [t·(1−f), t], never below 1 s when
 //	            t >= 1 s (see WithJitter)
+//	lease       1 or 0 (default 0): one process among all computes a missing
+//	            value, the others wait for it (see Stampede)
+//	lease_ttl   how long a lease is held at most, as 10s (default 10s)
+//	grace       serve values this long past their timeout while one process
+//	            recomputes them, as 30s (default 0, off)
+//	xfetch      1 or 0 (default 0): early probabilistic expiry (XFetch)
+//	xfetch_beta XFetch's β, a positive number (default 1.0)
 //
 // Options given in opts apply after those of the URL, except WithDjango: a
 // URL's django= wins, so that each alias of a registry keeps its release.
@@ -610,6 +617,7 @@ func commonOptions(u *URL) ([]Option, error) {
 		keyCheck KeyCheck
 		django   string
 		jitter   float64
+		stampede Stampede
 	)
 	if err := u.Read(
 		URLFunc("django", "a Django release such as 5.2.19, 6.1 or 3.2.25-debian", func(v string) (err error) {
@@ -632,6 +640,11 @@ func commonOptions(u *URL) ([]Option, error) {
 			jitter = f
 			return nil
 		}),
+		URLBool("lease", &stampede.Lease),
+		URLDuration("lease_ttl", &stampede.LeaseTTL),
+		URLDuration("grace", &stampede.Grace),
+		URLBool("xfetch", &stampede.XFetch),
+		URLFloat("xfetch_beta", &stampede.XFetchBeta, math.SmallestNonzeroFloat64, math.MaxFloat64),
 	); err != nil {
 		return nil, err
 	}
@@ -653,6 +666,15 @@ func commonOptions(u *URL) ([]Option, error) {
 	}
 	if u.Has("jitter") {
 		opts = append(opts, WithJitter(jitter))
+	}
+	if u.Has("xfetch_beta") && !stampede.XFetch {
+		return nil, fmt.Errorf("%w: xfetch_beta=%v without xfetch=1 does nothing", ErrInvalidOption, stampede.XFetchBeta)
+	}
+	if stampede != (Stampede{}) {
+		if err := stampede.check(); err != nil {
+			return nil, err
+		}
+		opts = append(opts, WithStampede(stampede))
 	}
 	return opts, nil
 }

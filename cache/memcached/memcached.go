@@ -406,7 +406,8 @@ func (b *Backend) wireKey(key string) (string, error) {
 	if legalKey(key) {
 		return key, nil
 	}
-	if b.hashKeys {
+	if b.hashKeys || cache.IsSideKey(key) {
+		// No Django process reads side keys: hashing them is always safe.
 		return HashedKey(key), nil
 	}
 	if err := cache.CheckKey(key); err != nil {

@@ -42,6 +42,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -126,13 +127,14 @@ type lease struct {
 
 // Store implements cache.Backend and these optional interfaces.
 var (
-	_ cache.Backend        = (*Store)(nil)
-	_ cache.KeyBytesGetter = (*Store)(nil)
-	_ cache.ManyGetter     = (*Store)(nil)
-	_ cache.ManyDeleter    = (*Store)(nil)
-	_ cache.Incrementer    = (*Store)(nil)
-	_ cache.InProcess      = (*Store)(nil)
-	_ cache.Leaser         = (*Store)(nil)
+	_ cache.Backend         = (*Store)(nil)
+	_ cache.KeyBytesGetter  = (*Store)(nil)
+	_ cache.ManyGetter      = (*Store)(nil)
+	_ cache.ManyDeleter     = (*Store)(nil)
+	_ cache.Incrementer     = (*Store)(nil)
+	_ cache.InProcess       = (*Store)(nil)
+	_ cache.Leaser          = (*Store)(nil)
+	_ cache.FreshnessKeeper = (*Store)(nil)
 )
 
 type entry struct {
@@ -145,7 +147,8 @@ type entry struct {
 // lock-free read of the most recently used entry sees a consistent pair.
 type record struct {
 	value    []byte
-	deadline int64 // Unix nanoseconds; math.MaxInt64 = never
+	deadline int64  // Unix nanoseconds; math.MaxInt64 = never
+	fresh    []byte // the value's freshness (cache.FreshnessKeeper), or nil
 }
 
 func (e *entry) size() int64 { return int64(len(e.key) + len(e.rec.Load().value) + entryOverhead) }
@@ -280,6 +283,11 @@ func (s *Store) deadline(t cache.Timeout) int64 {
 
 // set stores a copy of value (Django's _set); s.mu held.
 func (s *Store) set(key string, value []byte, deadline int64) error {
+	return s.setFresh(key, value, nil, deadline)
+}
+
+// setFresh is set with the value's freshness kept in its record.
+func (s *Store) setFresh(key string, value, fresh []byte, deadline int64) error {
 	size := int64(len(key)+len(value)) + entryOverhead
 	if size > s.maxBytes {
 		return fmt.Errorf("%w: memory: %d bytes for key %q exceed MaxBytes %d", cache.ErrValueTooLarge, len(value), key, s.maxBytes)
@@ -291,11 +299,11 @@ func (s *Store) set(key string, value []byte, deadline int64) error {
 	copy(v, value)
 	if e, ok := s.items[key]; ok {
 		s.bytes += int64(len(v) - len(e.rec.Load().value))
-		e.rec.Store(&record{v, deadline})
+		e.rec.Store(&record{v, deadline, fresh})
 		s.moveToFront(e)
 	} else {
 		e := &entry{key: key}
-		e.rec.Store(&record{v, deadline})
+		e.rec.Store(&record{v, deadline, fresh})
 		s.items[key] = e
 		s.bytes += e.size()
 		s.pushFront(e)
@@ -359,6 +367,29 @@ func (s *Store) GetMany(_ context.Context, keys []string) (map[string][]byte, er
 		}
 	}
 	return out, nil
+}
+
+// GetFreshness implements cache.FreshnessKeeper: the value and the
+// freshness kept in its entry.
+func (s *Store) GetFreshness(_ context.Context, key string) (value, fresh []byte, ok bool, err error) {
+	now := s.nowNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.items[key]
+	if _, ok := s.getLocked(e, now); !ok {
+		return nil, nil, false, nil
+	}
+	r := e.rec.Load()
+	return r.value, r.fresh, true, nil
+}
+
+// SetFreshness implements cache.FreshnessKeeper: Set, with the value's
+// freshness kept in its entry (a later Set drops it).
+func (s *Store) SetFreshness(_ context.Context, key string, value, fresh []byte, timeout cache.Timeout) error {
+	d := s.deadline(timeout)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setFresh(key, value, bytes.Clone(fresh), d)
 }
 
 // Set implements cache.Backend.
@@ -431,7 +462,8 @@ func (s *Store) Touch(_ context.Context, key string, timeout cache.Timeout) (boo
 	if !ok || expired(e, s.nowNano()) {
 		return false, nil
 	}
-	e.rec.Store(&record{e.rec.Load().value, d})
+	r := e.rec.Load()
+	e.rec.Store(&record{r.value, d, r.fresh})
 	return true, nil
 }
 
@@ -455,7 +487,7 @@ func (s *Store) Incr(_ context.Context, key string, delta int64) (int64, error) 
 	}
 	v := strconv.AppendInt(nil, n, 10)
 	s.bytes += int64(len(v) - len(r.value))
-	e.rec.Store(&record{v, r.deadline})
+	e.rec.Store(&record{v, r.deadline, nil})
 	s.moveToFront(e)
 	return n, nil
 }
