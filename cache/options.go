@@ -95,7 +95,7 @@ func (c *config) check() error {
 	if !(c.jitter >= 0 && c.jitter < 1) { // NaN fails too
 		return fmt.Errorf("%w: WithJitter(%v): want a fraction f with 0 <= f < 1", ErrInvalidOption, c.jitter)
 	}
-	if err := c.stampede.check(); err != nil {
+	if err := c.stampede.Check(); err != nil {
 		return fmt.Errorf("WithStampede: %w", err)
 	}
 	c.stampede.Wait = 0

@@ -121,8 +121,10 @@ func (s Stampede) beta() float64 {
 	return 1
 }
 
-// check reports an invalid field.
-func (s Stampede) check() error {
+// Check reports the first invalid field, with an error wrapping
+// ErrInvalidOption: a negative duration, or a β that is not a positive
+// finite number.
+func (s Stampede) Check() error {
 	switch {
 	case s.LeaseTTL < 0:
 		return fmt.Errorf("%w: Stampede.LeaseTTL %v: want 0 (the default, %v) or more", ErrInvalidOption, s.LeaseTTL, DefaultLeaseTTL)
@@ -720,7 +722,7 @@ func (c *Cache) GetOrSetWith(ctx context.Context, key string, load func(context.
 	if load == nil {
 		return nil, fmt.Errorf("%w: GetOrSetWith needs a load function", ErrInvalidOption)
 	}
-	if err := s.check(); err != nil {
+	if err := s.Check(); err != nil {
 		return nil, err
 	}
 	if !s.On() {
@@ -773,4 +775,70 @@ func (c *Cache) refreshInBackground(key string, l Lookup, s Stampede, timeout Ti
 		// read past it tries again; the error was counted where it arose.
 		_, _, _ = c.refreshHeld(ctx, key, l, s, timeout, compute)
 	}()
+}
+
+// GetManyWithFreshness is GetMany that also reads, in the same multi-get,
+// the freshness of each key i for which fresh[i] is true (fresh may be
+// shorter than keys: the rest read no freshness). It returns the values
+// found by caller key, and their freshness (nil when none was read or
+// found) for Judge. It is counted as GetMany is.
+func (c *Cache) GetManyWithFreshness(ctx context.Context, keys []string, fresh []bool) (values, freshness map[string][]byte, err error) {
+	if len(fresh) == 0 {
+		values, err = c.GetMany(ctx, keys)
+		return values, nil, err
+	}
+	if err := c.usable(ctx); err != nil {
+		return nil, nil, err
+	}
+	made := make(map[string]string, 2*len(keys)) // backend key → caller key
+	isFresh := make(map[string]bool, len(fresh))
+	mks := make([]string, 0, 2*len(keys))
+	for i, k := range keys {
+		mk, err := c.key(ctx, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, dup := made[mk]; !dup {
+			mks = append(mks, mk)
+		}
+		made[mk] = k
+		if i < len(fresh) && fresh[i] {
+			fk := FreshKey(mk)
+			if _, dup := made[fk]; !dup {
+				mks = append(mks, fk)
+			}
+			made[fk], isFresh[fk] = k, true
+		}
+	}
+	found := map[string][]byte{}
+	if mg, ok := c.backend.(ManyGetter); ok {
+		if found, err = mg.GetMany(ctx, mks); err != nil {
+			return nil, nil, c.fail(err)
+		}
+	} else {
+		for _, mk := range mks {
+			v, ok, err := c.backend.Get(ctx, mk)
+			if err != nil {
+				return nil, nil, c.fail(err)
+			}
+			if ok {
+				found[mk] = v
+			}
+		}
+	}
+	values = make(map[string][]byte, len(keys))
+	freshness = map[string][]byte{}
+	for mk, v := range found {
+		if k, ok := made[mk]; ok {
+			if isFresh[mk] {
+				freshness[k] = v
+			} else {
+				values[k] = v
+			}
+		}
+	}
+	hits := uint64(len(values))
+	c.stats.hits.Add(hits)
+	c.stats.misses.Add(uint64(len(mks)-len(isFresh)) - hits)
+	return values, freshness, nil
 }

@@ -671,7 +671,7 @@ func commonOptions(u *URL) ([]Option, error) {
 		return nil, fmt.Errorf("%w: xfetch_beta=%v without xfetch=1 does nothing", ErrInvalidOption, stampede.XFetchBeta)
 	}
 	if stampede != (Stampede{}) {
-		if err := stampede.check(); err != nil {
+		if err := stampede.Check(); err != nil {
 			return nil, err
 		}
 		opts = append(opts, WithStampede(stampede))

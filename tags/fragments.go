@@ -3,7 +3,9 @@ package tags
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -73,6 +75,18 @@ type Options struct {
 	// memcached), or no bound for caches without one; a negative value
 	// means no bound.
 	CoalescingWait time.Duration
+	// Stampede sets the stampede protection of fragments by name (the name
+	// as written in the tag, as FragmentStats.Name shows it): a lease, so
+	// that one process among all sharing the cache renders a missing
+	// fragment while the others wait for it; grace, so that a fragment past
+	// its timeout is served stale while one process re-renders it; early
+	// expiry (see cache.Stampede). A fragment whose name is absent gets the
+	// protection of its cache (cache.Cache.Stampede: lease=, grace=,
+	// xfetch= on its URL). The entry replaces the cache's whole Stampede;
+	// its Wait is CoalescingWait (or its default) when 0. The tag's
+	// syntax does not change: Django still parses and renders the
+	// templates, and reads and deletes the fragments.
+	Stampede map[string]cache.Stampede
 	// IncludeLoader loads the templates of {% include name_variable %} in
 	// the template sets the Fragments is installed in. Nil means
 	// SetIncludeLoader of the set Install binds (render.Renderer passes its
@@ -98,6 +112,8 @@ type Fragments struct {
 	stats   sync.Map      // fragment name (string, boxed) → *counters
 	flights sync.Map      // *cache.Cache → *flightGroup
 	wait    time.Duration // Options.CoalescingWait
+	// stampede is Options.Stampede (nil: every fragment takes its cache's).
+	stampede map[string]cache.Stampede
 
 	// includes is the IncludeLoader of Options, or that of the first set
 	// Install bound; installMu serializes Install.
@@ -115,7 +131,7 @@ type includeBinding struct {
 // counters are the statistics of one fragment name.
 type counters struct {
 	hits, misses, renders, storeSkips, errors atomic.Uint64
-	waitTimeouts                              atomic.Uint64
+	waitTimeouts, waited, stale               atomic.Uint64
 	unresolved                                atomic.Uint64
 	lastLog                                   atomic.Int64 // Unix nanoseconds
 }
@@ -144,6 +160,11 @@ type FragmentStats struct {
 	// Unresolved counts vary-on arguments that did not resolve (see
 	// Options.StrictVaryOn), each keyed as the empty string.
 	Unresolved uint64
+	// Waited counts misses served with the fragment another process
+	// rendered while this one waited for it (a lease, Options.Stampede);
+	// Stale counts fragments served past their freshness, within their
+	// grace, while another render re-rendered them.
+	Waited, Stale uint64
 }
 
 // New returns a Fragments over reg. A nil registry or a negative
@@ -155,8 +176,13 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 	if opts.MaxFragmentBytes < 0 {
 		return nil, errors.New("fragcache/tags: negative MaxFragmentBytes")
 	}
+	for name, s := range opts.Stampede {
+		if err := s.Check(); err != nil {
+			return nil, fmt.Errorf("fragcache/tags: Options.Stampede[%q]: %w", name, err)
+		}
+	}
 	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn,
-		wait: opts.CoalescingWait}
+		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede)}
 	if opts.IncludeLoader != nil {
 		f.includes.Store(&includeBinding{loader: opts.IncludeLoader})
 	}
@@ -225,6 +251,8 @@ func (f *Fragments) Stats() []FragmentStats {
 			WaitTimeouts: c.waitTimeouts.Load(),
 			Errors:       c.errors.Load(),
 			Unresolved:   c.unresolved.Load(),
+			Waited:       c.waited.Load(),
+			Stale:        c.stale.Load(),
 		})
 		return true
 	})
@@ -264,6 +292,17 @@ func (f *Fragments) counters(key any) *counters {
 	}
 	c, _ := f.stats.LoadOrStore(key, new(counters))
 	return c.(*counters)
+}
+
+// stampedeOf returns the stampede protection of tag n's fragments in c:
+// Options.Stampede's entry for its name, else c's.
+func (f *Fragments) stampedeOf(n *cacheNode, c *cache.Cache) cache.Stampede {
+	if len(f.stampede) > 0 {
+		if s, ok := f.stampede[n.name]; ok {
+			return s
+		}
+	}
+	return c.Stampede()
 }
 
 // group returns the flight group of a cache.

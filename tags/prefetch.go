@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/flosch/pongo2/v6"
@@ -460,8 +461,9 @@ type Prefetch struct {
 
 // prefetched is the result of a prefetched key.
 type prefetched struct {
-	v   []byte
-	hit bool
+	v     []byte
+	fresh []byte // its freshness, when read (cache.Stampede.Sides)
+	hit   bool
 }
 
 // Use makes p prefetch what plan covers (nil: nothing).
@@ -492,11 +494,14 @@ func prefetchFrom(v any) *Prefetch {
 // what the render's plan covers first (at the render's first tag, and at
 // the first tag of each loop run). known is false when key was not
 // prefetched: read it as usual.
-func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode, c *cache.Cache, key []byte) (v []byte, hit, known bool) {
+//
+// Under stampede protection s, the fragment's freshness was read in the
+// same batch and the Lookup says whether it is stale or due early.
+func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNode, c *cache.Cache, key []byte, s cache.Stampede) (l cache.Lookup, known bool) {
 	if c.InProcess() || c.Near() {
 		// An in-process store, or a near cache: its hits cost no round
 		// trip, and a batch would only add work.
-		return nil, false, false
+		return l, false
 	}
 	if !p.started {
 		p.started = true
@@ -515,18 +520,27 @@ func (p *Prefetch) lookup(ec *pongo2.ExecutionContext, f *Fragments, n *cacheNod
 	}
 	m := p.got[c]
 	if m == nil {
-		return nil, false, false
+		return l, false
 	}
 	e, ok := m[string(key)]
 	if !ok {
-		return nil, false, false
+		return l, false
 	}
 	if !e.hit {
 		// A miss is used once: the tag now renders and stores the
 		// fragment, which a later tag with the same key must find.
 		delete(m, string(key))
+		return l, true
 	}
-	return e.v, e.hit, true
+	if !s.Sides() {
+		return cache.Lookup{Value: e.v, Hit: true}, true
+	}
+	l = cache.Judge(e.v, e.fresh, s, time.Now())
+	if l.Refresh() {
+		// A refresh stores a new value: a later tag reads it.
+		delete(m, string(key))
+	}
+	return l, true
 }
 
 // batch collects keys to fetch, per cache (mostly one).
@@ -535,17 +549,27 @@ type batch []cacheKeys
 type cacheKeys struct {
 	c    *cache.Cache
 	keys []string
+	// fresh[i] says keys[i] is read with its freshness; nil when none is.
+	fresh []bool
 }
 
-// add appends key for c.
-func (b *batch) add(c *cache.Cache, key string) {
-	for i := range *b {
-		if (*b)[i].c == c {
-			(*b)[i].keys = append((*b)[i].keys, key)
-			return
-		}
+// add appends key for c, to be read with its freshness if fresh.
+func (b *batch) add(c *cache.Cache, key string, fresh bool) {
+	i := 0
+	for i < len(*b) && (*b)[i].c != c {
+		i++
 	}
-	*b = append(*b, cacheKeys{c, []string{key}})
+	if i == len(*b) {
+		*b = append(*b, cacheKeys{c: c})
+	}
+	ck := &(*b)[i]
+	if fresh && ck.fresh == nil {
+		ck.fresh = make([]bool, len(ck.keys), len(ck.keys)+1)
+	}
+	ck.keys = append(ck.keys, key)
+	if ck.fresh != nil {
+		ck.fresh = append(ck.fresh, fresh)
+	}
 }
 
 // fetchTop fetches the keys of the top-level tags and of the top-level
@@ -619,7 +643,7 @@ func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *c
 	if _, done := p.got[c][string(key)]; done {
 		return
 	}
-	b.add(c, string(key))
+	b.add(c, string(key), f.stampedeOf(n, c).Sides())
 }
 
 // fetch reads b, one GetMany per cache, and records every key's result. A
@@ -628,7 +652,7 @@ func (p *Prefetch) fetch(ec *pongo2.ExecutionContext, b batch) {
 	ctx := requestContext(ec)
 	for _, ck := range b {
 		c, keys := ck.c, ck.keys
-		got, err := c.GetMany(ctx, keys)
+		got, fresh, err := c.GetManyWithFreshness(ctx, keys, ck.fresh)
 		if err != nil {
 			continue
 		}
@@ -642,7 +666,7 @@ func (p *Prefetch) fetch(ec *pongo2.ExecutionContext, b batch) {
 		}
 		for _, k := range keys {
 			v, hit := got[k]
-			m[k] = prefetched{v: v, hit: hit}
+			m[k] = prefetched{v: v, fresh: fresh[k], hit: hit}
 		}
 	}
 }

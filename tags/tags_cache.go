@@ -220,48 +220,135 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	if rec != nil {
 		start = time.Now()
 	}
+	if s := f.stampedeOf(n, c); s.On() {
+		return n.executeStampede(ec, w, f, c, key, timeout, st, rctx, rv, rec, start, s)
+	}
 	if pf := prefetchFrom(rv); pf != nil {
 		// Fetched ahead with the render's other fragments (prefetch.go).
-		if v, hit, known := pf.lookup(ec, f, n, c, key); known {
+		if l, known := pf.lookup(ec, f, n, c, key, cache.Stampede{}); known {
 			if rec != nil {
-				outcome := " miss"
-				if hit {
-					outcome = " hit"
-				}
-				rec.Record("frag", n.name+outcome, time.Since(start))
+				rec.Record("frag", n.name+outcomeOf(l.Hit), time.Since(start))
 			}
-			if hit {
+			if l.Hit {
 				st.hits.Add(1)
-				return n.write(ec, w, v)
+				return n.write(ec, w, l.Value)
 			}
 			st.misses.Add(1)
-			return n.miss(ec, w, f, c, key, timeout, st, rctx)
+			return n.miss(ec, w, f, c, key, timeout, st, rctx, cache.Stampede{})
 		}
 	}
 	v, hit, err := c.GetKeyBytes(rctx, key)
 	if rec != nil {
-		outcome := " miss"
-		if hit && err == nil {
-			outcome = " hit"
-		}
-		rec.Record("frag", n.name+outcome, time.Since(start))
+		rec.Record("frag", n.name+outcomeOf(hit && err == nil), time.Since(start))
 	}
 	switch {
 	case err != nil:
-		// The backend failed: render without the cache (and do not try to
-		// store into a backend that just failed).
-		f.backendError(st, n.name, "get", key, err)
-		body, perr := n.render(ec, st)
-		if perr != nil {
-			return perr
-		}
-		return n.write(ec, w, body)
+		return n.renderUncached(ec, w, f, st, key, err)
 	case hit:
 		st.hits.Add(1)
 		return n.write(ec, w, v)
 	}
 	st.misses.Add(1)
-	return n.miss(ec, w, f, c, key, timeout, st, rctx)
+	return n.miss(ec, w, f, c, key, timeout, st, rctx, cache.Stampede{})
+}
+
+// outcomeOf is the Server-Timing description's suffix of a lookup.
+func outcomeOf(hit bool) string {
+	if hit {
+		return " hit"
+	}
+	return " miss"
+}
+
+// renderUncached renders the body without the cache, after the backend
+// failed a read (and is not tried again for a store).
+func (n *cacheNode) renderUncached(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f *Fragments, st *counters, key []byte, err error) *pongo2.Error {
+	f.backendError(st, n.name, "get", key, err)
+	body, perr := n.render(ec, st)
+	if perr != nil {
+		return perr
+	}
+	return n.write(ec, w, body)
+}
+
+// executeStampede is Execute's lookup under stampede protection s: the
+// fragment is read with its freshness (grace, early expiry) in one round
+// trip, prefetched or not; a fresh hit is written, a stale or early one
+// is re-rendered by the render that takes the lease and served to the
+// others (cache.Cache.Fill), and a miss goes to miss.
+func (n *cacheNode) executeStampede(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f *Fragments, c *cache.Cache,
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context, rv any, rec *timing.Recorder, start time.Time, s cache.Stampede) *pongo2.Error {
+	var l cache.Lookup
+	known := false
+	if pf := prefetchFrom(rv); pf != nil {
+		l, known = pf.lookup(ec, f, n, c, key, s)
+	}
+	if !known {
+		var err error
+		if l, err = c.GetEntryKeyBytes(rctx, key, s); err != nil {
+			if rec != nil {
+				rec.Record("frag", n.name+" miss", time.Since(start))
+			}
+			return n.renderUncached(ec, w, f, st, key, err)
+		}
+	}
+	if rec != nil {
+		outcome := outcomeOf(l.Hit)
+		if l.Stale {
+			outcome = " stale"
+		}
+		rec.Record("frag", n.name+outcome, time.Since(start))
+	}
+	if !l.Hit {
+		st.misses.Add(1)
+		return n.miss(ec, w, f, c, key, timeout, st, rctx, s)
+	}
+	st.hits.Add(1)
+	if !l.Refresh() {
+		return n.write(ec, w, l.Value)
+	}
+	if _, nested := lookup(ec, nestedKey); nested {
+		s.Lease = false // see miss: a nested tag never waits
+	}
+	v, src, err := c.Fill(rctx, string(key), l, s, timeout, n.compute(ec, f, st))
+	if err != nil {
+		return renderError(err)
+	}
+	if src == cache.FromStale {
+		st.stale.Add(1)
+	}
+	return n.write(ec, w, v)
+}
+
+// compute returns the cache.Compute rendering the tag's body: stored
+// unless larger than MaxFragmentBytes; a render error comes back as a
+// *renderErr.
+func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *counters) cache.Compute {
+	return func(context.Context) (cache.Computed, error) {
+		body, perr := n.render(ec, st)
+		if perr != nil {
+			return cache.Computed{}, &renderErr{perr}
+		}
+		if len(body) > f.maxBytes {
+			st.storeSkips.Add(1)
+			return cache.Computed{Value: body}, nil
+		}
+		return cache.Computed{Value: body, Store: true}, nil
+	}
+}
+
+// renderErr carries a render error through cache.Fill.
+type renderErr struct{ perr *pongo2.Error }
+
+func (e *renderErr) Error() string { return e.perr.Error() }
+
+// renderError returns the render error of a failed Fill (a render error,
+// or the request's context ending while waiting).
+func renderError(err error) *pongo2.Error {
+	if re, ok := err.(*renderErr); ok {
+		return re.perr
+	}
+	return tagError(&pongo2.Error{Sender: "tag:cache", OrigError: err})
 }
 
 // miss renders the body, stores it and writes it. Concurrent misses of one
@@ -273,9 +360,10 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 // or two templates nesting two fragments in opposite orders, cannot wait on
 // themselves.
 func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f *Fragments, c *cache.Cache,
-	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) *pongo2.Error {
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context, s cache.Stampede) *pongo2.Error {
 	if _, nested := lookup(ec, nestedKey); nested {
-		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+		s.Lease = false // a nested tag never waits, for a lease neither
+		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx, s)
 		if perr != nil {
 			return perr
 		}
@@ -284,7 +372,7 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 	g := f.group(c)
 	fl, leader := g.Join(string(key))
 	if leader {
-		body, perr := n.lead(ec, f, c, g, fl, key, timeout, st, rctx)
+		body, perr := n.lead(ec, f, c, g, fl, key, timeout, st, rctx, s)
 		if perr != nil {
 			return perr
 		}
@@ -292,7 +380,13 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 	}
 	var waitOver <-chan time.Time
 	if g.wait > 0 {
-		t := time.NewTimer(g.wait)
+		wait := g.wait
+		if s.Lease {
+			// The leader may wait that long for another process's
+			// render (lead): wait for it a little longer.
+			wait += leaseWaitSlack
+		}
+		t := time.NewTimer(wait)
 		defer t.Stop()
 		waitOver = t.C
 	}
@@ -303,7 +397,8 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 		}
 		// The leader's render failed with another request's data: render
 		// with ours, so that the error (if any) is this render's.
-		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx)
+		s.Lease = false
+		body, perr := n.renderStore(ec, f, c, key, timeout, st, rctx, s)
 		if perr != nil {
 			return perr
 		}
@@ -320,21 +415,47 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 	}
 }
 
+// leaseWaitSlack is how much longer than the coalescing wait a render
+// waits for its process's leader when that leader may itself be waiting
+// for another process's render for the coalescing wait.
+const leaseWaitSlack = 100 * time.Millisecond
+
 // lead renders and stores the body as the leader of a flight, and hands
-// the result to the renders waiting for it.
+// the result to the renders waiting for it. Under stampede protection
+// with a lease, the leader of each process competes for the lease across
+// processes (cache.Cache.Fill): one renders, the others wait for its
+// fragment.
 func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache, g *flightGroup, fl *flight.Flight[rendered],
-	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) (body []byte, perr *pongo2.Error) {
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context, s cache.Stampede) (body []byte, perr *pongo2.Error) {
 	defer func() { g.Finish(string(key), fl, rendered{body, perr}) }()
+	if s.Lease {
+		if s.Wait == 0 {
+			s.Wait = g.wait
+		}
+		v, src, err := c.Fill(rctx, string(key), cache.Lookup{}, s, timeout, n.compute(ec, f, st))
+		if err != nil {
+			return nil, renderError(err)
+		}
+		switch src {
+		case cache.FromWait:
+			st.waited.Add(1)
+		case cache.FromAlone:
+			st.waitTimeouts.Add(1)
+		}
+		return v, nil
+	}
 	// Another flight may have stored the fragment since our lookup.
 	if v, hit, err := c.GetKeyBytes(rctx, key); err == nil && hit {
 		return v, nil
 	}
-	return n.renderStore(ec, f, c, key, timeout, st, rctx)
+	return n.renderStore(ec, f, c, key, timeout, st, rctx, s)
 }
 
-// renderStore renders the body and stores it unless it is too large.
+// renderStore renders the body and stores it (with its freshness under
+// s) unless it is too large.
 func (n *cacheNode) renderStore(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache,
-	key []byte, timeout cache.Timeout, st *counters, rctx context.Context) ([]byte, *pongo2.Error) {
+	key []byte, timeout cache.Timeout, st *counters, rctx context.Context, s cache.Stampede) ([]byte, *pongo2.Error) {
+	start := time.Now()
 	body, perr := n.render(ec, st)
 	if perr != nil {
 		return nil, perr
@@ -343,7 +464,7 @@ func (n *cacheNode) renderStore(ec *pongo2.ExecutionContext, f *Fragments, c *ca
 		st.storeSkips.Add(1)
 		return body, nil
 	}
-	if err := c.Set(rctx, string(key), body, timeout); err != nil {
+	if err := c.SetEntry(rctx, string(key), body, timeout, s, time.Since(start)); err != nil {
 		f.backendError(st, n.name, "set", key, err)
 	}
 	return body, nil
