@@ -432,7 +432,10 @@ func (c *Cache) setEntry(ctx context.Context, key string, value []byte, timeout 
 		if err != nil {
 			return c.fail(err)
 		}
-		if len(failed) > 0 {
+		if len(failed) > 0 && sw.Count() == 0 {
+			// A fail-open wrapper that could not reach the backend
+			// reports every key failed and swallows it: counted below,
+			// not an error, as Set.
 			return c.fail(fmt.Errorf("cache: storing %q with its freshness: %d of 2 keys not stored", key, len(failed)))
 		}
 	} else {
@@ -689,12 +692,21 @@ func (c *Cache) holdAndCompute(ctx context.Context, key string, lease *Lease, s 
 	return v, FromCompute, err
 }
 
-// release gives a lease up, counting one that lapsed first.
+// release gives a lease up, counting one that lapsed first (and not one
+// a failing backend, or a fail-open wrapper that could not reach it, did
+// not release: that is counted as an error).
 func (c *Cache) release(l *Lease) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	ok, err := l.Release(ctx)
-	if err == nil && !ok {
+	var sw Swallowed
+	if c.swallows {
+		ctx = WithSwallowed(ctx, &sw)
+	}
+	ok, err := c.leaser.ReleaseLease(ctx, l.key, l.token)
+	switch {
+	case err != nil || sw.Count() > 0:
+		c.stats.errors.Add(1)
+	case !ok:
 		c.stampede.expired.Add(1)
 	}
 }

@@ -63,7 +63,8 @@ func TestStampedeDjangoInterop(t *testing.T) {
 	rd := testserver.Redis(t)
 	ctx := context.Background()
 	releases := map[string]string{"3.2": "3.2.25-debian", "5.2": "5.2.19", "6.1": "6.1.1"}
-	const opts = "&lease=1&lease_ttl=5s&grace=30s&xfetch=1&jitter=0.2"
+	// Generous operation timeouts: a loaded machine must not fail open.
+	const opts = "&lease=1&lease_ttl=5s&grace=30s&xfetch=1&jitter=0.2&op_timeout=5s"
 	for i, version := range testserver.DjangoVersions {
 		t.Run(version, func(t *testing.T) {
 			dj := testserver.NewDjango(t, version)

@@ -12,14 +12,16 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/failopen"
 )
 
 // sideStore is a memory store seen as a backend without FreshnessKeeper,
 // ManyGetter or ManySetter, so that freshness lives in side keys written
 // one by one (and recorded); its leases fail while down is set.
 type sideStore struct {
-	r    *recorder
-	down atomic.Bool
+	r          *recorder
+	down       atomic.Bool // leases fail
+	writesDown atomic.Bool // Set fails
 }
 
 func newSideStore(t testing.TB) *sideStore { return &sideStore{r: newRecorder(t)} }
@@ -28,6 +30,9 @@ func (s *sideStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return s.r.Get(ctx, key)
 }
 func (s *sideStore) Set(ctx context.Context, key string, value []byte, t cache.Timeout) error {
+	if s.writesDown.Load() {
+		return errDown
+	}
 	return s.r.Set(ctx, key, value, t)
 }
 func (s *sideStore) Add(ctx context.Context, key string, value []byte, t cache.Timeout) (bool, error) {
@@ -714,4 +719,84 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not met within 5s")
+}
+
+func TestLeaseExpiredCounting(t *testing.T) {
+	for _, wrap := range []string{"bare", "failopen"} {
+		t.Run(wrap, func(t *testing.T) {
+			s := newSideStore(t)
+			var b cache.Backend = s
+			if wrap == "failopen" {
+				w, err := failopen.New(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = w
+			}
+			c, err := cache.New(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			st := cache.Stampede{Lease: true, LeaseTTL: 50 * time.Millisecond}
+			// A holder that computes past its lease TTL: expired.
+			if _, _, err := c.Fill(ctx, "slow", cache.Lookup{}, st, cache.Seconds(60), counting(new(atomic.Int32), 120*time.Millisecond, "v")); err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Stats().Stampede.LeasesExpired; n != 1 {
+				t.Errorf("LeasesExpired = %d after a compute past the lease TTL, want 1", n)
+			}
+			// A release the backend fails: an error, not an expired lease.
+			errs := c.Stats().Errors
+			_, _, err = c.Fill(ctx, "down", cache.Lookup{}, cache.Stampede{Lease: true}, cache.Seconds(60), func(context.Context) (cache.Computed, error) {
+				s.down.Store(true)
+				return cache.Computed{Value: []byte("v")}, nil
+			})
+			s.down.Store(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := c.Stats(); st.Stampede.LeasesExpired != 1 || st.Errors == errs {
+				t.Errorf("after a failed release: LeasesExpired %d (want 1), errors %d → %d (want more)", st.Stampede.LeasesExpired, errs, st.Errors)
+			}
+		})
+	}
+}
+
+// TestSetEntryFailOpen: a store the fail-open wrapper swallows is counted,
+// not an error, as with Set; without the wrapper it is an error.
+func TestSetEntryFailOpen(t *testing.T) {
+	st := cache.Stampede{Grace: time.Minute}
+	s := newSideStore(t)
+	w, err := failopen.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s.writesDown.Store(true)
+	if err := c.Set(ctx, "k", []byte("v"), cache.Seconds(60)); err != nil {
+		t.Fatalf("Set through fail-open: %v", err)
+	}
+	if err := c.SetEntry(ctx, "k", []byte("v"), cache.Seconds(60), st, 0); err != nil {
+		t.Errorf("SetEntry through fail-open: %v, want nil as Set", err)
+	}
+	if n := c.Stats().Errors; n != 2 {
+		t.Errorf("Errors = %d, want 2 (both swallowed failures counted)", n)
+	}
+	// GetOrSetWith computes and answers.
+	if v, err := c.GetOrSetWith(ctx, "g", func(context.Context) ([]byte, error) { return []byte("x"), nil }, cache.Seconds(60), cache.Stampede{Lease: true, Grace: time.Minute}); err != nil || string(v) != "x" {
+		t.Errorf("GetOrSetWith with writes down = %q, %v", v, err)
+	}
+	bare, err := cache.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	if err := bare.SetEntry(ctx, "k", []byte("v"), cache.Seconds(60), st, 0); !errors.Is(err, errDown) {
+		t.Errorf("SetEntry without the wrapper: %v, want the backend's error", err)
+	}
 }
