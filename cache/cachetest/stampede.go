@@ -307,3 +307,31 @@ func (s *suite) testStampedeGetOrSetWith(t *testing.T) {
 		}
 	}
 }
+
+// dummyStampede: a backend that stores nothing stores no entry and no
+// freshness, and GetOrSetWith loads every time (a lease asked for per call
+// on a backend without leases computes as without).
+func (s *suite) dummyStampede(t *testing.T) {
+	c, _ := s.newCache(t)
+	st := cache.Stampede{Grace: time.Minute, XFetch: true}
+	if err := c.SetEntry(bg, "k", []byte("v"), cache.Seconds(60), st, 0); err != nil {
+		t.Errorf("SetEntry: %v", err)
+	}
+	if l, err := c.GetEntry(bg, "k", st); err != nil || l.Hit {
+		t.Errorf("GetEntry = %+v, %v; want a miss", l, err)
+	}
+	st.Lease = true
+	var loads atomic.Int32
+	for range 2 {
+		v, err := c.GetOrSetWith(bg, "k", func(context.Context) ([]byte, error) {
+			loads.Add(1)
+			return []byte("v"), nil
+		}, cache.Seconds(60), st)
+		if err != nil || string(v) != "v" {
+			t.Errorf("GetOrSetWith = %q, %v", v, err)
+		}
+	}
+	if n := loads.Load(); n != 2 {
+		t.Errorf("%d loads in 2 calls, want 2", n)
+	}
+}
