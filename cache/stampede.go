@@ -62,7 +62,8 @@ type Stampede struct {
 	LeaseTTL time.Duration
 	// Wait bounds how long a reader waits for another holder's value:
 	// past it, it computes the value for its own use and stores it only if
-	// it can then take the lease. 0 means the lease TTL. The {% cache %}
+	// it can then take the lease. 0 means the lease TTL, which also
+	// bounds it (the holder's lease lapses by then). The {% cache %}
 	// tag and the page cache use their coalescing wait here.
 	Wait time.Duration
 	// Grace keeps entries for their timeout plus Grace, serving them stale
@@ -492,7 +493,7 @@ type Compute func(ctx context.Context) (Computed, error)
 type Source uint8
 
 const (
-	// Computed: this caller computed the value, and stored it when it
+	// FromCompute: this caller computed the value, and stored it when it
 	// could.
 	FromCompute Source = iota
 	// FromWait: another holder's value, which landed while this caller
