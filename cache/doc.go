@@ -72,6 +72,56 @@
 // backend's value format (Django's pickles on Redis, its flags on
 // memcached). Each alias of a registry keeps its own release.
 //
+// # Stampede protection
+//
+// Without options, a missing value is computed once per process (single
+// flight): when a hot entry expires, every process sharing the backend
+// recomputes it at once. Four tools, each opt-in per cache (URL options,
+// WithJitter, WithStampede) or per call (GetOrSetWith with a Stampede),
+// prevent that:
+//
+//   - jitter=f spreads the expiries of entries written together over
+//     [t·(1−f), t]. It costs nothing: use it whenever many entries are
+//     written at once (a deploy, a warm-up) and would expire together.
+//   - lease=1 (Stampede.Lease): on a miss, one process among all takes the
+//     backend's lease (memcached add, Redis SET NX PX, a file created
+//     exclusively, an in-process map for memory://, which is private to
+//     the process) and computes; the others wait for its value, at most
+//     the wait bound (the lease TTL, lease_ttl=, 10 s by default), and take
+//     it as soon as it lands. A holder that dies holds the lease until its
+//     TTL; a waiter whose wait ends computes for itself. A backend that is
+//     down gives no lease: every caller computes, as without. Use it for
+//     values expensive to compute and read by many processes at once; it
+//     costs one round trip more per miss.
+//   - grace=d (Stampede.Grace): an entry lives for its timeout plus d, and
+//     past its timeout it is served, stale, to every caller while one
+//     lease holder recomputes it (GetOrSetWith: in the background, at most
+//     once per key per process, cancelled after the lease TTL). Nobody
+//     waits at expiry; readers may see a value up to d older than its
+//     timeout. Use it for hot values that may be a little stale.
+//   - xfetch=1 (Stampede.XFetch, xfetch_beta= its β, default 1): early
+//     probabilistic expiry (XFetch, Vattani et al., VLDB 2015): a read
+//     recomputes a fresh value shortly before it expires, with a
+//     probability growing as expiry nears and with the time the value took
+//     to compute, so that hot values are seldom missing at all.
+//
+// GetEntry, SetEntry and Fill are the parts the {% cache %} tag and the
+// page cache are made of; GetOrSetWith (and GetOrSet on a cache with a
+// Stampede) puts them together. Stats().Stampede counts leases won, lost
+// and expired, waits, stale values served and refreshes.
+//
+// What Django processes sharing the cache see: values keep Django's format
+// under their usual key, so Django reads and deletes them as its own. With
+// grace, a value lives for its timeout plus the grace, so Django serves it
+// during the grace too. The freshness (until when a value is fresh, and
+// how long it took to compute) lives in a side key, "{<made key>}:fresh"
+// (FreshKey), next to the lease, "{<made key>}:lease" (LeaseKey): SideKey
+// names both, and the braces keep them in the value's Redis Cluster slot;
+// memcached hashes a side key too long for it; the memory backend keeps
+// the freshness in the entry. A value without a freshness side key (one
+// Django wrote), or whose side key describes another value (Django
+// overwrote it), is fresh until it expires.
+//
 // # Errors
 //
 // Errors satisfy errors.Is with the sentinels ErrNotFound, ErrNotInteger,

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,8 @@ type Stampede struct {
 	LeaseTTL time.Duration
 	// Wait bounds how long a reader waits for another holder's value:
 	// past it, it computes the value for its own use and stores it only if
-	// it can then take the lease. 0 means the lease TTL. The {% cache %}
+	// it can then take the lease. 0 means the lease TTL, which also
+	// bounds it (the holder's lease lapses by then). The {% cache %}
 	// tag and the page cache use their coalescing wait here.
 	Wait time.Duration
 	// Grace keeps entries for their timeout plus Grace, serving them stale
@@ -280,6 +282,8 @@ type Lookup struct {
 	// Early says the value is fresh but early expiry chose this read to
 	// recompute it.
 	Early bool
+
+	meta []byte // the freshness side-key value read with Value, if any
 }
 
 // Refresh reports whether the value found should be recomputed: it is
@@ -291,7 +295,7 @@ func (l Lookup) Refresh() bool { return l.Hit && (l.Stale || l.Early) }
 // freshness, early when XFetch draws it, fresh otherwise (and always
 // without a freshness describing the value).
 func Judge(value, meta []byte, s Stampede, now time.Time) Lookup {
-	l := Lookup{Value: value, Hit: true}
+	l := Lookup{Value: value, Hit: true, meta: meta}
 	if meta == nil {
 		return l
 	}
@@ -321,6 +325,16 @@ func (c *Cache) GetEntry(ctx context.Context, key string, s Stampede) (Lookup, e
 		v, ok, err := c.Get(ctx, key)
 		return Lookup{Value: v, Hit: ok}, err
 	}
+	if c.observer == nil {
+		return c.getEntry(ctx, key, s)
+	}
+	start := time.Now()
+	l, err := c.getEntry(ctx, key, s)
+	c.observer(c.name, "get", time.Since(start), err)
+	return l, err
+}
+
+func (c *Cache) getEntry(ctx context.Context, key string, s Stampede) (Lookup, error) {
 	mk, err := c.key(ctx, key)
 	if err != nil {
 		return Lookup{}, err
@@ -372,9 +386,22 @@ func (c *Cache) SetEntry(ctx context.Context, key string, value []byte, timeout 
 	if !s.Sides() {
 		return c.Set(ctx, key, value, timeout)
 	}
+	if c.observer == nil {
+		return c.setEntry(ctx, key, value, timeout, s, took)
+	}
+	start := time.Now()
+	err := c.setEntry(ctx, key, value, timeout, s, took)
+	c.observer(c.name, "set", time.Since(start), err)
+	return err
+}
+
+// never is the freshness of a value stored Forever: it never goes stale.
+var never = time.UnixMilli(math.MaxInt64)
+
+func (c *Cache) setEntry(ctx context.Context, key string, value []byte, timeout Timeout, s Stampede, took time.Duration) error {
 	t := c.writeTimeout(timeout)
-	if t <= 0 || t == Forever {
-		// Expired stores nothing; Forever is fresh forever (Set keeps it so).
+	if t <= 0 {
+		// Expired stores nothing.
 		return c.setExact(ctx, key, value, t)
 	}
 	mk, err := c.key(ctx, key)
@@ -384,11 +411,16 @@ func (c *Cache) SetEntry(ctx context.Context, key string, value []byte, timeout 
 	if err := c.checkSize(key, value); err != nil {
 		return c.fail(err)
 	}
-	life := t
-	if g := Duration(s.Grace); s.Grace > 0 && life < Forever-g {
-		life += g
+	// Forever is fresh forever, and its freshness says so: a freshness
+	// left by an earlier write of the same value must not make it stale.
+	life, until := t, never
+	if t != Forever {
+		until = time.Now().Add(t.Duration())
+		if g := Duration(s.Grace); s.Grace > 0 && life < Forever-g {
+			life += g
+		}
 	}
-	meta := EncodeFreshness(value, time.Now().Add(t.Duration()), took)
+	meta := EncodeFreshness(value, until, took)
 	entries := []Entry{{Key: mk, Value: value}, {Key: FreshKey(mk), Value: meta}}
 	var sw Swallowed
 	if c.swallows {
@@ -403,7 +435,10 @@ func (c *Cache) SetEntry(ctx context.Context, key string, value []byte, timeout 
 		if err != nil {
 			return c.fail(err)
 		}
-		if len(failed) > 0 {
+		if len(failed) > 0 && sw.Count() == 0 {
+			// A fail-open wrapper that could not reach the backend
+			// reports every key failed and swallows it: counted below,
+			// not an error, as Set.
 			return c.fail(fmt.Errorf("cache: storing %q with its freshness: %d of 2 keys not stored", key, len(failed)))
 		}
 	} else {
@@ -460,7 +495,7 @@ type Compute func(ctx context.Context) (Computed, error)
 type Source uint8
 
 const (
-	// Computed: this caller computed the value, and stored it when it
+	// FromCompute: this caller computed the value, and stored it when it
 	// could.
 	FromCompute Source = iota
 	// FromWait: another holder's value, which landed while this caller
@@ -519,7 +554,7 @@ func (c *Cache) Fill(ctx context.Context, key string, l Lookup, s Stampede, time
 		v, err := c.computeStore(ctx, key, s, timeout, compute)
 		return v, FromCompute, err
 	}
-	lease, got, down := c.tryLease(ctx, key, s)
+	lease, got, down := c.countedLease(ctx, key, s)
 	switch {
 	case down:
 		v, err := c.computeStore(ctx, key, s, timeout, compute)
@@ -539,7 +574,7 @@ func (c *Cache) refresh(ctx context.Context, key string, l Lookup, s Stampede, t
 		return l.Value, FromStale, nil
 	}
 	defer c.refreshing.Delete(mk)
-	v, src, err := c.refreshHeld(ctx, key, l, s, timeout, compute)
+	v, src, err := c.refreshHeld(ctx, key, l, s, timeout, compute, false)
 	if src == FromStale {
 		c.servedStale(l)
 	}
@@ -548,19 +583,51 @@ func (c *Cache) refresh(ctx context.Context, key string, l Lookup, s Stampede, t
 
 // refreshHeld is refresh once this process's refresh of key is marked:
 // it takes the lease and recomputes, or returns l.Value (FromStale).
-func (c *Cache) refreshHeld(ctx context.Context, key string, l Lookup, s Stampede, timeout Timeout, compute Compute) ([]byte, Source, error) {
+// background says it runs in the background (counted so once it
+// recomputes).
+func (c *Cache) refreshHeld(ctx context.Context, key string, l Lookup, s Stampede, timeout Timeout, compute Compute, background bool) ([]byte, Source, error) {
 	var lease *Lease
 	if c.leaser != nil {
 		var got bool
-		if lease, got, _ = c.tryLease(ctx, key, s); !got {
+		if lease, got, _ = c.countedLease(ctx, key, s); !got {
 			return l.Value, FromStale, nil
+		}
+		// Another process may have refreshed the value between this
+		// caller's read and its lease (taken once that holder released
+		// it): take its value rather than compute it again.
+		if v, ok := c.refreshedMeanwhile(ctx, key, l, s); ok {
+			c.release(lease)
+			return v, FromWait, nil
 		}
 	}
 	c.stampede.refreshes.Add(1)
 	if l.Early {
 		c.stampede.early.Add(1)
 	}
+	if background {
+		c.stampede.background.Add(1)
+	}
 	return c.holdAndCompute(ctx, key, lease, s, timeout, compute, false)
+}
+
+// refreshedMeanwhile reads key again and returns its value when its
+// freshness changed since l was read and it is now fresh.
+func (c *Cache) refreshedMeanwhile(ctx context.Context, key string, l Lookup, s Stampede) ([]byte, bool) {
+	if !s.Sides() {
+		return nil, false
+	}
+	mk, err := c.key(ctx, key)
+	if err != nil {
+		return nil, false
+	}
+	v, meta, ok, err := c.readWithFreshness(ctx, mk)
+	if err != nil || !ok || meta == nil || bytes.Equal(meta, l.meta) {
+		return nil, false
+	}
+	if f, ok := DecodeFreshness(meta, v); !ok || !time.Now().Before(f.Until) {
+		return nil, false
+	}
+	return v, true
 }
 
 func (c *Cache) servedStale(l Lookup) {
@@ -569,9 +636,20 @@ func (c *Cache) servedStale(l Lookup) {
 	}
 }
 
+// countedLease is tryLease counting a lease found held (LeasesLost): once
+// per Fill, not on each retry of a wait.
+func (c *Cache) countedLease(ctx context.Context, key string, s Stampede) (lease *Lease, got, down bool) {
+	lease, got, down = c.tryLease(ctx, key, s)
+	if !got && !down {
+		c.stampede.lost.Add(1)
+	}
+	return lease, got, down
+}
+
 // tryLease takes the lease on key: got when this caller has it, down when
 // the backend gave no answer (an error, or a fail-open wrapper that could
-// not reach it), counted as Stats errors.
+// not reach it), counted as Stats errors. A lease won is counted
+// (LeasesWon); one found held is not (see countedLease).
 func (c *Cache) tryLease(ctx context.Context, key string, s Stampede) (lease *Lease, got, down bool) {
 	mk, err := c.key(ctx, key)
 	if err != nil {
@@ -593,7 +671,6 @@ func (c *Cache) tryLease(ctx context.Context, key string, s Stampede) (lease *Le
 		return nil, false, true
 	}
 	if !got {
-		c.stampede.lost.Add(1)
 		return nil, false, false
 	}
 	c.stampede.won.Add(1)
@@ -618,12 +695,21 @@ func (c *Cache) holdAndCompute(ctx context.Context, key string, lease *Lease, s 
 	return v, FromCompute, err
 }
 
-// release gives a lease up, counting one that lapsed first.
+// release gives a lease up, counting one that lapsed first (and not one
+// a failing backend, or a fail-open wrapper that could not reach it, did
+// not release: that is counted as an error).
 func (c *Cache) release(l *Lease) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	ok, err := l.Release(ctx)
-	if err == nil && !ok {
+	var sw Swallowed
+	if c.swallows {
+		ctx = WithSwallowed(ctx, &sw)
+	}
+	ok, err := c.leaser.ReleaseLease(ctx, l.key, l.token)
+	switch {
+	case err != nil || sw.Count() > 0:
+		c.stats.errors.Add(1)
+	case !ok:
 		c.stampede.expired.Add(1)
 	}
 }
@@ -738,13 +824,22 @@ func (c *Cache) GetOrSetWith(ctx context.Context, key string, load func(context.
 	}
 	if l.Hit {
 		if l.Refresh() {
-			c.refreshInBackground(key, l, s, timeout, compute)
+			c.refreshInBackground(ctx, key, l, s, timeout, compute)
 		}
 		return l.Value, nil
 	}
 	mk := c.MakeKey(key)
 	ch := c.group.DoChan(mk, func() (any, error) {
-		v, _, err := c.Fill(context.WithoutCancel(ctx), key, l, s, timeout, compute)
+		fctx := context.WithoutCancel(ctx)
+		if !s.Lease || c.leaser == nil {
+			// Another flight may have stored the value since our miss (a
+			// lease holder looks again itself). Not counted: the caller's
+			// read was.
+			if v, ok, err := c.backend.Get(fctx, mk); err == nil && ok {
+				return v, nil
+			}
+		}
+		v, _, err := c.Fill(fctx, key, l, s, timeout, compute)
 		return v, err
 	})
 	select {
@@ -759,21 +854,23 @@ func (c *Cache) GetOrSetWith(ctx context.Context, key string, load func(context.
 }
 
 // refreshInBackground recomputes a value due for a refresh in a goroutine,
-// unless this process already is, and counts l as served stale.
-func (c *Cache) refreshInBackground(key string, l Lookup, s Stampede, timeout Timeout, compute Compute) {
+// unless this process already is, and counts l as served stale. The
+// refresh keeps ctx's values, not its cancellation: it is cancelled after
+// the lease TTL.
+func (c *Cache) refreshInBackground(ctx context.Context, key string, l Lookup, s Stampede, timeout Timeout, compute Compute) {
 	c.servedStale(l)
 	mk := c.MakeKey(key)
 	if _, busy := c.refreshing.LoadOrStore(mk, struct{}{}); busy {
 		return
 	}
-	c.stampede.background.Add(1)
+	ctx = context.WithoutCancel(ctx)
 	go func() {
 		defer c.refreshing.Delete(mk)
-		ctx, cancel := context.WithTimeout(context.Background(), s.leaseTTL())
+		ctx, cancel := context.WithTimeout(ctx, s.leaseTTL())
 		defer cancel()
 		// A failed refresh leaves the value to its grace, and the next
 		// read past it tries again; the error was counted where it arose.
-		_, _, _ = c.refreshHeld(ctx, key, l, s, timeout, compute)
+		_, _, _ = c.refreshHeld(ctx, key, l, s, timeout, compute, true)
 	}()
 }
 

@@ -110,6 +110,13 @@ func (s *suite) runStoring(t *testing.T) {
 		{"lease_expiry", s.testLeaseExpiry},
 		{"lease_keys", s.testLeaseKeys},
 		{"lease_errors", s.testLeaseErrors},
+
+		// Stampede protection (GetEntry, SetEntry, Fill, GetOrSetWith).
+		{"stampede_entry_format", s.testStampedeEntryFormat},
+		{"stampede_grace", s.testStampedeGrace},
+		{"stampede_refresh_lease", s.testStampedeRefreshLease},
+		{"stampede_fill_lease", s.testStampedeFillLease},
+		{"stampede_get_or_set_with", s.testStampedeGetOrSetWith},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.f)

@@ -36,6 +36,7 @@ func (s *suite) runDummy(t *testing.T) {
 		{"test_get_or_set", s.dummyGetOrSet},
 		{"test_get_or_set_callable", s.dummyGetOrSet},
 		{"get_or_set_single_flight", s.dummyGetOrSetFlight},
+		{"stampede_stores_nothing", s.dummyStampede},
 		{"test_make_key", s.dummyMakeKey},
 		{"test_invalid_key_characters", s.testInvalidKeyCharacters},
 		{"test_invalid_key_length", s.testInvalidKeyLength},

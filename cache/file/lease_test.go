@@ -10,6 +10,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/leasetest"
+	"github.com/fragcache/fragcache/internal/stampedetest"
 )
 
 func openLeaseDir(dir string) (*cache.Cache, error) {
@@ -144,4 +145,21 @@ func TestLeaseRemoveIf(t *testing.T) {
 	if names := allFiles(t, s.Dir()); len(names) != 1 {
 		t.Errorf("files: %v", names)
 	}
+}
+
+func openStampedeDir(u string) (*cache.Cache, error) {
+	return cache.Open(u, cache.Schemes{"file": Open})
+}
+
+// TestHelperStampedeProcess is not a test: TestStampedeProcesses runs it
+// in other processes.
+func TestHelperStampedeProcess(t *testing.T) { stampedetest.Helper(t, openStampedeDir) }
+
+// TestStampedeProcesses: 4 processes × 16 goroutines sharing a directory
+// load a cold key once, survive a lease holder killed mid-load, and
+// refresh a stale value once while serving it.
+func TestStampedeProcesses(t *testing.T) {
+	stampedetest.Run(t, stampedetest.Config{
+		Helper: "TestHelperStampedeProcess", URL: "file://" + t.TempDir(), Open: openStampedeDir,
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/memcached"
 	"github.com/fragcache/fragcache/internal/leasetest"
+	"github.com/fragcache/fragcache/internal/stampedetest"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
 
@@ -206,4 +207,19 @@ func metadumpExp(t testing.TB, srv *testserver.Server) map[string]int64 {
 			out[key] = exp
 		}
 	}
+}
+
+// TestHelperStampedeProcess is not a test: TestStampedeProcesses runs it
+// in other processes.
+func TestHelperStampedeProcess(t *testing.T) { stampedetest.Helper(t, openLease) }
+
+// TestStampedeProcesses: 4 processes × 16 goroutines on one memcached
+// server load a cold key once, survive a lease holder killed mid-load,
+// and refresh a stale value once while serving it.
+func TestStampedeProcesses(t *testing.T) {
+	srv := testserver.Memcached(t)
+	stampedetest.Run(t, stampedetest.Config{
+		Helper: "TestHelperStampedeProcess", URL: "memcached://" + srv.Addr + "?op_timeout=5s", Open: openLease,
+		AtomicIncr: true, Coarse: true,
+	})
 }

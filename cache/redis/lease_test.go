@@ -10,6 +10,7 @@ import (
 	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/redis"
 	"github.com/fragcache/fragcache/internal/leasetest"
+	"github.com/fragcache/fragcache/internal/stampedetest"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
 
@@ -142,4 +143,25 @@ func TestJitterRedis(t *testing.T) {
 			t.Fatalf("a value stored forever with jitter has TTL %v", ttl)
 		}
 	}
+}
+
+// TestHelperStampedeProcess is not a test: TestStampedeProcesses runs it
+// in other processes.
+func TestHelperStampedeProcess(t *testing.T) { stampedetest.Helper(t, openLease) }
+
+// TestStampedeProcesses: 4 processes × 16 goroutines on one Redis server
+// load a cold key once, survive a lease holder killed mid-load, and
+// refresh a stale value once while serving it; with the near cache too.
+func TestStampedeProcesses(t *testing.T) {
+	srv := testserver.Redis(t)
+	t.Run("plain", func(t *testing.T) {
+		stampedetest.Run(t, stampedetest.Config{
+			Helper: "TestHelperStampedeProcess", URL: "redis://" + srv.Addr + "/4?op_timeout=5s", Open: openLease, AtomicIncr: true,
+		})
+	})
+	t.Run("near_cache", func(t *testing.T) {
+		stampedetest.Run(t, stampedetest.Config{
+			Helper: "TestHelperStampedeProcess", URL: "redis://" + srv.Addr + "?near_cache=1&op_timeout=5s", Open: openLease, AtomicIncr: true,
+		})
+	})
 }

@@ -308,6 +308,10 @@ func TestStats(t *testing.T) {
 			"cache files: 2 (",
 			"counters: hits 0, misses 0, sets 0, deletes 0, errors 0 (this process only)",
 		}, ""},
+		{"file with stampede protection", "file://" + dir + "?lease=1&lease_ttl=5s&grace=30s", []string{
+			"counters: hits 0, misses 0, sets 0, deletes 0, errors 0 (this process only)",
+			"stampede: lease=1&lease_ttl=5s&grace=30s: leases won 0, lost 0, expired 0; waits 0 (0s), wait timeouts 0; stale served 0; refreshes 0 (early 0, background 0) (this process only)",
+		}, ""},
 		{"empty file directory", "file://" + filepath.Join(dir, "new") + "?timeout=none", []string{
 			`key prefix: ""`,
 			"version: 1",
@@ -343,6 +347,9 @@ func TestStats(t *testing.T) {
 					t.Errorf("stdout has no line %q (in order):\n%s", want, out)
 					break
 				}
+			}
+			if !strings.Contains(tt.url, "lease=") && strings.Contains(out, "stampede:") {
+				t.Errorf("a stampede line without stampede protection:\n%s", out)
 			}
 			if !strings.Contains(errOut, tt.stderrIn) || tt.stderrIn == "" && errOut != "" {
 				t.Errorf("stderr %q, want it to contain %q", errOut, tt.stderrIn)

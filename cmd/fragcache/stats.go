@@ -40,6 +40,11 @@ func statsCommand() *command {
   counters          hits, misses, sets, deletes and errors; they count this
                     process's operations only (a Cache keeps no history), so
                     only a failed probe can make one (errors) non-zero
+  stampede          for a cache with stampede protection (lease=, grace=,
+                    xfetch=): its options, then leases won, lost and expired,
+                    waits (and their time), wait timeouts, stale values
+                    served and refreshes (early, background), this process
+                    only
   near cache        for a cache keeping copies in process memory
                     (memcached:// with local_ttl=, redis:// with near_cache=1):
                     its mode ("ttl" or "tracking"), state, counters, size
@@ -88,6 +93,9 @@ status 1, after all lines are printed. --cache defaults to $` + cacheEnv + `.
 			describe(ctx, r, cc.Backend())
 			s := cc.Stats()
 			r.line("counters", "hits %d, misses %d, sets %d, deletes %d, errors %d (this process only)", s.Hits, s.Misses, s.Sets, s.Deletes, s.Errors)
+			if st := cc.Stampede(); st.On() {
+				r.line("stampede", "%s", stampedeLine(st, s.Stampede))
+			}
 			if n := s.Near; n.Mode != "" {
 				r.line("near cache", "%s, %s: hits %d, misses %d, stale hits %d, invalidations %d, %d entries, %d of %d bytes, max staleness %v (this process only)",
 					n.Mode, n.State, n.Hits, n.Misses, n.Stale, n.Invalidations, n.Entries, n.Bytes, n.MaxBytes, n.MaxStaleness)
@@ -287,4 +295,10 @@ func countCacheFiles(dir string) (n int, size int64, err error) {
 		}
 	}
 	return n, size, nil
+}
+
+// stampedeLine describes a cache's stampede protection and its counters.
+func stampedeLine(st cache.Stampede, s cache.StampedeStats) string {
+	return fmt.Sprintf("%s: leases won %d, lost %d, expired %d; waits %d (%v), wait timeouts %d; stale served %d; refreshes %d (early %d, background %d) (this process only)",
+		st, s.LeasesWon, s.LeasesLost, s.LeasesExpired, s.Waits, s.WaitTime, s.WaitTimeouts, s.StaleServed, s.Refreshes, s.EarlyRefreshes, s.BackgroundRefreshes)
 }

@@ -75,6 +75,10 @@ type CacheReport struct {
 	Backend string // the backend's Go type
 	Stats   cache.Stats
 	HitRate string
+	// Stampede is the cache's stampede protection as URL options (such as
+	// "lease=1&grace=30s"), or "" without; Stats.Stampede counts what it
+	// did.
+	Stampede string
 	// RecentErrors are the backend's latest failures, newest first (for a
 	// fail-open backend).
 	RecentErrors []failopen.TimedError
@@ -111,7 +115,8 @@ func (h *handler) report() Report {
 			}
 			st := c.Stats()
 			cr := CacheReport{Alias: alias, URL: h.reg.URL(alias),
-				Backend: typeName(c.Backend()), Stats: st, HitRate: percent(st.Hits, st.Hits+st.Misses)}
+				Backend: typeName(c.Backend()), Stats: st, HitRate: percent(st.Hits, st.Hits+st.Misses),
+				Stampede: c.Stampede().String()}
 			if re, ok := cache.As[interface{ RecentErrors() []failopen.TimedError }](c.Backend()); ok {
 				cr.RecentErrors = re.RecentErrors()
 			}
@@ -169,6 +174,11 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 {{if $near}}<h1>Near caches</h1>
 <table><tr><th>alias</th><th>mode</th><th>state</th><th>hits</th><th>misses</th><th>stale hits</th><th>invalidations</th><th>entries</th><th>bytes</th><th>max bytes</th><th>max staleness</th></tr>
 {{range .Caches}}{{if .Stats.Near.Mode}}<tr><td>{{.Alias}}</td><td>{{.Stats.Near.Mode}}</td><td>{{.Stats.Near.State}}</td><td>{{.Stats.Near.Hits}}</td><td>{{.Stats.Near.Misses}}</td><td>{{.Stats.Near.Stale}}</td><td>{{.Stats.Near.Invalidations}}</td><td>{{.Stats.Near.Entries}}</td><td>{{.Stats.Near.Bytes}}</td><td>{{.Stats.Near.MaxBytes}}</td><td>{{.Stats.Near.MaxStaleness}}</td></tr>
+{{end}}{{end}}</table>{{end}}
+{{$stampede := false}}{{range .Caches}}{{if or .Stampede .Stats.Stampede.LeasesWon .Stats.Stampede.LeasesLost .Stats.Stampede.StaleServed .Stats.Stampede.Refreshes}}{{$stampede = true}}{{end}}{{end}}
+{{if $stampede}}<h1>Stampede protection</h1>
+<table><tr><th>alias</th><th>options</th><th>leases won</th><th>leases lost</th><th>leases expired</th><th>waits</th><th>wait time</th><th>wait timeouts</th><th>stale served</th><th>refreshes</th><th>early</th><th>background</th></tr>
+{{range .Caches}}{{if or .Stampede .Stats.Stampede.LeasesWon .Stats.Stampede.LeasesLost .Stats.Stampede.StaleServed .Stats.Stampede.Refreshes}}<tr><td>{{.Alias}}</td><td>{{or .Stampede "none"}}</td><td>{{.Stats.Stampede.LeasesWon}}</td><td>{{.Stats.Stampede.LeasesLost}}</td><td>{{.Stats.Stampede.LeasesExpired}}</td><td>{{.Stats.Stampede.Waits}}</td><td>{{.Stats.Stampede.WaitTime}}</td><td{{if .Stats.Stampede.WaitTimeouts}} class="bad"{{end}}>{{.Stats.Stampede.WaitTimeouts}}</td><td>{{.Stats.Stampede.StaleServed}}</td><td>{{.Stats.Stampede.Refreshes}}</td><td>{{.Stats.Stampede.EarlyRefreshes}}</td><td>{{.Stats.Stampede.BackgroundRefreshes}}</td></tr>
 {{end}}{{end}}</table>{{end}}
 {{if .Fragments}}<h1>Fragments</h1>
 <table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>unresolved vary-on</th></tr>

@@ -103,3 +103,55 @@ func TestHandlerNear(t *testing.T) {
 		t.Errorf("report %+v", rep.Caches)
 	}
 }
+
+// TestHandlerStampede checks the stampede protection table and JSON.
+func TestHandlerStampede(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"guarded": "memory://?lease=1&grace=30s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx := context.Background()
+	g, _ := reg.Cache("guarded")
+	if _, err := g.GetOrSet(ctx, "k", func(context.Context) ([]byte, error) { return []byte("v"), nil }, cache.Seconds(60)); err != nil {
+		t.Fatal(err)
+	}
+	h := cachedebug.Handler(reg)
+	rr := httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
+	page := rr.Body.String()
+	for _, want := range []string{"Stampede protection", "<td>guarded</td><td>lease=1&amp;grace=30s</td><td>1</td><td>0</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "<td>default</td><td>none</td>") {
+		t.Error("a row for a cache without stampede protection or its counters")
+	}
+	rr = httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache?format=json", nil))
+	var rep cachedebug.Report
+	if err := json.Unmarshal(rr.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var gr cachedebug.CacheReport
+	for _, c := range rep.Caches {
+		if c.Alias == "guarded" {
+			gr = c
+		}
+	}
+	if gr.Stampede != "lease=1&grace=30s" || gr.Stats.Stampede.LeasesWon != 1 {
+		t.Errorf("report %+v", gr)
+	}
+	// Without any, no table.
+	reg2, _ := backends.OpenRegistry(map[string]string{"default": "memory://"})
+	defer reg2.Close()
+	rr = httptest.NewRecorder()
+	cachedebug.Handler(reg2).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
+	if strings.Contains(rr.Body.String(), "Stampede protection") {
+		t.Error("a stampede table without stampede protection")
+	}
+}

@@ -1,8 +1,9 @@
 // Package cachemetrics exports fragcache's counters to Prometheus (on
 // github.com/prometheus/client_golang) and to expvar: per cache alias
 // (hits, misses, sets, deletes, errors, the circuit breaker's state and
-// the backend's failures, and the near cache's counters for backends with
-// one, labelled by its mode), per {% cache %} fragment name, and per page
+// the backend's failures, the near cache's counters for backends with
+// one, labelled by its mode, and the stampede protection's counters for
+// caches with it or that used it), per {% cache %} fragment name, and per page
 // cache. It is a package of its own so that programs that do not import it
 // do not link the Prometheus client.
 //
@@ -63,7 +64,19 @@ var (
 	nearBytes        = desc("near_bytes", "Estimated bytes the near cache holds.", "alias", "mode")
 	nearMaxBytes     = desc("near_max_bytes", "Bound on the near cache's bytes.", "alias", "mode")
 	nearMaxStaleness = desc("near_max_staleness_seconds", "How long a near-cache copy may be served after it was fetched.", "alias", "mode")
-	fragmentOps      = map[string]*prometheus.Desc{
+	stampedeOps      = map[string]*prometheus.Desc{
+		"leases_won":           desc("stampede_leases_won_total", "Leases this process took to compute a missing or stale value.", "alias"),
+		"leases_lost":          desc("stampede_leases_lost_total", "Leases found held by another holder.", "alias"),
+		"leases_expired":       desc("stampede_leases_expired_total", "Leases that lapsed before their holder released them.", "alias"),
+		"waits":                desc("stampede_waits_total", "Reads that waited for another holder's value and got it.", "alias"),
+		"wait_seconds":         desc("stampede_wait_seconds_total", "Time spent in the waits that got another holder's value.", "alias"),
+		"wait_timeouts":        desc("stampede_wait_timeouts_total", "Waits that ended at their bound and computed for their own use.", "alias"),
+		"stale_served":         desc("stampede_stale_served_total", "Values served past their freshness, within their grace, while another read recomputed them.", "alias"),
+		"refreshes":            desc("stampede_refreshes_total", "Recomputations of a value still present (grace and early expiry).", "alias"),
+		"early_refreshes":      desc("stampede_early_refreshes_total", "Values recomputed before they expired by early expiry (XFetch).", "alias"),
+		"background_refreshes": desc("stampede_background_refreshes_total", "Refreshes that ran in the background (GetOrSetWith).", "alias"),
+	}
+	fragmentOps = map[string]*prometheus.Desc{
 		"hits":          desc("fragment_hits_total", "{% cache %} renders served from the cache.", "name"),
 		"misses":        desc("fragment_misses_total", "{% cache %} lookups that found nothing.", "name"),
 		"renders":       desc("fragment_renders_total", "Executions of a {% cache %} body.", "name"),
@@ -84,7 +97,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range []map[string]*prometheus.Desc{cacheOps, nearOps, fragmentOps, pageOps} {
+	for _, m := range []map[string]*prometheus.Desc{cacheOps, nearOps, stampedeOps, fragmentOps, pageOps} {
 		for _, d := range m {
 			ch <- d
 		}
@@ -135,6 +148,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(nearBytes, float64(n.Bytes))
 			gauge(nearMaxBytes, float64(n.MaxBytes))
 			gauge(nearMaxStaleness, n.MaxStaleness.Seconds())
+		}
+		if st := s.Stampede; cr.Stampede != "" || st != (cache.StampedeStats{}) {
+			counter(stampedeOps["leases_won"], st.LeasesWon, cr.Alias)
+			counter(stampedeOps["leases_lost"], st.LeasesLost, cr.Alias)
+			counter(stampedeOps["leases_expired"], st.LeasesExpired, cr.Alias)
+			counter(stampedeOps["waits"], st.Waits, cr.Alias)
+			ch <- prometheus.MustNewConstMetric(stampedeOps["wait_seconds"], prometheus.CounterValue, st.WaitTime.Seconds(), cr.Alias)
+			counter(stampedeOps["wait_timeouts"], st.WaitTimeouts, cr.Alias)
+			counter(stampedeOps["stale_served"], st.StaleServed, cr.Alias)
+			counter(stampedeOps["refreshes"], st.Refreshes, cr.Alias)
+			counter(stampedeOps["early_refreshes"], st.EarlyRefreshes, cr.Alias)
+			counter(stampedeOps["background_refreshes"], st.BackgroundRefreshes, cr.Alias)
 		}
 	}
 	for _, f := range rep.Fragments {

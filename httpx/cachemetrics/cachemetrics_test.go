@@ -143,3 +143,45 @@ fragcache_near_hits_total{alias="near",mode="ttl"} 0
 		t.Error(err)
 	}
 }
+
+// TestCollectorStampede checks the stampede protection's metrics: for a
+// cache with it, and not for one without that never used it.
+func TestCollectorStampede(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{
+		"default": "memory://",
+		"guarded": "memory://?lease=1&grace=30s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	g, _ := reg.Cache("guarded")
+	load := func(context.Context) ([]byte, error) { return []byte("v"), nil }
+	if _, err := g.GetOrSet(context.Background(), "k", load, cache.Seconds(60)); err != nil {
+		t.Fatal(err)
+	}
+	pr := prometheus.NewPedanticRegistry()
+	if err := pr.Register(cachemetrics.NewCollector(reg)); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP fragcache_stampede_leases_won_total Leases this process took to compute a missing or stale value.
+# TYPE fragcache_stampede_leases_won_total counter
+fragcache_stampede_leases_won_total{alias="guarded"} 1
+# HELP fragcache_stampede_stale_served_total Values served past their freshness, within their grace, while another read recomputed them.
+# TYPE fragcache_stampede_stale_served_total counter
+fragcache_stampede_stale_served_total{alias="guarded"} 0
+# HELP fragcache_stampede_wait_seconds_total Time spent in the waits that got another holder's value.
+# TYPE fragcache_stampede_wait_seconds_total counter
+fragcache_stampede_wait_seconds_total{alias="guarded"} 0
+`
+	if err := testutil.GatherAndCompare(pr, strings.NewReader(want),
+		"fragcache_stampede_leases_won_total", "fragcache_stampede_stale_served_total", "fragcache_stampede_wait_seconds_total"); err != nil {
+		t.Error(err)
+	}
+	for _, name := range []string{"leases_lost", "leases_expired", "waits", "wait_timeouts", "refreshes", "early_refreshes", "background_refreshes"} {
+		if n, err := testutil.GatherAndCount(pr, "fragcache_stampede_"+name+"_total"); err != nil || n != 1 {
+			t.Errorf("fragcache_stampede_%s_total: %d series, %v; want 1 (guarded only)", name, n, err)
+		}
+	}
+}
