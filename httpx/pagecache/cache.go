@@ -303,15 +303,17 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 	}
 	status := statusHit
 	if fl.Refresh() {
-		if method == r.Method {
-			// A HEAD request served a GET page does not render it again.
+		if method == r.Method && !sharedOnly {
+			// A HEAD request served a GET page does not render it again,
+			// nor a request with credentials the page does not vary on
+			// (its response would not be the page others get).
 			key := string(s.pkey)
 			lease, newer, mine := p.startRefresh(ctx, key, v)
 			if mine {
 				*rf = refresh{key: key, lease: lease, early: !fl.Stale}
 				return lookupRefresh
 			}
-			if ne, ok := decodeEntry(newer); ok && newer != nil && !sharedOnly {
+			if ne, ok := decodeEntry(newer); ok && newer != nil {
 				e, fl.Stale = ne, false // another process stored it again
 			}
 		}

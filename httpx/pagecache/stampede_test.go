@@ -338,7 +338,7 @@ func testHolderDiesWaiters(t *testing.T, url, nonce string) {
 	c, p, h := stampedeSite(t, url, nonce, 60, false)
 	setCounter(t, c, nonce)
 	dieHolding(t, url, nonce)
-	const bound = dieTTL // the default wait: the lease TTL
+	const bound = dieTTL            // the default wait: the lease TTL
 	slack := 800 * time.Millisecond // a noisy machine, the race detector
 	for _, r := range burst(h, nonce, 8) {
 		if r.code != http.StatusOK || !strings.HasPrefix(r.body, "render ") {
