@@ -204,7 +204,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case lookupServed:
 				return
 			case lookupRefresh:
-				p.stats.misses.Add(1)
 				p.runRefresh(w, r, s, h.next, m, &rf)
 				return
 			case lookupFailed:

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/internal/testserver"
 )
 
 // graceSite is a page whose render can be held (hold) until the test lets
@@ -184,5 +186,40 @@ func TestWithStampede(t *testing.T) {
 				t.Errorf("stampede %+v, coalescing wait %v; want %+v, %v", p.sp, p.cfg.coalesceWait, tc.want, tc.coalesce)
 			}
 		})
+	}
+}
+
+// TestPageLeaseBackendDown: with a lease and the backend down, the
+// fail-open cache gives no lease: every request renders at once, as
+// without one, and nobody waits for a render that will never be stored.
+func TestPageLeaseBackendDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	srv := testserver.Memcached(t)
+	c, err := backends.Open("memcached://" + srv.Addr + "?lease=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	p, err := New(WithCache(c), pageTimeoutOption(cache.Seconds(60)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	site := &graceSite{}
+	h := p.Handler(site)
+	start := time.Now()
+	replies := burst(h, "down", 8)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("8 requests with the backend down took %v: they waited for a lease", took)
+	}
+	for _, r := range replies {
+		if r.code != http.StatusOK || !strings.HasPrefix(r.body, "render ") || strings.Contains(r.status, "waited") {
+			t.Errorf("reply %v", r)
+		}
+	}
+	if st := p.Stats(); st.LeasesWon != 0 || st.Waited != 0 || st.WaitTimeouts != 0 {
+		t.Errorf("stats %+v: a lease from a backend that is down", st)
 	}
 }

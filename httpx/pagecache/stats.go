@@ -54,6 +54,7 @@ type Stats struct {
 	StaleServed uint64
 	// Refreshes counts pages rendered again while still stored (past their
 	// freshness, or drawn early), EarlyRefreshes those drawn early (XFetch).
+	// A refresh is counted neither in Hits nor in Misses.
 	Refreshes, EarlyRefreshes uint64
 	// Bypassed counts requests left alone: other methods, session cookies
 	// (WithAnonymousOnly), invalid hosts.
