@@ -312,8 +312,10 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 				*rf = refresh{key: key, lease: lease, early: !fl.Stale}
 				return lookupRefresh
 			}
-			if ne, ok := decodeEntry(newer); ok && newer != nil {
-				e, fl.Stale = ne, false // another process stored it again
+			if newer != nil {
+				if ne, ok := decodeEntry(newer); ok {
+					e, fl.Stale = ne, false // another process stored it again
+				}
 			}
 		}
 		if fl.Stale {
