@@ -153,8 +153,8 @@
 //     runs the handler and stores the page. A request that finds the lease
 //     held polls for the page with a bounded back-off (5ms doubling to
 //     50ms, as cache.Cache.Fill) and serves it as soon as it lands
-//     (Cache-Status "fwd=uri-miss; collapsed; detail=waited", fwd=miss
-//     once the list is known; its own process's waiters get it too,
+//     (Cache-Status "fragcache; fwd=uri-miss; collapsed; detail=waited",
+//     with the fwd of its miss; its own process's waiters get it too,
 //     "collapsed"), and takes the lease if it lapses (a holder that died). The wait is bounded by the
 //     cache.Stampede's Wait, else WithCoalescingWait, else the lease TTL
 //     (lease_ttl=, 10s by default); with a lease, the waits of coalescing

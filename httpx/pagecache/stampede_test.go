@@ -34,6 +34,7 @@ const (
 	envStampedeStart = "FRAGCACHE_PAGESTAMPEDE_START" // Unix nanoseconds of the burst
 	envStampedeNonce = "FRAGCACHE_PAGESTAMPEDE_NONCE" // names the page and its counter
 	envStampedePage  = "FRAGCACHE_PAGESTAMPEDE_PAGE"  // the page timeout, in seconds
+	envStampedeVary  = "FRAGCACHE_PAGESTAMPEDE_VARY"  // the request's Accept-Encoding (the page varies on it)
 )
 
 const (
@@ -72,6 +73,7 @@ func stampedeHandler(c *cache.Cache, nonce string, die bool) http.Handler {
 		}
 		time.Sleep(stampedeRender)
 		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Vary", "Accept-Encoding")
 		fmt.Fprintf(w, "render %d", n)
 	})
 }
@@ -107,9 +109,18 @@ func parseReplies(out []byte) []stampedeReply {
 
 // getPage requests the page through h.
 func getPage(h http.Handler, nonce string) stampedeReply {
+	return getVariant(h, nonce, "")
+}
+
+// getVariant requests the page through h with an Accept-Encoding header
+// (none: "").
+func getVariant(h http.Handler, nonce, encoding string) stampedeReply {
 	start := time.Now()
 	req := httptest.NewRequest(http.MethodGet, stampedePath(nonce), nil)
 	req.Host = "stampede.example"
+	if encoding != "" {
+		req.Header.Set("Accept-Encoding", encoding)
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return stampedeReply{code: w.Code, took: time.Since(start), status: w.Header().Get("Cache-Status"), body: w.Body.String()}
@@ -117,6 +128,11 @@ func getPage(h http.Handler, nonce string) stampedeReply {
 
 // burst makes n requests at once through h and returns their replies.
 func burst(h http.Handler, nonce string, n int) []stampedeReply {
+	return burstVariant(h, nonce, "", n)
+}
+
+// burstVariant is burst with an Accept-Encoding header.
+func burstVariant(h http.Handler, nonce, encoding string, n int) []stampedeReply {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -128,7 +144,7 @@ func burst(h http.Handler, nonce string, n int) []stampedeReply {
 		go func() {
 			defer wg.Done()
 			<-start
-			r := getPage(h, nonce)
+			r := getVariant(h, nonce, encoding)
 			mu.Lock()
 			replies = append(replies, r)
 			mu.Unlock()
@@ -182,22 +198,23 @@ func TestHelperPageStampede(t *testing.T) {
 		t.Fatalf("%s: %v", envStampedeStart, err)
 	}
 	time.Sleep(time.Until(time.Unix(0, start)))
-	for _, r := range burst(h, nonce, stampedeGoroutines) {
+	for _, r := range burstVariant(h, nonce, os.Getenv(envStampedeVary), stampedeGoroutines) {
 		fmt.Println(r)
 	}
 }
 
-// helper returns the command of a helper process.
-func helperCmd(url, mode, nonce string, page int, start time.Time) *exec.Cmd {
+// helperCmd returns the command of a helper process.
+func helperCmd(url, mode, nonce string, page int, start time.Time, encoding string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPageStampede$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envStampedeURL+"="+url, envStampedeMode+"="+mode, envStampedeNonce+"="+nonce,
-		envStampedePage+"="+strconv.Itoa(page), envStampedeStart+"="+strconv.FormatInt(start.UnixNano(), 10))
+		envStampedePage+"="+strconv.Itoa(page), envStampedeStart+"="+strconv.FormatInt(start.UnixNano(), 10),
+		envStampedeVary+"="+encoding)
 	return cmd
 }
 
 // processBurst makes stampedeProcs helper processes request the page at
 // once, stampedeGoroutines requests each, and returns every reply.
-func processBurst(t *testing.T, url, nonce string, page int) []stampedeReply {
+func processBurst(t *testing.T, url, nonce string, page int, encoding string) []stampedeReply {
 	t.Helper()
 	start := time.Now().Add(stampedeStartDelay)
 	type result struct {
@@ -206,7 +223,7 @@ func processBurst(t *testing.T, url, nonce string, page int) []stampedeReply {
 	}
 	results := make(chan result, stampedeProcs)
 	for range stampedeProcs {
-		cmd := helperCmd(url, "burst", nonce, page, start)
+		cmd := helperCmd(url, "burst", nonce, page, start, encoding)
 		go func() {
 			out, err := cmd.CombinedOutput()
 			results <- result{out, err}
@@ -240,7 +257,9 @@ func renders(t *testing.T, c *cache.Cache, nonce string) int {
 
 // TestPageStampedeProcesses races processes on real memcached and Redis
 // with a lease and grace on (WithStampede through the URL): a cold page
-// requested by 64 requests at once is rendered once across all processes;
+// requested by 64 requests at once is rendered once across all processes,
+// whether its header list is not known (the lease is on the header-list
+// key) or is (another variant stored: the lease is on the page key);
 // a lease holder that dies mid-render holds nobody beyond the wait bound,
 // and the first request after the lease TTL renders the page; a page past
 // its freshness is served stale to every request but the one that renders
@@ -266,6 +285,7 @@ func TestPageStampedeProcesses(t *testing.T) {
 				run   func(t *testing.T, url, nonce string)
 			}{
 				{"cold", "lease=1", testColdBurst},
+				{"cold-variant", "lease=1", testColdVariantBurst},
 				{"holder-dies/waiters", "lease=1&lease_ttl=" + dieTTL.String(), testHolderDiesWaiters},
 				{"holder-dies/first-after-ttl", "lease=1&lease_ttl=" + dieTTL.String(), testHolderDiesFirstAfterTTL},
 				{"grace", "grace=30s", testGraceBurst},
@@ -295,7 +315,7 @@ func setCounter(t *testing.T, c *cache.Cache, nonce string) {
 func testColdBurst(t *testing.T, url, nonce string) {
 	c, _, h := stampedeSite(t, url, nonce, 60, false)
 	setCounter(t, c, nonce)
-	replies := processBurst(t, url, nonce, 60)
+	replies := processBurst(t, url, nonce, 60, "")
 	if n := renders(t, c, nonce); n != 1 {
 		t.Errorf("%d renders across %d processes, want 1", n, stampedeProcs)
 	}
@@ -319,12 +339,41 @@ func testColdBurst(t *testing.T, url, nonce string) {
 	}
 }
 
+// testColdVariantBurst: the URL's header list is known (another variant
+// is stored), the requested variant is not: 64 concurrent requests in 4
+// processes lease its page key, and render it once.
+func testColdVariantBurst(t *testing.T, url, nonce string) {
+	c, _, h := stampedeSite(t, url, nonce, 60, false)
+	setCounter(t, c, nonce)
+	if r := getVariant(h, nonce, "gzip"); r.body != "render 1" || !strings.HasSuffix(r.status, "; stored") {
+		t.Fatalf("the gzip variant: %v, want it stored", r)
+	}
+	replies := processBurst(t, url, nonce, 60, "br")
+	if n := renders(t, c, nonce); n != 2 {
+		t.Errorf("%d renders of the br variant across %d processes, want 1", n-1, stampedeProcs)
+	}
+	statuses := map[string]int{}
+	for _, r := range replies {
+		statuses[r.status]++
+		if r.code != http.StatusOK || r.body != "render 2" {
+			t.Errorf("reply %v, want render 2", r)
+		}
+	}
+	if statuses["fragcache; fwd=vary-miss; stored"] != 1 {
+		t.Errorf("Cache-Status of the replies: %v, want one stored", statuses)
+	}
+	t.Logf("Cache-Status of the replies: %v", statuses)
+	if r := getVariant(h, nonce, "gzip"); r.status != statusHit || r.body != "render 1" {
+		t.Errorf("the gzip variant after the burst: %v, want a hit", r)
+	}
+}
+
 // dieHolding starts a helper process whose render, holding the lease,
 // exits the process, and returns once it has: when the process took the
 // lease at the latest.
 func dieHolding(t *testing.T, url, nonce string) time.Time {
 	t.Helper()
-	out, err := helperCmd(url, "die", nonce, 60, time.Now()).CombinedOutput()
+	out, err := helperCmd(url, "die", nonce, 60, time.Now(), "").CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != dieExit {
 		t.Fatalf("dying helper: %v, want exit code %d:\n%s", err, dieExit, out)
@@ -386,7 +435,7 @@ func testGraceBurst(t *testing.T, url, nonce string) {
 	// The burst starts stampedeStartDelay from now: past the page's
 	// freshness (1s), within its grace.
 	before := renders(t, c, nonce)
-	replies := processBurst(t, url, nonce, 1)
+	replies := processBurst(t, url, nonce, 1, "")
 	if n := renders(t, c, nonce) - before; n != 1 {
 		t.Errorf("%d renders of the stale page across %d processes, want 1", n, stampedeProcs)
 	}
