@@ -356,6 +356,109 @@ func (c *Cache) GetEntryKeyBytes(ctx context.Context, key []byte, s Stampede) (L
 	return c.GetEntry(ctx, string(key), s)
 }
 
+// GetManyWithFreshness is GetMany reading too, in the same round trip
+// (one multi-get; on the memory backend, from the entries), the freshness
+// side keys (FreshKey) of the keys listed in judged, each of which must be
+// in keys: vals holds the values found, and metas the freshness side-key
+// values found for judged keys, both keyed by the caller's keys. Judge
+// tells a value's Lookup from its meta (absent: fresh). Only the values
+// are counted as hits and misses, as GetMany counts them. It is for
+// callers that read several keys at once and judge some of them under a
+// Stampede with grace or early expiry (the page cache's single-read hit:
+// the header list, and the page with its freshness).
+func (c *Cache) GetManyWithFreshness(ctx context.Context, keys, judged []string) (vals, metas map[string][]byte, err error) {
+	if len(judged) == 0 {
+		vals, err = c.GetMany(ctx, keys)
+		return vals, nil, err
+	}
+	if err := c.usable(ctx); err != nil {
+		return nil, nil, err
+	}
+	start := time.Now()
+	vals, metas, err = c.getManyWithFreshness(ctx, keys, judged)
+	if c.observer != nil {
+		c.observer(c.name, "get_many", time.Since(start), err)
+	}
+	return vals, metas, err
+}
+
+func (c *Cache) getManyWithFreshness(ctx context.Context, keys, judged []string) (vals, metas map[string][]byte, err error) {
+	vals = make(map[string][]byte, len(keys))
+	metas = make(map[string][]byte, len(judged))
+	made := make(map[string]string, len(keys)+len(judged)) // made key → caller's key
+	fresh := make(map[string]string, len(judged))          // freshness side key → caller's key
+	mks := make([]string, 0, len(keys)+len(judged))
+	for _, k := range keys {
+		mk, err := c.key(ctx, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, dup := made[mk]; !dup {
+			mks = append(mks, mk)
+		}
+		made[mk] = k
+	}
+	for _, k := range judged {
+		mk, err := c.key(ctx, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, in := made[mk]; !in {
+			return nil, nil, fmt.Errorf("%w: GetManyWithFreshness: judged key %q is not among the keys", ErrInvalidOption, k)
+		}
+		fresh[FreshKey(mk)] = k
+	}
+	values := len(mks)
+	if fk, isFK := c.backend.(FreshnessKeeper); isFK {
+		// The freshness is in the entries: read each key with it.
+		for _, mk := range mks {
+			v, meta, ok, err := fk.GetFreshness(ctx, mk)
+			if err != nil {
+				return nil, nil, c.fail(err)
+			}
+			if ok {
+				vals[made[mk]] = v
+				if meta != nil {
+					if _, j := fresh[FreshKey(mk)]; j {
+						metas[made[mk]] = meta
+					}
+				}
+			}
+		}
+	} else {
+		for fk := range fresh {
+			mks = append(mks, fk)
+		}
+		var found map[string][]byte
+		if mg, ok := c.backend.(ManyGetter); ok {
+			if found, err = mg.GetMany(ctx, mks); err != nil {
+				return nil, nil, c.fail(err)
+			}
+		} else {
+			found = make(map[string][]byte, len(mks))
+			for _, mk := range mks {
+				v, ok, err := c.backend.Get(ctx, mk)
+				if err != nil {
+					return nil, nil, c.fail(err)
+				}
+				if ok {
+					found[mk] = v
+				}
+			}
+		}
+		for mk, v := range found {
+			if k, ok := made[mk]; ok {
+				vals[k] = v
+			} else if k, ok := fresh[mk]; ok {
+				metas[k] = v
+			}
+		}
+	}
+	c.stats.hits.Add(uint64(len(vals)))
+	c.stats.misses.Add(uint64(values - len(vals)))
+	return vals, metas, nil
+}
+
 // readWithFreshness reads the value under the made key mk and its
 // freshness, in one round trip where the backend can.
 func (c *Cache) readWithFreshness(ctx context.Context, mk string) (v, meta []byte, ok bool, err error) {

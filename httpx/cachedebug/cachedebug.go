@@ -187,6 +187,10 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 {{if .Pages}}<h1>Page caches</h1>
 <table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>stored</th><th>not stored</th><th>coalesced</th><th>wait timeouts</th><th>bypassed</th><th>errors</th></tr>
 {{range .Pages}}<tr><td>{{.Name}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Stored}}</td><td>{{.Stats.NotStored}}</td><td>{{.Stats.Coalesced}}</td><td>{{.Stats.CoalesceTimeouts}}</td><td>{{.Stats.Bypassed}}</td><td>{{.Stats.Errors}}</td></tr>
+{{end}}</table>
+<h2>Page stampede protection</h2>
+<table><tr><th>name</th><th>leases won</th><th>leases lost</th><th>leases expired</th><th>waited</th><th>wait time</th><th>wait timeouts</th><th>stale served</th><th>refreshes</th><th>early refreshes</th></tr>
+{{range .Pages}}<tr><td>{{.Name}}</td><td>{{.Stats.LeasesWon}}</td><td>{{.Stats.LeasesLost}}</td><td>{{.Stats.LeasesExpired}}</td><td>{{.Stats.Waited}}</td><td>{{.Stats.WaitTime}}</td><td>{{.Stats.WaitTimeouts}}</td><td>{{.Stats.StaleServed}}</td><td>{{.Stats.Refreshes}}</td><td>{{.Stats.EarlyRefreshes}}</td></tr>
 {{end}}</table>{{end}}
 <h1>Recent errors</h1>
 {{$any := false}}{{range .Caches}}{{if .RecentErrors}}{{$any = true}}{{end}}{{end}}

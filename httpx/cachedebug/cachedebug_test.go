@@ -47,7 +47,8 @@ func TestHandler(t *testing.T) {
 	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
 	page := rr.Body.String()
 	for _, want := range []string{"memory://", "redis://:xxxxx@127.0.0.1:1/0", "failopen", `class="bad">open`,
-		"connection refused", "sidebar", "template.cache.sidebar.", "site", "Recent errors", "<td>Get</td>"} {
+		"connection refused", "sidebar", "template.cache.sidebar.", "site", "Recent errors", "<td>Get</td>",
+		"Page stampede protection", "stale served"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

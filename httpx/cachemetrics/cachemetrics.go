@@ -92,7 +92,17 @@ var (
 		"coalesced":  desc("page_coalesced_total", "Requests answered with a concurrent request's response.", "cache"),
 		"bypassed":   desc("page_bypassed_total", "Requests the page cache left alone.", "cache"),
 		"errors":     desc("page_errors_total", "Page-cache backend errors.", "cache"),
+		// Stampede protection (pagecache.WithStampede).
+		"leases_won":      desc("page_leases_won_total", "Leases taken to render a page (a miss or a refresh).", "cache"),
+		"leases_lost":     desc("page_leases_lost_total", "Leases found held by another process or request.", "cache"),
+		"leases_expired":  desc("page_leases_expired_total", "Leases that lapsed before their render was done.", "cache"),
+		"waited":          desc("page_waited_total", "Requests served the page another process rendered while they waited.", "cache"),
+		"wait_timeouts":   desc("page_lease_wait_timeouts_total", "Requests that stopped waiting for another process's render.", "cache"),
+		"stale_served":    desc("page_stale_served_total", "Pages served past their freshness, within their grace.", "cache"),
+		"refreshes":       desc("page_refreshes_total", "Pages rendered again while still stored (stale or drawn early).", "cache"),
+		"early_refreshes": desc("page_early_refreshes_total", "Pages rendered again early (XFetch).", "cache"),
 	}
+	pageWaitSeconds = desc("page_wait_seconds_total", "Time requests waited for another process's render of a page.", "cache")
 )
 
 // Describe implements prometheus.Collector.
@@ -109,6 +119,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- nearBytes
 	ch <- nearMaxBytes
 	ch <- nearMaxStaleness
+	ch <- pageWaitSeconds
 }
 
 // Collect implements prometheus.Collector.
@@ -179,6 +190,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(pageOps["coalesced"], s.Coalesced, p.Name)
 		counter(pageOps["bypassed"], s.Bypassed, p.Name)
 		counter(pageOps["errors"], s.Errors, p.Name)
+		counter(pageOps["leases_won"], s.LeasesWon, p.Name)
+		counter(pageOps["leases_lost"], s.LeasesLost, p.Name)
+		counter(pageOps["leases_expired"], s.LeasesExpired, p.Name)
+		counter(pageOps["waited"], s.Waited, p.Name)
+		counter(pageOps["wait_timeouts"], s.WaitTimeouts, p.Name)
+		counter(pageOps["stale_served"], s.StaleServed, p.Name)
+		counter(pageOps["refreshes"], s.Refreshes, p.Name)
+		counter(pageOps["early_refreshes"], s.EarlyRefreshes, p.Name)
+		ch <- prometheus.MustNewConstMetric(pageWaitSeconds, prometheus.CounterValue, s.WaitTime.Seconds(), p.Name)
 	}
 }
 

@@ -59,8 +59,11 @@ fragcache_cache_misses_total{alias="down"} 1
 		"fragcache_cache_breaker_open", "fragcache_cache_hits_total", "fragcache_cache_misses_total"); err != nil {
 		t.Error(err)
 	}
-	if n, err := testutil.GatherAndCount(pr, "fragcache_page_hits_total"); err != nil || n != 1 {
-		t.Errorf("page metrics: %d, %v", n, err)
+	for _, name := range []string{"fragcache_page_hits_total", "fragcache_page_leases_won_total", "fragcache_page_waited_total",
+		"fragcache_page_stale_served_total", "fragcache_page_refreshes_total", "fragcache_page_wait_seconds_total"} {
+		if n, err := testutil.GatherAndCount(pr, name); err != nil || n != 1 {
+			t.Errorf("page metric %s: %d, %v", name, n, err)
+		}
 	}
 
 	if err := cachemetrics.PublishExpvar("fragcache_test", reg); err != nil {

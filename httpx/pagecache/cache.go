@@ -30,6 +30,14 @@ type Cache struct {
 	stats   counters
 	// lists remembers header lists for single-read hits (nil: off).
 	lists *listMemory
+	// sp is the stampede protection (WithStampede); sides says pages are
+	// read with their freshness (grace or early expiry), lease that a miss
+	// takes the lease. refreshing marks the page keys this process is
+	// rendering again (grace, early expiry).
+	sp         cache.Stampede
+	sides      bool
+	lease      bool
+	refreshing sync.Map
 }
 
 // New returns a page cache configured by opts. It needs WithCache
@@ -40,9 +48,18 @@ func New(opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
+	sp, err := cfg.resolveStampede(c)
+	if err != nil {
+		return nil, err
+	}
 	if !cfg.coalesceWaitSet {
 		if t, ok := cache.As[interface{ OpTimeout() time.Duration }](c.Backend()); ok {
 			cfg.coalesceWait = t.OpTimeout()
+		}
+		if sp.Lease {
+			// Waiting is what a lease asks for: the operation timeout is
+			// shorter than most renders.
+			cfg.coalesceWait = waitBound(sp)
 		}
 	}
 	if d := c.Django(); !cfg.schemeSet && !d.IsZero() {
@@ -50,7 +67,7 @@ func New(opts ...Option) (*Cache, error) {
 		// release keys pages.
 		cfg.keys.scheme = d.PageKeys()
 	}
-	p := &Cache{cfg: cfg, cache: c, keys: newKeys(cfg.keys)}
+	p := &Cache{cfg: cfg, cache: c, keys: newKeys(cfg.keys), sp: sp, sides: sp.Sides(), lease: sp.Lease}
 	p.scratch.New = func() any { return new(keyInputs) }
 	n := cfg.lists
 	if !cfg.listsSet && !cache.IsInProcess(c.Backend()) {
@@ -164,7 +181,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if found {
 		var names headerNames
 		if names, found = learnedNames(hl); found {
-			m.listKnown, m.fwd = true, "miss"
+			m.listKnown, m.fwd, m.list = true, "miss", hl
 			namesAuth := s.setVary(&p.keys.cfg, r, names)
 			if len(s.vary) > 0 {
 				m.fwd = "vary-miss"
@@ -178,12 +195,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// RFC 9111 §3.5: a request with credentials gets a stored page
 			// only when the page varies on them or says it may be shared.
 			sharedOnly := !namesAuth && len(r.Header[hAuthorization]) > 0
-			res := p.lookup(w, r, s, http.MethodGet, sharedOnly, &pre)
+			var rf refresh
+			res := p.lookup(w, r, s, http.MethodGet, sharedOnly, &pre, &rf)
 			if res == lookupMiss && r.Method == http.MethodHead {
-				res = p.lookup(w, r, s, http.MethodHead, sharedOnly, &pre)
+				res = p.lookup(w, r, s, http.MethodHead, sharedOnly, &pre, &rf)
 			}
 			switch res {
 			case lookupServed:
+				return
+			case lookupRefresh:
+				p.runRefresh(w, r, s, h.next, m, &rf)
 				return
 			case lookupFailed:
 				m.fetchErr = true
@@ -221,9 +242,10 @@ const (
 type lookupResult uint8
 
 const (
-	lookupMiss   lookupResult = iota // nothing usable stored
-	lookupServed                     // a stored page was written
-	lookupFailed                     // the backend failed
+	lookupMiss    lookupResult = iota // nothing usable stored
+	lookupServed                      // a stored page was written
+	lookupFailed                      // the backend failed
+	lookupRefresh                     // the request is to render a stale page again (grace, early expiry)
 )
 
 // lookup serves the entry stored under the page key for method (s.url and
@@ -231,13 +253,26 @@ const (
 // Cache-Control lets a shared cache answer a request with Authorization
 // (public, s-maxage or must-revalidate). The entry is taken from pre when
 // it was fetched there under that very key (a single-read hit), else read.
-func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, method string, sharedOnly bool, pre *prefetched) lookupResult {
+// With grace or early expiry (WithStampede), the page's freshness is read
+// with it; a page past its freshness (or drawn early) is served stale, or,
+// for the one request that takes its lease, left to render again:
+// lookupRefresh, with rf set.
+func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, method string, sharedOnly bool, pre *prefetched, rf *refresh) lookupResult {
 	s.pkey = p.keys.appendPageKey(s.pkey[:0], s, r, method)
 	ctx := r.Context()
 	v, ok, single := pre.value(s.pkey)
-	var err error
-	if !single {
+	var (
+		err error
+		fl  cache.Lookup // the freshness, with grace or early expiry
+	)
+	switch {
+	case !single && p.sides:
+		fl, err = p.cache.GetEntryKeyBytes(ctx, s.pkey, p.sp)
+		v, ok = fl.Value, fl.Hit
+	case !single:
 		v, ok, err = p.cache.GetKeyBytes(ctx, s.pkey)
+	case ok && p.sides:
+		fl = cache.Judge(v, pre.meta(s.pkey), p.sp, time.Now())
 	}
 	if errors.Is(err, cache.ErrForeignValue) {
 		// A page Django pickled (an HttpResponse): never read, a miss that
@@ -265,6 +300,29 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 			return lookupMiss
 		}
 	}
+	status := statusHit
+	if fl.Refresh() {
+		if method == r.Method && !sharedOnly {
+			// A HEAD request served a GET page does not render it again,
+			// nor a request with credentials the page does not vary on
+			// (its response would not be the page others get).
+			key := string(s.pkey)
+			lease, newer, mine := p.startRefresh(ctx, key, v)
+			if mine {
+				*rf = refresh{key: key, lease: lease, early: !fl.Stale}
+				return lookupRefresh
+			}
+			if newer != nil {
+				if ne, ok := decodeEntry(newer); ok {
+					e, fl.Stale = ne, false // another process stored it again
+				}
+			}
+		}
+		if fl.Stale {
+			p.stats.staleServed.Add(1)
+			status = statusStale
+		}
+	}
 	p.stats.hits.Add(1)
 	if single {
 		p.stats.singleReadHits.Add(1)
@@ -272,7 +330,7 @@ func (p *Cache) lookup(w http.ResponseWriter, r *http.Request, s *keyInputs, met
 	if rec := timing.From(r.Context()); p.cfg.serverTiming && rec != nil {
 		rec.Record("page", "hit", time.Since(s.lookupStart))
 	}
-	p.serveEntry(w, r, &e, statusHit)
+	p.serveEntry(w, r, &e, status)
 	return lookupServed
 }
 

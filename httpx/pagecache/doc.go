@@ -27,6 +27,8 @@
 //     merge request targets;
 //   - entry.go and headerlist.go: the stored formats (plain bytes, never
 //     code; a header list pickled by Django is read too);
+//   - stampede.go: protection against stampedes across processes
+//     (leases, grace, early expiry);
 //   - options.go, middleware.go (Page, Site), learn.go, invalidate.go,
 //     stats.go.
 //
@@ -132,6 +134,68 @@
 // memcached, none on memory://) or its own deadline, renders the page
 // itself and does not store it (Cache-Status detail=wait-timeout), so a
 // stuck render or a stuck cache costs each request at most its own render.
+//
+// # Stampedes across processes
+//
+// Coalescing works within one process. A site runs many processes on one
+// memcached or Redis, and when a hot page is missing or expires, each of
+// them renders it at the same moment. WithStampede (by default the
+// cache's own stampede protection: lease=, lease_ttl=, grace=, xfetch=
+// and xfetch_beta= on its URL, cache.Cache.Stampede) adds the cache's
+// tools to the page cache:
+//
+//   - a lease (lease=1): the request that leads this process's requests
+//     for a missed page takes the backend's lease (memcached add, Redis
+//     SET NX PX; see cache.Cache.AcquireLease) on the page key, or on the
+//     header-list key while the URL's header list is not known (its first
+//     render, or after the list expired: the page key is not known yet).
+//     The holder reads once more (the page may have landed meanwhile),
+//     runs the handler and stores the page. A request that finds the lease
+//     held polls for the page with a bounded back-off (5ms doubling to
+//     50ms, as cache.Cache.Fill) and serves it as soon as it lands
+//     (Cache-Status "fragcache; fwd=uri-miss; collapsed; detail=waited",
+//     with the fwd of its miss; its own process's waiters get it too,
+//     "collapsed"), and takes the lease if it lapses (a holder that died). The wait is bounded by the
+//     cache.Stampede's Wait, else WithCoalescingWait, else the lease TTL
+//     (lease_ttl=, 10s by default); with a lease, the waits of coalescing
+//     default to that bound too. Past it a request renders its own
+//     response and stores it only if it can then take the lease
+//     (otherwise detail=wait-timeout). A backend that gives no lease
+//     (down, behind the fail-open wrapper) lets each request render as
+//     without one. The lease costs a miss one more round trip, the holder
+//     one more read; hits are unchanged. Requests with an Authorization
+//     header, while the header list is not known, render without the
+//     lease. A lease on the header-list key covers the URL's first render
+//     only: a waiting request whose variant (Vary values) is another one
+//     renders its own once the holder is done.
+//   - grace (grace=): a page and its header list are kept for their
+//     timeout plus the grace, and the page's freshness (until when it is
+//     fresh) is written in its side key (cache.FreshKey), read in the same
+//     round trip as the page: the single-read hit's multi-get gets one
+//     more key, the two-read path reads the page and its freshness with
+//     one multi-get (on memory://, the freshness is in the entry). Past
+//     its freshness, a page is served stale to every request
+//     (Cache-Status "fragcache; hit; detail=stale", its headers as stored:
+//     Expires and max-age say it is stale, and Age grows past max-age),
+//     while the one request that takes the lease renders the page for its
+//     own response and stores it ("fwd=stale; stored"); a process renders
+//     it once at a time. Nobody waits, even at expiry. A page without a
+//     freshness key (stored without grace, or by Django), or whose
+//     freshness describes another value, is fresh until it expires. Django
+//     processes sharing the cache serve pages during the grace too, as
+//     fresh ones.
+//   - early expiry (xfetch=1, xfetch_beta=): XFetch draws, on each hit,
+//     whether to render the page again before its freshness ends, with a
+//     probability growing as the end nears and with the time its render
+//     took (kept in the same side key); the request drawn renders it as the
+//     lease holder, the others get the page as usual.
+//
+// Only a GET request renders a stale GET page again (a HEAD request is
+// served it), and never a request with credentials the page does not vary
+// on. Stats counts leases won, lost and expired, waits and their time,
+// stale pages served and refreshes. Without WithStampede and without
+// options on the cache's URL, nothing of this runs: a hit reads and
+// allocates as before.
 //
 // # Storing (UpdateCacheMiddleware, newest Django with every security fix)
 //

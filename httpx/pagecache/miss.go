@@ -24,13 +24,24 @@ type miss struct {
 	listKnown   bool
 	fetchErr    bool
 	waitTimeout bool // a follower that stopped waiting for the leader
+	// list is the header list read (listKnown), for a lease waiter's result.
+	list []byte
+	// leaseRetake: a request that stopped waiting for another process's
+	// render (awaitLease) stores its response only if it takes the lease
+	// on leaseKey.
+	leaseRetake bool
+	leaseKey    string
 }
 
 // serveMiss runs the handler for a missed page, coalescing concurrent
 // misses of the same page.
 func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, next http.Handler, m miss) {
-	if !p.cfg.coalesce || m.fetchErr {
+	if m.fetchErr {
 		p.run(w, r, s, next, m)
+		return
+	}
+	if !p.cfg.coalesce {
+		p.fill(w, r, s, next, m)
 		return
 	}
 	key := p.flightKey(r, s, m)
@@ -71,7 +82,7 @@ func (p *Cache) serveMiss(w http.ResponseWriter, r *http.Request, s *keyInputs, 
 	}
 	var res *flightResult
 	defer func() { p.flights.Finish(key, f, res) }()
-	res = p.run(w, r, s, next, m)
+	res = p.fill(w, r, s, next, m)
 }
 
 // flightKey is the coalescing key: the page key when the header list is
@@ -109,7 +120,9 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 		budget.Fail(p.cache.Backend())
 	}
 	r = r.WithContext(cache.WithBudget(r.Context(), budget))
+	start := time.Now()
 	rec := p.record(w, r, next, m.fwd)
+	took := time.Since(start)
 	if rec.PassedThrough() {
 		// Streamed, too large or hijacked: already sent as it was written.
 		p.stats.notStored.Add(1)
@@ -118,9 +131,19 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 	h := rec.Header()
 	canonicalizeHeader(h)
 	timeout, now, detail := p.prepare(r, s, rec, m)
+	if detail == "" && m.leaseRetake {
+		// This request stopped waiting for another process's render: it
+		// stores its own only as the lease's new holder.
+		lease, got, _ := p.tryLease(r.Context(), m.leaseKey)
+		if !got {
+			detail = "wait-timeout"
+		} else {
+			defer p.releaseLease(lease)
+		}
+	}
 	var res *flightResult
 	if detail == "" {
-		res, detail = p.store(r, s, rec, timeout, now)
+		res, detail = p.store(r, s, rec, timeout, now, took)
 	}
 	fwd := "fragcache; fwd=" + m.fwd
 	p.setServerTiming(h, r) // after the store: never stored
@@ -222,7 +245,7 @@ func (p *Cache) prepare(r *http.Request, s *keyInputs, rec *recorder.Recorder, m
 
 // store writes the learned header list (learn_cache_key) and the page for
 // timeout seconds. It returns what was stored, or the reason nothing was.
-func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, timeout int, now time.Time) (*flightResult, string) {
+func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, timeout int, now time.Time, took time.Duration) (*flightResult, string) {
 	h := rec.Header()
 	vary, hasVary := httpheader.ResponseHeader(h, httpheader.Vary)
 	list := HeaderList(vary, p.keys.cfg.language != nil)
@@ -251,9 +274,19 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 	var sw cache.Swallowed
 	ctx := cache.WithSwallowed(context.WithoutCancel(r.Context()), &sw)
 	hl := encodeHeaderList(list)
-	err := p.cache.Set(ctx, string(s.hkey), hl, t)
-	if err == nil {
-		err = p.cache.Set(ctx, string(s.pkey), entry, t)
+	var err error
+	if p.sides {
+		// With grace, the list lives as long as the page; the page's
+		// freshness goes in its side key (cache.Cache.SetEntry).
+		err = p.cache.Set(ctx, string(s.hkey), hl, cache.Seconds(float64(timeout)+p.sp.Grace.Seconds()))
+		if err == nil {
+			err = p.cache.SetEntry(ctx, string(s.pkey), entry, t, p.sp, took)
+		}
+	} else {
+		err = p.cache.Set(ctx, string(s.hkey), hl, t)
+		if err == nil {
+			err = p.cache.Set(ctx, string(s.pkey), entry, t)
+		}
 	}
 	switch {
 	case errors.Is(err, cache.ErrValueTooLarge):

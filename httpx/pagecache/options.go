@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
@@ -58,6 +59,10 @@ type config struct {
 	// (WithHeaderListMemory; 0: none); listsSet says the option was given.
 	lists    int
 	listsSet bool
+	// stampede is the cross-process stampede protection (WithStampede);
+	// stampedeSet says the option was given (else: the cache's).
+	stampede    cache.Stampede
+	stampedeSet bool
 
 	schemeSet bool
 	djangoSet bool
@@ -291,6 +296,43 @@ func WithCoalescingWait(d time.Duration) Option {
 			return
 		}
 		p.coalesceWait, p.coalesceWaitSet = d, true
+	}
+}
+
+// WithStampede sets the page cache's protection against stampedes across
+// processes (default: the cache's own, cache.Cache.Stampede, which URLs
+// set with lease=, lease_ttl=, grace=, xfetch= and xfetch_beta=). See
+// "Stampedes across processes" in the package documentation:
+//
+//   - Lease: on a miss, one request among all the processes sharing the
+//     backend renders the page, holding the backend's lease on the page
+//     key (on the header-list key while the URL's header list is not
+//     known); the others wait for the page to land, polling with a bounded
+//     back-off, and are served it (Cache-Status detail=waited). Past the
+//     wait bound a request renders its own response, and stores it only
+//     if it can then take the lease.
+//   - Grace: pages (and their header lists) are kept for their timeout
+//     plus Grace; past its timeout a page is served stale to every request
+//     (Cache-Status detail=stale) while the lease holder's own request
+//     renders and stores it again.
+//   - XFetch, XFetchBeta: early probabilistic expiry; a request drawn
+//     before the page's timeout renders and stores it again.
+//
+// s.Wait bounds the wait for another process's render; 0 means the
+// coalescing wait when WithCoalescingWait is given, else the lease TTL.
+// With a lease, requests of this process waiting for one another
+// (coalescing) wait as long unless WithCoalescingWait is given: the
+// operation timeout, the default otherwise, is shorter than most renders.
+// Negative durations, a negative or non-finite XFetchBeta, and a lease on
+// a cache without leases (cache.Cache.Leases) are errors of New wrapping
+// cache.ErrInvalidOption.
+func WithStampede(s cache.Stampede) Option {
+	return func(p *config) {
+		if s.LeaseTTL < 0 || s.Wait < 0 || s.Grace < 0 || !(s.XFetchBeta >= 0) || math.IsInf(s.XFetchBeta, 0) {
+			p.err = fmt.Errorf("%w: WithStampede(%+v): want durations of 0 or more and XFetchBeta a finite number of 0 or more", cache.ErrInvalidOption, s)
+			return
+		}
+		p.stampede, p.stampedeSet = s, true
 	}
 }
 

@@ -37,6 +37,14 @@ func (p *Cache) readList(ctx context.Context, s *keyInputs) (hl []byte, found bo
 type prefetched struct {
 	vals map[string][]byte // the multi-get's hits; nil: nothing prefetched
 	keys []string          // the page keys fetched: GET's, then HEAD's
+	// metas are the pages' freshness side-key values, fetched with them
+	// under grace or early expiry (WithStampede).
+	metas map[string][]byte
+}
+
+// meta returns the freshness fetched with the page under key (nil: none).
+func (f *prefetched) meta(key []byte) []byte {
+	return f.metas[string(key)]
 }
 
 // value returns the value fetched under key; fetched is false when key was
@@ -72,7 +80,13 @@ func (p *Cache) readTogether(ctx context.Context, r *http.Request, s *keyInputs,
 		s.headKey = p.keys.appendPageKey(s.headKey[:0], s, r, http.MethodHead)
 		keys = append(keys, string(s.headKey))
 	}
-	vals, err := p.cache.GetMany(ctx, keys)
+	var vals, metas map[string][]byte
+	if p.sides {
+		// The pages' freshness side keys ride along: one more key each.
+		vals, metas, err = p.cache.GetManyWithFreshness(ctx, keys, keys[1:])
+	} else {
+		vals, err = p.cache.GetMany(ctx, keys)
+	}
 	if errors.Is(err, cache.ErrForeignValue) {
 		p.stats.listGuessWrong.Add(1)
 		return nil, false, false, nil
@@ -82,7 +96,7 @@ func (p *Cache) readTogether(ctx context.Context, r *http.Request, s *keyInputs,
 	}
 	hl, found = vals[keys[0]]
 	if found && bytes.Equal(hl, guess) {
-		pre.vals, pre.keys = vals, keys[1:]
+		pre.vals, pre.keys, pre.metas = vals, keys[1:], metas
 	} else {
 		p.stats.listGuessWrong.Add(1)
 	}

@@ -2,6 +2,7 @@ package pagecache
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
 )
@@ -35,6 +36,26 @@ type Stats struct {
 	// request's render (WithCoalescingWait) and rendered the page
 	// themselves.
 	CoalesceTimeouts uint64
+	// LeasesWon counts the leases this process took to render a page (a
+	// miss, or a refresh) with stampede protection (WithStampede);
+	// LeasesLost those another process (or request) held; LeasesExpired
+	// those that lapsed before the render was done (another process may
+	// have rendered the page too).
+	LeasesWon, LeasesLost, LeasesExpired uint64
+	// Waited counts requests served the page another process rendered
+	// while they waited for it (Cache-Status detail=waited), and WaitTime
+	// their total wait; WaitTimeouts those that stopped waiting at the
+	// bound and rendered the page themselves.
+	Waited, WaitTimeouts uint64
+	WaitTime             time.Duration
+	// StaleServed counts pages served past their freshness, within their
+	// grace, while another request rendered them again (Cache-Status
+	// detail=stale).
+	StaleServed uint64
+	// Refreshes counts pages rendered again while still stored (past their
+	// freshness, or drawn early), EarlyRefreshes those drawn early (XFetch).
+	// A refresh is counted neither in Hits nor in Misses.
+	Refreshes, EarlyRefreshes uint64
 	// Bypassed counts requests left alone: other methods, session cookies
 	// (WithAnonymousOnly), invalid hosts.
 	Bypassed uint64
@@ -57,6 +78,8 @@ func (s Stats) HitRate() float64 {
 type counters struct {
 	singleReadHits, listGuessWrong                                                 atomic.Uint64
 	hits, misses, stored, notStored, coalesced, coalesceTimeouts, bypassed, errors atomic.Uint64
+	leasesWon, leasesLost, leasesExpired, waited, waitTimeouts, waitNanos          atomic.Uint64
+	staleServed, refreshes, earlyRefreshes                                         atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -72,6 +95,15 @@ func (p *Cache) Stats() Stats {
 		CoalesceTimeouts: p.stats.coalesceTimeouts.Load(),
 		Bypassed:         p.stats.bypassed.Load(),
 		Errors:           p.stats.errors.Load(),
+		LeasesWon:        p.stats.leasesWon.Load(),
+		LeasesLost:       p.stats.leasesLost.Load(),
+		LeasesExpired:    p.stats.leasesExpired.Load(),
+		Waited:           p.stats.waited.Load(),
+		WaitTimeouts:     p.stats.waitTimeouts.Load(),
+		WaitTime:         time.Duration(p.stats.waitNanos.Load()),
+		StaleServed:      p.stats.staleServed.Load(),
+		Refreshes:        p.stats.refreshes.Load(),
+		EarlyRefreshes:   p.stats.earlyRefreshes.Load(),
 	}
 	if p.cache != nil {
 		s.Backend = p.cache.Stats().Backend
