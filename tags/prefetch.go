@@ -549,8 +549,8 @@ type batch []cacheKeys
 type cacheKeys struct {
 	c    *cache.Cache
 	keys []string
-	// fresh[i] says keys[i] is read with its freshness; nil when none is.
-	fresh []bool
+	// judged are the keys read with their freshness (cache.Stampede.Sides).
+	judged []string
 }
 
 // add appends key for c, to be read with its freshness if fresh.
@@ -563,12 +563,9 @@ func (b *batch) add(c *cache.Cache, key string, fresh bool) {
 		*b = append(*b, cacheKeys{c: c})
 	}
 	ck := &(*b)[i]
-	if fresh && ck.fresh == nil {
-		ck.fresh = make([]bool, len(ck.keys), len(ck.keys)+1)
-	}
 	ck.keys = append(ck.keys, key)
-	if ck.fresh != nil {
-		ck.fresh = append(ck.fresh, fresh)
+	if fresh {
+		ck.judged = append(ck.judged, key)
 	}
 }
 
@@ -652,7 +649,7 @@ func (p *Prefetch) fetch(ec *pongo2.ExecutionContext, b batch) {
 	ctx := requestContext(ec)
 	for _, ck := range b {
 		c, keys := ck.c, ck.keys
-		got, fresh, err := c.GetManyWithFreshness(ctx, keys, ck.fresh)
+		got, fresh, err := c.GetManyWithFreshness(ctx, keys, ck.judged)
 		if err != nil {
 			continue
 		}
