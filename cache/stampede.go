@@ -418,6 +418,7 @@ func (c *Cache) SetEntry(ctx context.Context, key string, value []byte, timeout 
 		return nil
 	}
 	c.stats.sets.Add(1)
+	c.indexVariant(ctx, key, life)
 	return nil
 }
 
@@ -442,6 +443,7 @@ func (c *Cache) setExact(ctx context.Context, key string, value []byte, t Timeou
 		return nil
 	}
 	c.stats.sets.Add(1)
+	c.indexVariant(ctx, key, t)
 	return nil
 }
 
