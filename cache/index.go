@@ -39,12 +39,13 @@ type Indexer interface {
 	IndexDelete(ctx context.Context, index string) error
 }
 
-// PrefixDeleter is implemented by backends that can delete every key
-// starting with a prefix of made keys (Redis with SCAN MATCH, the memory
-// store), including keys a Django process wrote. DeletePrefix returns how
-// many keys it deleted.
+// PrefixDeleter is implemented by backends that can enumerate their keys
+// (Redis with SCAN MATCH, the memory store), and so delete keys a Django
+// process wrote too. DeletePrefix deletes every made key starting with
+// prefix that match accepts (nil: every one), and returns how many it
+// deleted.
 type PrefixDeleter interface {
-	DeletePrefix(ctx context.Context, prefix string) (int, error)
+	DeletePrefix(ctx context.Context, prefix string, match func(key string) bool) (int, error)
 }
 
 // MaxIndexMembers bounds an index: 10,000 made keys.
@@ -73,6 +74,21 @@ func fragmentName(key string) (string, bool) {
 		return "", false
 	}
 	return rest[:len(rest)-33], true
+}
+
+// isVariant reports whether the made key mk is a variant of the fragment
+// whose made name key is base: base, ".", and 32 lowercase hexadecimal
+// digits (so that the variants of "side" are not those of "side.bar").
+func isVariant(mk, base string) bool {
+	if len(mk) != len(base)+33 || !strings.HasPrefix(mk, base) || mk[len(base)] != '.' {
+		return false
+	}
+	for i := len(base) + 1; i < len(mk); i++ {
+		if c := mk[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // indexVariant records the fragment variant just stored under key (a
@@ -114,7 +130,9 @@ func (c *Cache) indexVariant(ctx context.Context, key string, t Timeout) {
 // by the md5 of the key).
 //
 // name is the fragment name as written in the tag. Keys keep Django's
-// shape: nothing is added to them.
+// shape: nothing is added to them. With a key function (WithKeyFunc),
+// whose made keys have no known shape, only the indexed variants are
+// deleted.
 func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (int, error) {
 	if err := c.usable(ctx); err != nil {
 		return 0, err
@@ -132,7 +150,7 @@ func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (in
 			errs = append(errs, fmt.Errorf("reading the index %q: %w", idx, err))
 		}
 		for _, mk := range members {
-			if !strings.HasPrefix(mk, base+".") {
+			if c.keyFunc == nil && !isVariant(mk, base) {
 				continue // not a variant of this name at this version
 			}
 			ok, err := c.backend.Delete(ctx, mk)
@@ -151,8 +169,8 @@ func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (in
 			}
 		}
 	}
-	if pd, ok := As[PrefixDeleter](c.backend); ok {
-		n, err := pd.DeletePrefix(ctx, base+".")
+	if pd, ok := As[PrefixDeleter](c.backend); ok && c.keyFunc == nil {
+		n, err := pd.DeletePrefix(ctx, base+".", func(k string) bool { return isVariant(k, base) })
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -284,6 +284,24 @@ func (f *Fragments) InvalidateFragmentUsing(ctx context.Context, alias, name str
 	return f.reg.InvalidateFragmentIn(ctx, alias, name, vary...)
 }
 
+// InvalidateFragmentVariants deletes every variant of the fragment name
+// (every vary-on value) from the cache a {% cache %} tag without using=
+// stores it in, and returns how many entries it deleted. name is the
+// fragment name as written in the tag. See
+// cache.Cache.InvalidateFragmentVariants for what each backend finds: on
+// Redis and the memory store every variant, those a Django process wrote
+// included; on memcached and the file backend, the variants written
+// through this package (indexed when stored).
+func (f *Fragments) InvalidateFragmentVariants(ctx context.Context, name string) (int, error) {
+	return f.reg.InvalidateFragmentVariants(ctx, name)
+}
+
+// InvalidateFragmentVariantsUsing is InvalidateFragmentVariants for tags
+// with using="alias".
+func (f *Fragments) InvalidateFragmentVariantsUsing(ctx context.Context, alias, name string) (int, error) {
+	return f.reg.InvalidateFragmentVariantsIn(ctx, alias, name)
+}
+
 // counters returns the counters of a fragment name; key is the name boxed
 // once at parse time, so that the lookup does not allocate.
 func (f *Fragments) counters(key any) *counters {

@@ -580,13 +580,13 @@ func (s *Store) IndexDelete(_ context.Context, key string) error {
 }
 
 // DeletePrefix implements cache.PrefixDeleter: it deletes every entry
-// whose key starts with prefix.
-func (s *Store) DeletePrefix(_ context.Context, prefix string) (int, error) {
+// whose key starts with prefix and that match accepts (nil: every one).
+func (s *Store) DeletePrefix(_ context.Context, prefix string, match func(key string) bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for k, e := range s.items {
-		if strings.HasPrefix(k, prefix) {
+		if strings.HasPrefix(k, prefix) && (match == nil || match(k)) {
 			s.remove(e)
 			n++
 		}

@@ -745,6 +745,12 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 // c.MakeKey("views.*") when the prefix holds none of *?[]\. Keys written
 // during the walk may be missed or deleted.
 func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error) {
+	return b.scanDelete(ctx, pattern, nil)
+}
+
+// scanDelete is DeletePattern deleting only the keys for which match
+// reports true (nil: every key matching pattern).
+func (b *Backend) scanDelete(ctx context.Context, pattern string, match func(string) bool) (int, error) {
 	c := b.writer()
 	var (
 		cursor  uint64
@@ -770,6 +776,9 @@ func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error
 			return deleted, b.fail(ctx, "SCAN", 0, err)
 		}
 		for _, k := range keys {
+			if match != nil && !match(k) {
+				continue
+			}
 			batch = append(batch, k)
 			if len(batch) >= b.scanCount {
 				if err := flush(); err != nil {
@@ -869,11 +878,12 @@ func (b *Backend) IndexDelete(ctx context.Context, key string) error {
 	return err
 }
 
-// DeletePrefix implements cache.PrefixDeleter with DeletePattern: every
-// key starting with prefix (its glob characters escaped), those a Django
-// process wrote included.
-func (b *Backend) DeletePrefix(ctx context.Context, prefix string) (int, error) {
-	return b.DeletePattern(ctx, EscapePattern(prefix)+"*")
+// DeletePrefix implements cache.PrefixDeleter as DeletePattern does
+// (SCAN MATCH, DEL in batches): every key starting with prefix (its glob
+// characters escaped) that match accepts, those a Django process wrote
+// included.
+func (b *Backend) DeletePrefix(ctx context.Context, prefix string, match func(key string) bool) (int, error) {
+	return b.scanDelete(ctx, EscapePattern(prefix)+"*", match)
 }
 
 // EscapePattern escapes the characters special to Redis glob patterns
