@@ -49,6 +49,10 @@ type cacheNode struct {
 	nameKey any
 	vary    []arg
 	using   *arg
+	// bodyDigest is the digest of the body's tokens, and digest the
+	// template digest built on it (digest.go).
+	bodyDigest [16]byte
+	digest     digestState
 }
 
 // parseCacheTag is the pongo2 TagParser of {% cache %}. It follows Django's
@@ -66,6 +70,7 @@ func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser)
 	if perr := lexerBreak(args, start); perr != nil {
 		return nil, perr
 	}
+	bodyFrom := doc.Count() - doc.Remaining()
 	body, _, err := doc.WrapUntilTag("endcache")
 	if err != nil {
 		if err.OrigError != nil && err.OrigError.Error() == "Unexpected EOF, expected tag endcache." {
@@ -95,7 +100,7 @@ func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser)
 		words = words[:len(words)-1]
 	}
 
-	n := &cacheNode{start: start, body: body}
+	n := &cacheNode{start: start, body: body, bodyDigest: tokenDigest(doc, bodyFrom, doc.Count()-doc.Remaining())}
 	// The timeout: an expression, resolved at render time.
 	if n.timeout, perr = compileWord(args, words[0]); perr != nil {
 		return nil, tagError(perr)
@@ -202,6 +207,13 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 			return perr
 		}
 		vary = append(vary, varyValue(v))
+	}
+	if f.digests {
+		d, err := n.templateDigest(f)
+		if err != nil {
+			return n.errorf(ec, "%v", err)
+		}
+		vary = append(vary, d)
 	}
 
 	kp := keyPool.Get().(*[]byte)

@@ -11,7 +11,7 @@ func invalidateCommand() *command {
 	c := &command{
 		name:     "invalidate",
 		synopsis: "delete a {% cache %} fragment from a live cache",
-		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] (NAME [VARY...] | --all NAME)",
+		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] [--templates DIR --template T] (NAME [VARY...] | --all NAME)",
 		help: `Delete the {% cache %} fragment NAME with vary-on values VARY from the
 cache at URL, and print its keys and whether an entry was deleted. The key
 prefix and version come from the URL (?key_prefix=P&version=V) unless
