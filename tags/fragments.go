@@ -315,6 +315,14 @@ func (f *Fragments) InvalidateFragmentVariantsUsing(ctx context.Context, alias, 
 	return f.reg.InvalidateFragmentVariantsIn(ctx, alias, name)
 }
 
+// PurgeTag deletes every fragment and page that declared the content tag
+// ({% cachetag %}, cache.DeclareTags, a Surrogate-Key header) from every
+// cache of the registry, in every process sharing them: see
+// cache.Registry.PurgeTag.
+func (f *Fragments) PurgeTag(ctx context.Context, tag string) (int, error) {
+	return f.reg.PurgeTag(ctx, tag)
+}
+
 // counters returns the counters of a fragment name; key is the name boxed
 // once at parse time, so that the lookup does not allocate.
 func (f *Fragments) counters(key any) *counters {

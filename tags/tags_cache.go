@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -322,7 +323,7 @@ func (n *cacheNode) executeStampede(ec *pongo2.ExecutionContext, w pongo2.Templa
 	if _, nested := lookup(ec, nestedKey); nested {
 		s.Lease = false // see miss: a nested tag never waits
 	}
-	v, src, err := c.Fill(rctx, string(key), l, s, timeout, n.compute(ec, f, st))
+	v, src, err := c.Fill(rctx, string(key), l, s, timeout, n.compute(ec, f, st, c, key, timeout, s))
 	if err != nil {
 		return renderError(err)
 	}
@@ -335,8 +336,8 @@ func (n *cacheNode) executeStampede(ec *pongo2.ExecutionContext, w pongo2.Templa
 // compute returns the cache.Compute rendering the tag's body: stored
 // unless larger than MaxFragmentBytes; a render error comes back as a
 // *renderErr.
-func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *counters) cache.Compute {
-	return func(context.Context) (cache.Computed, error) {
+func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *counters, c *cache.Cache, key []byte, timeout cache.Timeout, s cache.Stampede) cache.Compute {
+	return func(ctx context.Context) (cache.Computed, error) {
 		body, perr := n.render(ec, st)
 		if perr != nil {
 			return cache.Computed{}, &renderErr{perr}
@@ -345,6 +346,7 @@ func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *count
 			st.storeSkips.Add(1)
 			return cache.Computed{Value: body}, nil
 		}
+		n.indexTags(f, st, c, key, body, timeout, s, ctx)
 		return cache.Computed{Value: body, Store: true}, nil
 	}
 }
@@ -444,7 +446,7 @@ func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cac
 		if s.Wait == 0 {
 			s.Wait = g.wait
 		}
-		v, src, err := c.Fill(rctx, string(key), cache.Lookup{}, s, timeout, n.compute(ec, f, st))
+		v, src, err := c.Fill(rctx, string(key), cache.Lookup{}, s, timeout, n.compute(ec, f, st, c, key, timeout, s))
 		if err != nil {
 			return nil, renderError(err)
 		}
@@ -478,8 +480,28 @@ func (n *cacheNode) renderStore(ec *pongo2.ExecutionContext, f *Fragments, c *ca
 	}
 	if err := c.SetEntry(rctx, string(key), body, timeout, s, time.Since(start)); err != nil {
 		f.backendError(st, n.name, "set", key, err)
+		return body, nil
 	}
+	n.indexTags(f, st, c, key, body, timeout, s, rctx)
 	return body, nil
+}
+
+// indexTags indexes a stored fragment under the content tags stored with
+// it, for cache.PurgeTag, for as long as it lives (its grace included).
+func (n *cacheNode) indexTags(f *Fragments, st *counters, c *cache.Cache, key, stored []byte, timeout cache.Timeout, s cache.Stampede, rctx context.Context) {
+	_, tags := splitTags(stored)
+	if tags == "" {
+		return
+	}
+	if timeout == cache.DefaultTimeout {
+		timeout = c.DefaultTimeout()
+	}
+	if g := cache.Duration(s.Grace); s.Grace > 0 && timeout > 0 && timeout < cache.Forever-g {
+		timeout += g
+	}
+	if err := c.IndexTags(rctx, string(key), strings.Fields(tags), timeout); err != nil {
+		f.backendError(st, n.name, "index", key, err)
+	}
 }
 
 // render executes the body into a new slice, in a child context (so that a
@@ -499,6 +521,8 @@ func (n *cacheNode) render(ec *pongo2.ExecutionContext, st *counters) (body []by
 	}()
 	child := pongo2.NewChildExecutionContext(ec)
 	child.Private[nestedKey] = true
+	set := cache.NewTagSet(tagSetOf(ec))
+	child.Private[tagSetKey] = set
 	if perr := n.body.Execute(child, buf); perr != nil {
 		// Errors of filters and some tags carry no file name (or no
 		// position at all): the body belongs to the tag's template.
@@ -510,10 +534,24 @@ func (n *cacheNode) render(ec *pongo2.ExecutionContext, st *counters) (body []by
 		}
 		return nil, perr
 	}
+	if tags := set.Tags(); len(tags) > 0 {
+		return withTags(buf.Bytes(), tags), nil
+	}
 	return bytes.Clone(buf.Bytes()), nil
 }
 
+// write writes a fragment as stored (or rendered), declaring the content
+// tags stored with it (tags_cachetag.go) for what encloses it.
 func (n *cacheNode) write(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, b []byte) *pongo2.Error {
+	if len(b) > 0 && b[0] == 0 {
+		body, tags := splitTags(b)
+		if tags != "" {
+			if set := tagSetOf(ec); set != nil {
+				set.Add(strings.Fields(tags)...)
+			}
+		}
+		b = body
+	}
 	if _, err := w.Write(b); err != nil {
 		return tagError(ec.OrigError(err, n.start))
 	}
