@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -51,6 +53,8 @@ type core struct {
 	policy         Stampede // WithStampede
 	refreshing     sync.Map // made key → struct{}: refreshes under way (stampede.go)
 	stampede       stampedeCounters
+	indexer        Indexer // the backend as an Indexer (index.go), or nil
+	index          indexCounters
 	scheme         KeyScheme // django.KeyScheme(), read on every fragment hit
 	bytesGetter    KeyBytesGetter
 	local          LocalGetter // a near cache among the backends (As), or nil
@@ -96,6 +100,7 @@ func New(backend Backend, opts ...Option) (*Cache, error) {
 		jitter:         cfg.jitter,
 		leaser:         leaserOf(backend),
 		policy:         cfg.stampede,
+		indexer:        indexerOf(backend),
 		scheme:         cfg.release.KeyScheme(),
 	}
 	if co.policy.Lease && co.leaser == nil {
@@ -467,7 +472,8 @@ func (c *Cache) set(ctx context.Context, key string, value []byte, timeout Timeo
 	if c.swallows {
 		ctx = WithSwallowed(ctx, &sw)
 	}
-	if err := c.backend.Set(ctx, mk, value, c.writeTimeout(timeout)); err != nil {
+	t := c.writeTimeout(timeout)
+	if err := c.backend.Set(ctx, mk, value, t); err != nil {
 		return c.fail(err)
 	}
 	if sw.Count() > 0 {
@@ -475,6 +481,7 @@ func (c *Cache) set(ctx context.Context, key string, value []byte, timeout Timeo
 		return nil
 	}
 	c.stats.sets.Add(1)
+	c.indexVariant(ctx, key, t)
 	return nil
 }
 
@@ -503,7 +510,8 @@ func (c *Cache) add(ctx context.Context, key string, value []byte, timeout Timeo
 	if c.swallows {
 		ctx = WithSwallowed(ctx, &sw)
 	}
-	added, err := c.backend.Add(ctx, mk, value, c.writeTimeout(timeout))
+	t := c.writeTimeout(timeout)
+	added, err := c.backend.Add(ctx, mk, value, t)
 	if err != nil {
 		return false, c.fail(err)
 	}
@@ -512,6 +520,7 @@ func (c *Cache) add(ctx context.Context, key string, value []byte, timeout Timeo
 	}
 	if added {
 		c.stats.sets.Add(1)
+		c.indexVariant(ctx, key, t)
 	}
 	return added, nil
 }
@@ -691,6 +700,13 @@ func (c *Cache) setMany(ctx context.Context, items map[string][]byte, timeout Ti
 	}
 	c.stats.sets.Add(uint64(len(entries) - len(failed)))
 	c.stats.errors.Add(uint64(len(failed)))
+	if c.indexer != nil {
+		for _, e := range entries {
+			if k := made[e.Key]; strings.HasPrefix(k, FragmentKeyPrefix) && !slices.Contains(failed, k) {
+				c.indexVariant(ctx, k, t)
+			}
+		}
+	}
 	return failed, nil
 }
 

@@ -37,9 +37,12 @@ type Invalidation struct {
 	At      time.Time
 	Alias   string // "" for the fragments cache
 	Name    string
-	Key     string // the made key
+	Key     string // the made key ("<made name prefix>.*" for every variant)
 	Deleted bool
-	Err     string // "" when the call succeeded
+	// Variants is how many variants an InvalidateFragmentVariants call
+	// deleted; 0 for an invalidation of one variant.
+	Variants int
+	Err      string // "" when the call succeeded
 }
 
 // recentInvalidations is how many invalidations a Registry remembers.
@@ -121,6 +124,11 @@ func (r *Registry) remember(alias, name string, c *Cache, key string, deleted bo
 	if err != nil {
 		inv.Err = err.Error()
 	}
+	r.record(inv)
+}
+
+// record remembers an invalidation.
+func (r *Registry) record(inv Invalidation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.invalidations) == recentInvalidations {
@@ -225,6 +233,38 @@ func invalidateFragment(ctx context.Context, c *Cache, name string, vary []any) 
 			slog.String("scheme", c.KeyScheme().String()), slog.String("django", c.Django().String()))
 	}
 	return deleted, nil
+}
+
+// InvalidateFragmentVariants deletes every variant of the {% cache %}
+// fragment name (every vary-on value) from the fragments cache (see
+// Fragments), and returns how many entries it deleted: see
+// Cache.InvalidateFragmentVariants for what each backend finds.
+func (r *Registry) InvalidateFragmentVariants(ctx context.Context, name string) (int, error) {
+	c, err := r.Fragments()
+	if err != nil {
+		return 0, err
+	}
+	return r.invalidateVariants(ctx, "", c, name)
+}
+
+// InvalidateFragmentVariantsIn is InvalidateFragmentVariants for the cache
+// of an alias (the tag's using="alias").
+func (r *Registry) InvalidateFragmentVariantsIn(ctx context.Context, alias, name string) (int, error) {
+	c, err := r.Cache(alias)
+	if err != nil {
+		return 0, err
+	}
+	return r.invalidateVariants(ctx, alias, c, name)
+}
+
+func (r *Registry) invalidateVariants(ctx context.Context, alias string, c *Cache, name string) (int, error) {
+	n, err := c.InvalidateFragmentVariants(ctx, name)
+	inv := Invalidation{At: time.Now(), Alias: alias, Name: name, Key: c.MakeKey(FragmentKeyPrefix+name) + ".*", Deleted: n > 0, Variants: n}
+	if err != nil {
+		inv.Err = err.Error()
+	}
+	r.record(inv)
+	return n, err
 }
 
 // OtherSchemeFragment reports whether c holds the fragment of name and

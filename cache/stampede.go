@@ -556,6 +556,7 @@ func (c *Cache) setEntry(ctx context.Context, key string, value []byte, timeout 
 		return nil
 	}
 	c.stats.sets.Add(1)
+	c.indexVariant(ctx, key, life)
 	return nil
 }
 
@@ -580,6 +581,7 @@ func (c *Cache) setExact(ctx context.Context, key string, value []byte, t Timeou
 		return nil
 	}
 	c.stats.sets.Add(1)
+	c.indexVariant(ctx, key, t)
 	return nil
 }
 

@@ -26,6 +26,9 @@ type Stats struct {
 	// Stampede counts what stampede protection did (leases, waits, stale
 	// values served, refreshes): see Stampede.
 	Stampede StampedeStats
+	// Index counts the writes of fragment variant indexes (see
+	// InvalidateFragmentVariants).
+	Index IndexStats
 }
 
 // NearStats describes a near cache: copies of a shared cache's values
@@ -139,6 +142,7 @@ func (c *Cache) Stats() Stats {
 		Deletes:  c.stats.deletes.Load(),
 		Errors:   c.stats.errors.Load(),
 		Stampede: c.stampede.stats(),
+		Index:    IndexStats{Adds: c.index.adds.Load(), Errors: c.index.errors.Load()},
 	}
 	if hr, ok := As[HealthReporter](c.backend); ok {
 		s.Backend = hr.Health()

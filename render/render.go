@@ -383,6 +383,10 @@ func (rd *Renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
 	_, _ = w.Write([]byte(body))
 }
 
+// Template returns the parsed template name, as Render uses it: for
+// tags.TemplateDigest, say.
+func (rd *Renderer) Template(name string) (*pongo2.Template, error) { return rd.template(name) }
+
 // template returns the parsed template for name, parsing it on first use
 // (and, in debug mode, again when one of its files changed).
 func (rd *Renderer) template(name string) (*pongo2.Template, error) {

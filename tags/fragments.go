@@ -87,6 +87,18 @@ type Options struct {
 	// syntax does not change: Django still parses and renders the
 	// templates, and reads and deletes the fragments.
 	Stampede map[string]cache.Stampede
+	// TemplateDigests adds to every fragment's key a digest of the
+	// template text that renders it (Rails' cache digests): the tag's body
+	// and the templates it includes by a literal name, recursively. A
+	// deploy that changes that text then never serves fragments rendered
+	// from the old one. The key keeps Django's shape but no longer equals
+	// the key Django computes for the tag: leave it off (the default) for
+	// fragments a Django app shares. An {% include %} of a variable is left
+	// out of the digest and logged once. Invalidate such fragments with
+	// InvalidateFragmentVariants, or with their digest as the last vary
+	// value (TemplateDigest; fragcache invalidate --templates DIR
+	// --template NAME).
+	TemplateDigests bool
 	// IncludeLoader loads the templates of {% include name_variable %} in
 	// the template sets the Fragments is installed in. Nil means
 	// SetIncludeLoader of the set Install binds (render.Renderer passes its
@@ -112,6 +124,7 @@ type Fragments struct {
 	stats   sync.Map      // fragment name (string, boxed) → *counters
 	flights sync.Map      // *cache.Cache → *flightGroup
 	wait    time.Duration // Options.CoalescingWait
+	digests bool          // Options.TemplateDigests
 	// stampede is Options.Stampede (nil: every fragment takes its cache's).
 	stampede map[string]cache.Stampede
 
@@ -182,7 +195,7 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 		}
 	}
 	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn,
-		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede)}
+		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede), digests: opts.TemplateDigests}
 	if opts.IncludeLoader != nil {
 		f.includes.Store(&includeBinding{loader: opts.IncludeLoader})
 	}
@@ -282,6 +295,32 @@ func (f *Fragments) InvalidateFragment(ctx context.Context, name string, vary ..
 // using="alias": it deletes the entry from the cache of that alias.
 func (f *Fragments) InvalidateFragmentUsing(ctx context.Context, alias, name string, vary ...any) (bool, error) {
 	return f.reg.InvalidateFragmentIn(ctx, alias, name, vary...)
+}
+
+// InvalidateFragmentVariants deletes every variant of the fragment name
+// (every vary-on value) from the cache a {% cache %} tag without using=
+// stores it in, and returns how many entries it deleted. name is the
+// fragment name as written in the tag. See
+// cache.Cache.InvalidateFragmentVariants for what each backend finds: on
+// Redis and the memory store every variant, those a Django process wrote
+// included; on memcached and the file backend, the variants written
+// through this package (indexed when stored).
+func (f *Fragments) InvalidateFragmentVariants(ctx context.Context, name string) (int, error) {
+	return f.reg.InvalidateFragmentVariants(ctx, name)
+}
+
+// InvalidateFragmentVariantsUsing is InvalidateFragmentVariants for tags
+// with using="alias".
+func (f *Fragments) InvalidateFragmentVariantsUsing(ctx context.Context, alias, name string) (int, error) {
+	return f.reg.InvalidateFragmentVariantsIn(ctx, alias, name)
+}
+
+// PurgeTag deletes every fragment and page that declared the content tag
+// ({% cachetag %}, cache.DeclareTags, a Surrogate-Key header) from every
+// cache of the registry, in every process sharing them: see
+// cache.Registry.PurgeTag.
+func (f *Fragments) PurgeTag(ctx context.Context, tag string) (int, error) {
+	return f.reg.PurgeTag(ctx, tag)
 }
 
 // counters returns the counters of a fragment name; key is the name boxed

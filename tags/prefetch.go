@@ -632,7 +632,7 @@ func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *c
 	if perr != nil || c == nil || c.InProcess() || c.Near() {
 		return
 	}
-	key, ok := n.keyAhead(ec, c, p.keyBuf[:0], &p.vary)
+	key, ok := n.keyAhead(ec, f, c, p.keyBuf[:0], &p.vary)
 	p.keyBuf = key[:0]
 	if !ok {
 		return
@@ -670,7 +670,7 @@ func (p *Prefetch) fetch(ec *pongo2.ExecutionContext, b batch) {
 
 // keyAhead computes the tag's key in ec as Execute would, appended to dst,
 // without Execute's warnings and errors (false when it cannot).
-func (n *cacheNode) keyAhead(ec *pongo2.ExecutionContext, c *cache.Cache, dst []byte, scratch *[]any) ([]byte, bool) {
+func (n *cacheNode) keyAhead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cache, dst []byte, scratch *[]any) ([]byte, bool) {
 	vary := (*scratch)[:0]
 	defer func() { clear(vary); *scratch = vary[:0] }()
 	for i := range n.vary {
@@ -692,6 +692,13 @@ func (n *cacheNode) keyAhead(ec *pongo2.ExecutionContext, c *cache.Cache, dst []
 			v = r
 		}
 		vary = append(vary, varyValue(v))
+	}
+	if f.digests {
+		d, err := n.templateDigest(f)
+		if err != nil {
+			return dst, false
+		}
+		vary = append(vary, d)
 	}
 	return cache.AppendFragmentKey(dst, c.KeyScheme(), n.name, vary), true
 }

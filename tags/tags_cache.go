@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,10 @@ type cacheNode struct {
 	nameKey any
 	vary    []arg
 	using   *arg
+	// bodyDigest is the digest of the body's tokens, and digest the
+	// template digest built on it (digest.go).
+	bodyDigest [16]byte
+	digest     digestState
 }
 
 // parseCacheTag is the pongo2 TagParser of {% cache %}. It follows Django's
@@ -66,6 +71,7 @@ func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser)
 	if perr := lexerBreak(args, start); perr != nil {
 		return nil, perr
 	}
+	bodyFrom := doc.Count() - doc.Remaining()
 	body, _, err := doc.WrapUntilTag("endcache")
 	if err != nil {
 		if err.OrigError != nil && err.OrigError.Error() == "Unexpected EOF, expected tag endcache." {
@@ -95,7 +101,7 @@ func parseCacheTag(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser)
 		words = words[:len(words)-1]
 	}
 
-	n := &cacheNode{start: start, body: body}
+	n := &cacheNode{start: start, body: body, bodyDigest: tokenDigest(doc, bodyFrom, doc.Count()-doc.Remaining())}
 	// The timeout: an expression, resolved at render time.
 	if n.timeout, perr = compileWord(args, words[0]); perr != nil {
 		return nil, tagError(perr)
@@ -202,6 +208,13 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 			return perr
 		}
 		vary = append(vary, varyValue(v))
+	}
+	if f.digests {
+		d, err := n.templateDigest(f)
+		if err != nil {
+			return n.errorf(ec, "%v", err)
+		}
+		vary = append(vary, d)
 	}
 
 	kp := keyPool.Get().(*[]byte)
@@ -310,7 +323,7 @@ func (n *cacheNode) executeStampede(ec *pongo2.ExecutionContext, w pongo2.Templa
 	if _, nested := lookup(ec, nestedKey); nested {
 		s.Lease = false // see miss: a nested tag never waits
 	}
-	v, src, err := c.Fill(rctx, string(key), l, s, timeout, n.compute(ec, f, st))
+	v, src, err := c.Fill(rctx, string(key), l, s, timeout, n.compute(ec, f, st, c, key, timeout, s))
 	if err != nil {
 		return renderError(err)
 	}
@@ -323,8 +336,8 @@ func (n *cacheNode) executeStampede(ec *pongo2.ExecutionContext, w pongo2.Templa
 // compute returns the cache.Compute rendering the tag's body: stored
 // unless larger than MaxFragmentBytes; a render error comes back as a
 // *renderErr.
-func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *counters) cache.Compute {
-	return func(context.Context) (cache.Computed, error) {
+func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *counters, c *cache.Cache, key []byte, timeout cache.Timeout, s cache.Stampede) cache.Compute {
+	return func(ctx context.Context) (cache.Computed, error) {
 		body, perr := n.render(ec, st)
 		if perr != nil {
 			return cache.Computed{}, &renderErr{perr}
@@ -333,6 +346,7 @@ func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *count
 			st.storeSkips.Add(1)
 			return cache.Computed{Value: body}, nil
 		}
+		n.indexTags(f, st, c, key, body, timeout, s, ctx)
 		return cache.Computed{Value: body, Store: true}, nil
 	}
 }
@@ -432,7 +446,7 @@ func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cac
 		if s.Wait == 0 {
 			s.Wait = g.wait
 		}
-		v, src, err := c.Fill(rctx, string(key), cache.Lookup{}, s, timeout, n.compute(ec, f, st))
+		v, src, err := c.Fill(rctx, string(key), cache.Lookup{}, s, timeout, n.compute(ec, f, st, c, key, timeout, s))
 		if err != nil {
 			return nil, renderError(err)
 		}
@@ -466,8 +480,28 @@ func (n *cacheNode) renderStore(ec *pongo2.ExecutionContext, f *Fragments, c *ca
 	}
 	if err := c.SetEntry(rctx, string(key), body, timeout, s, time.Since(start)); err != nil {
 		f.backendError(st, n.name, "set", key, err)
+		return body, nil
 	}
+	n.indexTags(f, st, c, key, body, timeout, s, rctx)
 	return body, nil
+}
+
+// indexTags indexes a stored fragment under the content tags stored with
+// it, for cache.PurgeTag, for as long as it lives (its grace included).
+func (n *cacheNode) indexTags(f *Fragments, st *counters, c *cache.Cache, key, stored []byte, timeout cache.Timeout, s cache.Stampede, rctx context.Context) {
+	_, tags := splitTags(stored)
+	if tags == "" {
+		return
+	}
+	if timeout == cache.DefaultTimeout {
+		timeout = c.DefaultTimeout()
+	}
+	if g := cache.Duration(s.Grace); s.Grace > 0 && timeout > 0 && timeout < cache.Forever-g {
+		timeout += g
+	}
+	if err := c.IndexTags(rctx, string(key), strings.Fields(tags), timeout); err != nil {
+		f.backendError(st, n.name, "index", key, err)
+	}
 }
 
 // render executes the body into a new slice, in a child context (so that a
@@ -487,6 +521,8 @@ func (n *cacheNode) render(ec *pongo2.ExecutionContext, st *counters) (body []by
 	}()
 	child := pongo2.NewChildExecutionContext(ec)
 	child.Private[nestedKey] = true
+	set := cache.NewTagSet(tagSetOf(ec))
+	child.Private[tagSetKey] = set
 	if perr := n.body.Execute(child, buf); perr != nil {
 		// Errors of filters and some tags carry no file name (or no
 		// position at all): the body belongs to the tag's template.
@@ -498,10 +534,24 @@ func (n *cacheNode) render(ec *pongo2.ExecutionContext, st *counters) (body []by
 		}
 		return nil, perr
 	}
+	if tags := set.Tags(); len(tags) > 0 {
+		return withTags(buf.Bytes(), tags), nil
+	}
 	return bytes.Clone(buf.Bytes()), nil
 }
 
+// write writes a fragment as stored (or rendered), declaring the content
+// tags stored with it (tags_cachetag.go) for what encloses it.
 func (n *cacheNode) write(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, b []byte) *pongo2.Error {
+	if len(b) > 0 && b[0] == 0 {
+		body, tags := splitTags(b)
+		if tags != "" {
+			if set := tagSetOf(ec); set != nil {
+				set.Add(strings.Fields(tags)...)
+			}
+		}
+		b = body
+	}
 	if _, err := w.Write(b); err != nil {
 		return tagError(ec.OrigError(err, n.start))
 	}

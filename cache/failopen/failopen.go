@@ -134,6 +134,7 @@ type Backend struct {
 	bytes     cache.KeyBytesGetter // nil when inner lacks it
 	local     cache.LocalGetter    // nil when inner has no near cache
 	leaser    cache.Leaser         // nil when inner has no leases
+	indexer   cache.Indexer        // nil when inner keeps no indexes
 	nStale    atomic.Uint64        // near hits served while unhealthy
 	keyCheck  cache.KeyCheck
 	opTimeout time.Duration
@@ -202,6 +203,7 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
 	w.leaser, _ = b.(cache.Leaser)
+	w.indexer, _ = b.(cache.Indexer)
 	if lg, ok := b.(cache.LocalGetter); ok {
 		// A backend that can have a near cache but has none (redis://
 		// without near_cache=1) is read as any other.
@@ -646,4 +648,47 @@ func (b *IncrBackend) Incr(ctx context.Context, key string, delta int64) (int64,
 		return 0, err
 	}
 	return n, nil
+}
+
+// errNoIndexes is the error of the index methods over a backend without
+// indexes.
+var errNoIndexes = fmt.Errorf("failopen: the wrapped backend keeps no indexes: %w", errors.ErrUnsupported)
+
+// IndexAdd adds to an index through the breaker (see cache.Indexer). A
+// failure is returned, not swallowed (ErrOpen when short-circuited): an
+// index is bookkeeping whose loss the Cache counts and logs, and the
+// entry it would list was stored or not on its own.
+func (b *Backend) IndexAdd(ctx context.Context, key, member string, timeout cache.Timeout) error {
+	if b.indexer == nil {
+		return errNoIndexes
+	}
+	_, err := b.call(ctx, "IndexAdd", func(ctx context.Context) error {
+		return b.indexer.IndexAdd(ctx, key, member, timeout)
+	})
+	return err
+}
+
+// IndexMembers reads an index through the breaker; a failure is returned:
+// the caller deleting a group must learn that it could not.
+func (b *Backend) IndexMembers(ctx context.Context, key string) ([]string, error) {
+	if b.indexer == nil {
+		return nil, errNoIndexes
+	}
+	var m []string
+	_, err := b.call(ctx, "IndexMembers", func(ctx context.Context) (err error) {
+		m, err = b.indexer.IndexMembers(ctx, key)
+		return err
+	})
+	return m, err
+}
+
+// IndexDelete deletes an index through the breaker; a failure is returned.
+func (b *Backend) IndexDelete(ctx context.Context, key string) error {
+	if b.indexer == nil {
+		return errNoIndexes
+	}
+	_, err := b.call(ctx, "IndexDelete", func(ctx context.Context) error {
+		return b.indexer.IndexDelete(ctx, key)
+	})
+	return err
 }

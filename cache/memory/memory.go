@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +118,15 @@ type Store struct {
 
 	leaseMu sync.Mutex
 	leases  map[string]lease // lease key → holder (cache.Leaser)
+
+	indexMu sync.Mutex
+	indexes map[string]*index // index key → members (cache.Indexer)
+}
+
+// index is a cache.Indexer index in process memory.
+type index struct {
+	members  map[string]struct{}
+	deadline int64 // Unix nanoseconds; math.MaxInt64 = never
 }
 
 // lease is a lease held in process memory.
@@ -135,6 +145,8 @@ var (
 	_ cache.InProcess       = (*Store)(nil)
 	_ cache.Leaser          = (*Store)(nil)
 	_ cache.FreshnessKeeper = (*Store)(nil)
+	_ cache.Indexer         = (*Store)(nil)
+	_ cache.PrefixDeleter   = (*Store)(nil)
 )
 
 type entry struct {
@@ -501,7 +513,85 @@ func (s *Store) Clear(context.Context) error {
 	s.leaseMu.Lock()
 	s.leases = nil
 	s.leaseMu.Unlock()
+	s.indexMu.Lock()
+	s.indexes = nil
+	s.indexMu.Unlock()
 	return nil
+}
+
+// IndexAdd implements cache.Indexer in process memory. A full index drops
+// the members whose entries are gone first.
+func (s *Store) IndexAdd(_ context.Context, key, member string, timeout cache.Timeout) error {
+	d := s.deadline(timeout)
+	now := s.nowNano()
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	ix := s.indexes[key]
+	if ix == nil || ix.deadline <= now {
+		if s.indexes == nil {
+			s.indexes = make(map[string]*index)
+		}
+		ix = &index{members: map[string]struct{}{}, deadline: d}
+		s.indexes[key] = ix
+	}
+	if _, ok := ix.members[member]; ok {
+		ix.deadline = max(ix.deadline, d)
+		return nil
+	}
+	if len(ix.members) >= cache.MaxIndexMembers {
+		s.mu.Lock()
+		for m := range ix.members {
+			if e, ok := s.items[m]; !ok || expired(e, now) {
+				delete(ix.members, m)
+			}
+		}
+		s.mu.Unlock()
+		if len(ix.members) >= cache.MaxIndexMembers {
+			return fmt.Errorf("%w: memory: %q holds %d live entries", cache.ErrIndexFull, key, len(ix.members))
+		}
+	}
+	ix.members[member] = struct{}{}
+	ix.deadline = max(ix.deadline, d)
+	return nil
+}
+
+// IndexMembers implements cache.Indexer.
+func (s *Store) IndexMembers(_ context.Context, key string) ([]string, error) {
+	now := s.nowNano()
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	ix := s.indexes[key]
+	if ix == nil || ix.deadline <= now {
+		return nil, nil
+	}
+	out := make([]string, 0, len(ix.members))
+	for m := range ix.members {
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// IndexDelete implements cache.Indexer.
+func (s *Store) IndexDelete(_ context.Context, key string) error {
+	s.indexMu.Lock()
+	delete(s.indexes, key)
+	s.indexMu.Unlock()
+	return nil
+}
+
+// DeletePrefix implements cache.PrefixDeleter: it deletes every entry
+// whose key starts with prefix and that match accepts (nil: every one).
+func (s *Store) DeletePrefix(_ context.Context, prefix string, match func(key string) bool) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, e := range s.items {
+		if strings.HasPrefix(k, prefix) && (match == nil || match(k)) {
+			s.remove(e)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // maxLeasesBeforeSweep is the number of leases at which AcquireLease first

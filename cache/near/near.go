@@ -76,6 +76,7 @@ type Backend struct {
 	manyDel  cache.ManyDeleter    // nil when inner lacks it
 	bytes    cache.KeyBytesGetter // nil when inner lacks it
 	leaser   cache.Leaser         // nil when inner lacks it
+	indexer  cache.Indexer        // nil when inner lacks it
 	keyCheck cache.KeyCheck
 	ttl      time.Duration
 	maxBytes int64
@@ -140,6 +141,7 @@ func New(b cache.Backend, opts Options) (Wrapper, error) {
 	w.manyDel, _ = b.(cache.ManyDeleter)
 	w.bytes, _ = b.(cache.KeyBytesGetter)
 	w.leaser, _ = b.(cache.Leaser)
+	w.indexer, _ = b.(cache.Indexer)
 	if kc, ok := b.(cache.KeyChecker); ok {
 		w.keyCheck = kc.KeyCheck()
 	}
@@ -737,4 +739,33 @@ func (w *IncrBackend) Incr(ctx context.Context, key string, delta int64) (int64,
 	n, err := w.incr.Incr(ctx, key, delta)
 	w.finish(s, key, g, write{})
 	return n, err
+}
+
+// errNoIndexes is the error of the index methods over a backend without
+// indexes.
+var errNoIndexes = fmt.Errorf("near: the wrapped backend keeps no indexes: %w", errors.ErrUnsupported)
+
+// IndexAdd adds to an index on the wrapped backend (see cache.Indexer);
+// indexes never go through the near layer.
+func (w *Backend) IndexAdd(ctx context.Context, key, member string, timeout cache.Timeout) error {
+	if w.indexer == nil {
+		return errNoIndexes
+	}
+	return w.indexer.IndexAdd(ctx, key, member, timeout)
+}
+
+// IndexMembers reads an index on the wrapped backend.
+func (w *Backend) IndexMembers(ctx context.Context, key string) ([]string, error) {
+	if w.indexer == nil {
+		return nil, errNoIndexes
+	}
+	return w.indexer.IndexMembers(ctx, key)
+}
+
+// IndexDelete deletes an index on the wrapped backend.
+func (w *Backend) IndexDelete(ctx context.Context, key string) error {
+	if w.indexer == nil {
+		return errNoIndexes
+	}
+	return w.indexer.IndexDelete(ctx, key)
 }

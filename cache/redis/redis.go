@@ -124,6 +124,7 @@ type Backend struct {
 	incr    *goredis.Script
 	touch   *goredis.Script
 	release *goredis.Script
+	index   *goredis.Script
 
 	closeOnce sync.Once
 	closeErr  error
@@ -131,12 +132,14 @@ type Backend struct {
 
 // Backend implements cache.Backend and these optional interfaces.
 var (
-	_ cache.Backend     = (*Backend)(nil)
-	_ cache.ManyGetter  = (*Backend)(nil)
-	_ cache.ManySetter  = (*Backend)(nil)
-	_ cache.ManyDeleter = (*Backend)(nil)
-	_ cache.Incrementer = (*Backend)(nil)
-	_ cache.Leaser      = (*Backend)(nil)
+	_ cache.Backend       = (*Backend)(nil)
+	_ cache.ManyGetter    = (*Backend)(nil)
+	_ cache.ManySetter    = (*Backend)(nil)
+	_ cache.ManyDeleter   = (*Backend)(nil)
+	_ cache.Incrementer   = (*Backend)(nil)
+	_ cache.Leaser        = (*Backend)(nil)
+	_ cache.Indexer       = (*Backend)(nil)
+	_ cache.PrefixDeleter = (*Backend)(nil)
 )
 
 // Lua scripts. KEYS[1] is the made key.
@@ -152,6 +155,19 @@ const (
 	// releaseScript deletes a lease only if it still holds the caller's
 	// token (ARGV[1]): compare and delete in one step.
 	releaseScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+	// indexAddScript adds ARGV[1] to the set KEYS[1] unless it holds
+	// ARGV[3] members already (then it returns -1), and keeps the set at
+	// least ARGV[2] seconds (0: without expiry), never shortening its life:
+	// a set without expiry keeps none, and one with an expiry is extended
+	// with EXPIRE GT (Redis 7) or made permanent.
+	indexAddScript = `if redis.call('sismember', KEYS[1], ARGV[1]) == 0 and redis.call('scard', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+local fresh = redis.call('exists', KEYS[1]) == 0
+redis.call('sadd', KEYS[1], ARGV[1])
+local secs = tonumber(ARGV[2])
+if secs == 0 then redis.call('persist', KEYS[1])
+elseif fresh then redis.call('expire', KEYS[1], secs)
+elseif redis.call('ttl', KEYS[1]) >= 0 then redis.call('expire', KEYS[1], secs, 'GT') end
+return 1`
 )
 
 // New returns a Backend over the servers opts names. It does not connect:
@@ -218,6 +234,7 @@ func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Back
 		incr:      goredis.NewScript(incrScript),
 		touch:     goredis.NewScript(persistScript),
 		release:   goredis.NewScript(releaseScript),
+		index:     goredis.NewScript(indexAddScript),
 	}
 	for i, c := range clients {
 		b.names[i] = c.Options().Addr
@@ -237,6 +254,7 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 		incr:      goredis.NewScript(incrScript),
 		touch:     goredis.NewScript(persistScript),
 		release:   goredis.NewScript(releaseScript),
+		index:     goredis.NewScript(indexAddScript),
 	}
 	if b.scanCount == 0 {
 		b.scanCount = DefaultScanCount
@@ -727,6 +745,12 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 // c.MakeKey("views.*") when the prefix holds none of *?[]\. Keys written
 // during the walk may be missed or deleted.
 func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error) {
+	return b.scanDelete(ctx, pattern, nil)
+}
+
+// scanDelete is DeletePattern deleting only the keys for which match
+// reports true (nil: every key matching pattern).
+func (b *Backend) scanDelete(ctx context.Context, pattern string, match func(string) bool) (int, error) {
 	c := b.writer()
 	var (
 		cursor  uint64
@@ -752,6 +776,9 @@ func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error
 			return deleted, b.fail(ctx, "SCAN", 0, err)
 		}
 		for _, k := range keys {
+			if match != nil && !match(k) {
+				continue
+			}
 			batch = append(batch, k)
 			if len(batch) >= b.scanCount {
 				if err := flush(); err != nil {
@@ -768,6 +795,95 @@ func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error
 		return deleted, err
 	}
 	return deleted, nil
+}
+
+// IndexAdd implements cache.Indexer with a Redis set, added to and kept
+// alive by one script (SADD; EXPIRE GT, so that the set lives at least as
+// long as the longest-lived entry it lists). A full set drops the members
+// whose keys are gone (SMEMBERS, EXISTS, SREM) and is tried once more.
+// Redis evicts a set as any key under maxmemory with an allkeys policy;
+// with volatile-* policies a set without expiry is never evicted.
+func (b *Backend) IndexAdd(ctx context.Context, key, member string, timeout cache.Timeout) error {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	secs, forever := seconds(timeout)
+	if !forever && secs == 0 {
+		return nil // an entry stored already expired: nothing to index
+	}
+	if forever {
+		secs = 0
+	}
+	for try := 0; ; try++ {
+		n, err := b.index.Run(ctx, b.writer(), []string{key}, member, secs, cache.MaxIndexMembers).Int64()
+		if err != nil {
+			return b.fail(ctx, "EVALSHA", 0, err)
+		}
+		if n >= 0 {
+			return nil
+		}
+		if try > 0 {
+			return fmt.Errorf("%w: redis: %q holds %d live keys", cache.ErrIndexFull, key, cache.MaxIndexMembers)
+		}
+		if err := b.compactIndex(ctx, key); err != nil {
+			return err
+		}
+	}
+}
+
+// compactIndex removes from the set key the members whose keys are gone.
+func (b *Backend) compactIndex(ctx context.Context, key string) error {
+	c := b.writer()
+	members, err := c.SMembers(ctx, key).Result()
+	if err != nil {
+		return b.fail(ctx, "SMEMBERS", 0, err)
+	}
+	exists := make([]*goredis.IntCmd, len(members))
+	if _, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, m := range members {
+			exists[i] = p.Exists(ctx, m)
+		}
+		return nil
+	}); err != nil {
+		return b.fail(ctx, "EXISTS", 0, err)
+	}
+	var gone []any
+	for i, e := range exists {
+		if e.Val() == 0 {
+			gone = append(gone, members[i])
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if err := c.SRem(ctx, key, gone...).Err(); err != nil {
+		return b.fail(ctx, "SREM", 0, err)
+	}
+	return nil
+}
+
+// IndexMembers implements cache.Indexer with SMEMBERS.
+func (b *Backend) IndexMembers(ctx context.Context, key string) ([]string, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	m, err := b.writer().SMembers(ctx, key).Result()
+	if err != nil {
+		return nil, b.fail(ctx, "SMEMBERS", 0, err)
+	}
+	return m, nil
+}
+
+// IndexDelete implements cache.Indexer with DEL.
+func (b *Backend) IndexDelete(ctx context.Context, key string) error {
+	_, err := b.Delete(ctx, key)
+	return err
+}
+
+// DeletePrefix implements cache.PrefixDeleter as DeletePattern does
+// (SCAN MATCH, DEL in batches): every key starting with prefix (its glob
+// characters escaped) that match accepts, those a Django process wrote
+// included.
+func (b *Backend) DeletePrefix(ctx context.Context, prefix string, match func(key string) bool) (int, error) {
+	return b.scanDelete(ctx, EscapePattern(prefix)+"*", match)
 }
 
 // EscapePattern escapes the characters special to Redis glob patterns

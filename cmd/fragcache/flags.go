@@ -13,6 +13,9 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/failopen"
+	"github.com/fragcache/fragcache/cache/memory"
+	"github.com/fragcache/fragcache/render"
+	"github.com/fragcache/fragcache/tags"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -166,8 +169,10 @@ func (pf prefixFlags) overrides() []cache.Option {
 
 // keyFlags are the flags that choose a fragment's key.
 type keyFlags struct {
-	django *string
-	scheme *string
+	django    *string
+	scheme    *string
+	templates *string
+	template  *string
 	prefixFlags
 }
 
@@ -175,6 +180,8 @@ func defineKeyFlags(fs *flag.FlagSet, overrides bool) keyFlags {
 	return keyFlags{
 		django:      fs.String("django", "", "the Django `release` sharing the cache, e.g. 5.2.19, 4.2 or 6.1 (its fragment key scheme; default: the cache URL's django=, else 6.1 and later)"),
 		scheme:      fs.String("scheme", "", "the fragment key `scheme`, another way to say --django: 6.1 (Django 6.1 and later) or legacy (Django 3.2 to 6.0)"),
+		templates:   fs.String("templates", "", "the template `directory` of a site rendering with template digests on (tags.Options.TemplateDigests); with --template"),
+		template:    fs.String("template", "", "the `name` of the template (in --templates) holding the {% cache %} tag NAME: its template digest is added as the last VARY value"),
 		prefixFlags: definePrefixFlags(fs, overrides),
 	}
 }
@@ -227,7 +234,46 @@ func (kf keyFlags) fragment(c *command, args []string, stderr io.Writer, scheme 
 	if strings.ContainsFunc(name, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }) {
 		fmt.Fprintf(stderr, "fragcache %s: warning: NAME %q holds white space; a {%% cache %%} tag cannot write such a name\n", c.name, name)
 	}
-	return scheme.FragmentKey(name, anys(vary)...), exitOK
+	values := anys(vary)
+	if *kf.templates != "" || *kf.template != "" {
+		if *kf.templates == "" || *kf.template == "" {
+			return "", usageError(stderr, c, "--templates and --template go together")
+		}
+		d, err := templateDigest(*kf.templates, *kf.template, name)
+		if err != nil {
+			fmt.Fprintf(stderr, "fragcache %s: %v\n", c.name, err)
+			return "", exitUsage
+		}
+		values = append(values, d)
+	}
+	return scheme.FragmentKey(name, values...), exitOK
+}
+
+// templateDigest returns the template digest of the fragment name in the
+// template tpl of the directory dir.
+func templateDigest(dir, tpl, name string) (string, error) {
+	st, err := memory.New(memory.Options{})
+	if err != nil {
+		return "", err
+	}
+	c, err := cache.New(st)
+	if err != nil {
+		return "", err
+	}
+	reg, err := cache.NewRegistry(map[string]*cache.Cache{cache.DefaultAlias: c})
+	if err != nil {
+		return "", err
+	}
+	rd, err := render.New(render.Options{FS: os.DirFS(dir), Registry: reg, TagOptions: tags.Options{TemplateDigests: true}})
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	t, err := rd.Template(tpl)
+	if err != nil {
+		return "", fmt.Errorf("template %q in %s: %w", tpl, dir, err)
+	}
+	return tags.TemplateDigest(t, name)
 }
 
 // anys returns the VARY strings as the vary values of a fragment key.
@@ -239,7 +285,12 @@ func anys(vary []string) []any {
 	return out
 }
 
-const varyHelp = `VARY values are strings: Django turns every vary-on value into a string
+const varyHelp = `With --templates DIR --template T, the template digest of the {% cache %}
+tag NAME in the template T of DIR is added as the last VARY value: the key
+that a site rendering with template digests on (tags.Options.TemplateDigests)
+writes for the fragment.
+
+VARY values are strings: Django turns every vary-on value into a string
 with Python's str() before hashing it, so the integer 1 and the string "1"
 give the same key. Write values as str() prints them: 1, 2.5, True, None,
 [1, 'a']. A template variable that does not exist resolves to "" (pass '').

@@ -11,7 +11,7 @@ func invalidateCommand() *command {
 	c := &command{
 		name:     "invalidate",
 		synopsis: "delete a {% cache %} fragment from a live cache",
-		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] NAME [VARY...]",
+		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] [--templates DIR --template T] (NAME [VARY...] | --all NAME)",
 		help: `Delete the {% cache %} fragment NAME with vary-on values VARY from the
 cache at URL, and print its keys and whether an entry was deleted. The key
 prefix and version come from the URL (?key_prefix=P&version=V) unless
@@ -25,14 +25,25 @@ memcached://127.0.0.1:11211, redis://127.0.0.1:6379/0 and those of any
 other backend built in (memory:// and dummy:// are private to this
 process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 
+With --all, delete every variant of the fragment NAME (every vary-on
+value) and print how many entries were deleted: on Redis every variant,
+those a Django app wrote included (SCAN); on memcached and file:// the
+variants fragcache wrote, which it indexes when it stores them (a
+variant only Django wrote cannot be found there). Exit status 3 when
+nothing was deleted.
+
 ` + varyHelp,
 	}
 	c.setup = func(fs *flag.FlagSet) func([]string, stdio) int {
 		cf := defineCacheFlags(fs)
 		kf := defineKeyFlags(fs, true)
+		all := fs.Bool("all", false, "delete every variant of the fragment NAME (no VARY values)")
 		return func(args []string, std stdio) int {
 			if code := cf.check(c, std.stderr); code != exitOK {
 				return code
+			}
+			if *all {
+				return invalidateAll(c, cf, kf, args, std)
 			}
 			if _, code := kf.keyScheme(c, std.stderr, cache.KeySchemeDjango61); code != exitOK {
 				return code
@@ -81,4 +92,29 @@ process, so they never hold anything). --cache defaults to $` + cacheEnv + `.
 		}
 	}
 	return c
+}
+
+// invalidateAll is invalidate --all NAME.
+func invalidateAll(c *command, cf cacheFlags, kf keyFlags, args []string, std stdio) int {
+	if len(args) != 1 {
+		return usageError(std.stderr, c, "--all takes one fragment NAME and no VARY values")
+	}
+	cc, code := cf.open(c, std.stderr, kf.overrides()...)
+	if code != exitOK {
+		return code
+	}
+	defer cc.Close()
+	cf.warnPrivate(c, std.stderr, "there is nothing to delete")
+	ctx, cancel := cf.context()
+	defer cancel()
+	n, err := cc.InvalidateFragmentVariants(ctx, args[0])
+	fmt.Fprintf(std.stdout, "variants: %s.*\n", cc.MakeKey(cache.FragmentKeyPrefix+args[0]))
+	if err != nil {
+		return cf.opError(c, std.stderr, fmt.Sprintf("deleting the variants of %q", args[0]), err)
+	}
+	fmt.Fprintf(std.stdout, "deleted: %d\n", n)
+	if n == 0 {
+		return exitNotFound
+	}
+	return exitOK
 }

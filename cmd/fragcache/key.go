@@ -13,7 +13,7 @@ func keyCommand() *command {
 	c := &command{
 		name:     "key",
 		synopsis: "print the cache key of a {% cache %} fragment",
-		usage:    "fragcache key [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] NAME [VARY...]",
+		usage:    "fragcache key [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--templates DIR --template T] NAME [VARY...]",
 		help: `Print the key of the {% cache %} fragment NAME with vary-on values VARY:
 the fragment key (template.cache.NAME.<md5>, as Django's
 make_template_fragment_key gives it) and the made key the cache stores

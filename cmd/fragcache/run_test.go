@@ -280,3 +280,38 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyTemplateDigest checks --templates DIR --template T: the key is the
+// one a site with template digests on writes, and changes with an included
+// template.
+func TestKeyTemplateDigest(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("page.html", `{% load cache %}{% cache 60 side user %}<{{ user }}>{% include "inc.html" %}{% endcache %}`)
+	write("inc.html", "one")
+	key := func() string {
+		code, out, errOut := runArgs("key", "--templates", dir, "--template", "page.html", "side", "bob")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		return out
+	}
+	first := key()
+	write("inc.html", "two")
+	if second := key(); second == first {
+		t.Errorf("the key did not change with the included template: %q", first)
+	}
+	for _, args := range [][]string{
+		{"key", "--templates", dir, "side"},
+		{"key", "--templates", dir, "--template", "missing.html", "side"},
+		{"key", "--templates", dir, "--template", "page.html", "nope"},
+	} {
+		if code, _, errOut := runArgs(args...); code != 2 || errOut == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errOut)
+		}
+	}
+}

@@ -199,7 +199,7 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 {{end}}{{end}}</table>{{else}}<p>None.</p>{{end}}
 <h1>Latest invalidations</h1>
 {{if .Invalidations}}<table><tr><th>at</th><th>alias</th><th>name</th><th>key</th><th>deleted</th><th>error</th></tr>
-{{range .Invalidations}}<tr><td>{{.At.Format "15:04:05"}}</td><td>{{or .Alias "(fragments)"}}</td><td>{{.Name}}</td><td>{{.Key}}</td><td>{{.Deleted}}</td><td>{{.Err}}</td></tr>
+{{range .Invalidations}}<tr><td>{{.At.Format "15:04:05"}}</td><td>{{or .Alias "(fragments)"}}</td><td>{{.Name}}</td><td>{{.Key}}</td><td>{{.Deleted}}{{if .Variants}} ({{.Variants}} variants){{end}}</td><td>{{.Err}}</td></tr>
 {{end}}</table>{{else}}<p>None yet.</p>{{end}}
 </body></html>
 `))
