@@ -177,48 +177,8 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
 	if c.indexer == nil {
 		return 0, fmt.Errorf("cache: content tags on a %T backend: %w", c.backend, errors.ErrUnsupported)
 	}
-	idx := c.tagIndex(tag)
-	members, err := c.indexer.IndexMembers(ctx, idx)
+	deleted, err := c.deleteIndexed(ctx, c.tagIndex(tag), nil)
 	if err != nil {
-		return 0, c.fail(fmt.Errorf("cache: purging content tag %q: %w", tag, err))
-	}
-	deleted := 0
-	var errs []error
-	if md, ok := c.backend.(ManyDeleter); ok && len(members) > 0 {
-		// One command for the entries (DEL k1 k2… on Redis), one for their
-		// freshness; deletions are not counted one by one then.
-		keys := make([]string, 0, 2*len(members))
-		for _, mk := range members {
-			keys = append(keys, mk)
-			if _, kept := c.backend.(FreshnessKeeper); !kept {
-				keys = append(keys, FreshKey(mk))
-			}
-		}
-		if err := md.DeleteMany(ctx, keys); err != nil {
-			errs = append(errs, err)
-		} else {
-			deleted = len(members)
-		}
-	} else {
-		for _, mk := range members {
-			ok, err := c.backend.Delete(ctx, mk)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if ok {
-				deleted++
-			}
-			c.deleteSides(ctx, mk)
-		}
-	}
-	if len(errs) == 0 {
-		if err := c.indexer.IndexDelete(ctx, idx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	c.stats.deletes.Add(uint64(deleted))
-	if err := errors.Join(errs...); err != nil {
 		return deleted, c.fail(fmt.Errorf("cache: purging content tag %q: %w", tag, err))
 	}
 	return deleted, nil

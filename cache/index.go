@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -134,25 +135,121 @@ func (c *Cache) indexVariant(ctx context.Context, key string, t Timeout) {
 // whose made keys have no known shape, only the indexed variants are
 // deleted.
 func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (int, error) {
-	if err := c.usable(ctx); err != nil {
-		return 0, err
-	}
 	if name == "" || strings.ContainsAny(name, " \t\r\n") {
 		return 0, fmt.Errorf("%w: fragment name %q: want the name as written in the tag", ErrInvalidOption, name)
 	}
 	base := c.MakeKey(FragmentKeyPrefix + name)
+	n, err := c.DeleteVariants(ctx, FragmentKeyPrefix+name, func(mk string) bool { return isVariant(mk, base) }, FragmentKeyPrefix+name+".")
+	if err != nil {
+		return n, fmt.Errorf("cache: invalidating the variants of fragment %q: %w", name, err)
+	}
+	return n, nil
+}
+
+// IndexVariants records that keys (callers' keys, just stored for
+// timeout) are variants of group (a caller's key naming them, such as
+// "template.cache.sidebar"), so that DeleteVariants deletes them together:
+// it adds their made keys to the index under VariantIndexKey of group's
+// made key. The {% cache %} tag's stores are indexed so by the cache
+// itself; the page cache indexes each page under its URL. A cache whose
+// backend keeps no indexes does nothing.
+func (c *Cache) IndexVariants(ctx context.Context, group string, keys []string, timeout Timeout) error {
+	if c.indexer == nil || len(keys) == 0 {
+		return nil
+	}
+	if err := c.usable(ctx); err != nil {
+		return err
+	}
+	if timeout == DefaultTimeout {
+		timeout = c.defaultTimeout
+	}
+	idx := VariantIndexKey(c.MakeKey(group))
+	var errs []error
+	for _, k := range keys {
+		if err := c.indexer.IndexAdd(ctx, idx, c.MakeKey(k), timeout); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		c.index.errors.Add(1)
+		return c.fail(fmt.Errorf("cache: indexing the variants of %q: %w", group, err))
+	}
+	c.index.adds.Add(uint64(len(keys)))
+	return nil
+}
+
+// DeleteVariants deletes the variants of group: every key its index lists
+// (IndexVariants) that match accepts (nil: every one), and, on backends
+// that can enumerate their keys (PrefixDeleter: Redis, the memory store),
+// every made key starting with the made key of one of prefixes that match
+// accepts, so that variants a Django process wrote go too. match sees
+// made keys. With a key function (WithKeyFunc), whose made keys have no
+// known shape, only the indexed variants are deleted, unfiltered. It
+// returns how many entries it deleted (on backends deleting many keys in
+// one command, how many the index listed, some of which may have expired
+// already).
+func (c *Cache) DeleteVariants(ctx context.Context, group string, match func(madeKey string) bool, prefixes ...string) (int, error) {
+	if err := c.usable(ctx); err != nil {
+		return 0, err
+	}
+	if c.keyFunc != nil {
+		match = nil
+	}
 	deleted := 0
 	var errs []error
 	if c.indexer != nil {
-		idx := VariantIndexKey(base)
-		members, err := c.indexer.IndexMembers(ctx, idx)
+		n, err := c.deleteIndexed(ctx, VariantIndexKey(c.MakeKey(group)), match)
+		deleted += n
 		if err != nil {
-			errs = append(errs, fmt.Errorf("reading the index %q: %w", idx, err))
+			errs = append(errs, err)
 		}
-		for _, mk := range members {
-			if c.keyFunc == nil && !isVariant(mk, base) {
-				continue // not a variant of this name at this version
+	}
+	if pd, ok := As[PrefixDeleter](c.backend); ok && c.keyFunc == nil {
+		for _, p := range prefixes {
+			n, err := pd.DeletePrefix(ctx, c.MakeKey(p), match)
+			deleted += n
+			if err != nil {
+				errs = append(errs, err)
 			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return deleted, c.fail(err)
+	}
+	return deleted, nil
+}
+
+// deleteIndexed deletes the members of the index idx that keep accepts
+// (nil: all), with their freshness side keys, then the index. It returns
+// how many it deleted (see DeleteVariants).
+func (c *Cache) deleteIndexed(ctx context.Context, idx string, keep func(string) bool) (int, error) {
+	members, err := c.indexer.IndexMembers(ctx, idx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the index %q: %w", idx, err)
+	}
+	if keep != nil {
+		members = slices.DeleteFunc(members, func(mk string) bool { return !keep(mk) })
+	}
+	deleted := 0
+	var errs []error
+	_, inEntry := c.backend.(FreshnessKeeper)
+	if md, ok := c.backend.(ManyDeleter); ok && len(members) > 0 {
+		// One command for the entries and their freshness (DEL k1 k2… on
+		// Redis); deletions are not told apart one by one then.
+		keys := make([]string, 0, 2*len(members))
+		for _, mk := range members {
+			keys = append(keys, mk)
+			if !inEntry {
+				keys = append(keys, FreshKey(mk))
+			}
+		}
+		if err := md.DeleteMany(ctx, keys); err != nil {
+			errs = append(errs, err)
+		} else {
+			deleted = len(members)
+		}
+	} else {
+		for _, mk := range members {
 			ok, err := c.backend.Delete(ctx, mk)
 			if err != nil {
 				errs = append(errs, err)
@@ -161,36 +258,18 @@ func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (in
 			if ok {
 				deleted++
 			}
-			c.deleteSides(ctx, mk)
-		}
-		if err == nil {
-			if err := c.indexer.IndexDelete(ctx, idx); err != nil {
-				errs = append(errs, err)
+			if !inEntry {
+				_, _ = c.backend.Delete(ctx, FreshKey(mk))
 			}
 		}
 	}
-	if pd, ok := As[PrefixDeleter](c.backend); ok && c.keyFunc == nil {
-		n, err := pd.DeletePrefix(ctx, base+".", func(k string) bool { return isVariant(k, base) })
-		if err != nil {
+	if len(errs) == 0 {
+		if err := c.indexer.IndexDelete(ctx, idx); err != nil {
 			errs = append(errs, err)
 		}
-		deleted += n
 	}
 	c.stats.deletes.Add(uint64(deleted))
-	if err := errors.Join(errs...); err != nil {
-		c.stats.errors.Add(1)
-		return deleted, fmt.Errorf("cache: invalidating the variants of fragment %q: %w", name, err)
-	}
-	return deleted, nil
-}
-
-// deleteSides deletes the side keys of the entry under the made key mk
-// (its freshness), so that a later value is not judged by them.
-func (c *Cache) deleteSides(ctx context.Context, mk string) {
-	if _, ok := c.backend.(FreshnessKeeper); ok {
-		return // kept in the entry
-	}
-	_, _ = c.backend.Delete(ctx, FreshKey(mk))
+	return deleted, errors.Join(errs...)
 }
 
 // IndexStats counts the index writes of a cache: Adds that succeeded, and
