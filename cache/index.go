@@ -47,6 +47,35 @@ type PrefixDeleter interface {
 	DeletePrefix(ctx context.Context, prefix string) (int, error)
 }
 
+// VariantDeleter is implemented by backends that can enumerate their keys
+// (Redis with SCAN MATCH, the memory store) to delete every variant of a
+// fragment name, including those a Django process wrote: DeleteVariants
+// deletes every key made of base, a ".", and 32 lowercase hexadecimal
+// digits (the md5 of the vary-on values that ends every {% cache %} key),
+// and nothing else, so that the variants of the name "side.bar"
+// (base + ".bar." + digits) survive the deletion of those of "side". base
+// is the made key of FragmentKeyPrefix + name. It returns how many keys it
+// deleted.
+type VariantDeleter interface {
+	DeleteVariants(ctx context.Context, base string) (int, error)
+}
+
+// IsVariantKey reports whether the made key key is a variant of the
+// fragment whose made name key is base: base + "." + 32 lowercase
+// hexadecimal digits (see VariantDeleter).
+func IsVariantKey(key, base string) bool {
+	rest, ok := strings.CutPrefix(key, base)
+	if !ok || len(rest) != 33 || rest[0] != '.' {
+		return false
+	}
+	for i := 1; i < len(rest); i++ {
+		if c := rest[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxIndexMembers bounds an index: 10,000 made keys.
 const MaxIndexMembers = 10000
 
@@ -107,9 +136,10 @@ func (c *Cache) indexVariant(ctx context.Context, key string, t Timeout) {
 // version), and returns how many entries it deleted. It deletes the
 // variants this package indexed when it stored them (on every backend that
 // keeps indexes: memory, file, memcached, Redis), and, on backends that can
-// enumerate their keys (Redis, the memory store), every key starting with
-// the name's prefix, so that variants a Django process wrote are deleted
-// too. On the file backend and memcached, a variant only Django wrote is
+// enumerate their keys (Redis, the memory store: VariantDeleter), every
+// key of a variant's shape (the name's made key, ".", 32 hexadecimal
+// digits), so that variants a Django process wrote are deleted too; those
+// of a name extending this one ("side.bar" for "side") are not. On the file backend and memcached, a variant only Django wrote is
 // not found: their keys cannot be enumerated (the file backend names files
 // by the md5 of the key).
 //
@@ -132,7 +162,7 @@ func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (in
 			errs = append(errs, fmt.Errorf("reading the index %q: %w", idx, err))
 		}
 		for _, mk := range members {
-			if !strings.HasPrefix(mk, base+".") {
+			if !IsVariantKey(mk, base) {
 				continue // not a variant of this name at this version
 			}
 			ok, err := c.backend.Delete(ctx, mk)
@@ -151,8 +181,8 @@ func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (in
 			}
 		}
 	}
-	if pd, ok := As[PrefixDeleter](c.backend); ok {
-		n, err := pd.DeletePrefix(ctx, base+".")
+	if vd, ok := As[VariantDeleter](c.backend); ok {
+		n, err := vd.DeleteVariants(ctx, base)
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -110,6 +110,13 @@ func (s *suite) runStoring(t *testing.T) {
 		{"lease_expiry", s.testLeaseExpiry},
 		{"lease_keys", s.testLeaseKeys},
 		{"lease_errors", s.testLeaseErrors},
+
+		// Indexes (cache.Indexer) and fragment variants.
+		{"index_members", s.testIndexMembers},
+		{"index_life", s.testIndexLife},
+		{"index_full", s.testIndexFull},
+		{"invalidate_fragment_variants", s.testInvalidateFragmentVariants},
+		{"invalidate_fragment_variants_errors", s.testInvalidateFragmentVariantsErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.f)
@@ -662,6 +669,7 @@ func (s *suite) testStats(t *testing.T) {
 		// report what they see of their own.
 		got := c.Stats()
 		got.Near, want.Near = cache.NearStats{}, cache.NearStats{}
+		got.Backend, want.Backend = cache.BackendHealth{}, cache.BackendHealth{}
 		if got != want {
 			t.Errorf("after %s: Stats() = %+v, want %+v", what, got, want)
 			want = got

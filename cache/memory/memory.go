@@ -147,6 +147,7 @@ var (
 	_ cache.FreshnessKeeper = (*Store)(nil)
 	_ cache.Indexer         = (*Store)(nil)
 	_ cache.PrefixDeleter   = (*Store)(nil)
+	_ cache.VariantDeleter  = (*Store)(nil)
 )
 
 type entry struct {
@@ -577,6 +578,22 @@ func (s *Store) IndexDelete(_ context.Context, key string) error {
 	delete(s.indexes, key)
 	s.indexMu.Unlock()
 	return nil
+}
+
+// DeleteVariants implements cache.VariantDeleter: it deletes every entry
+// whose key is a variant of the fragment whose made name key is base
+// (cache.IsVariantKey).
+func (s *Store) DeleteVariants(_ context.Context, base string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, e := range s.items {
+		if cache.IsVariantKey(k, base) {
+			s.remove(e)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // DeletePrefix implements cache.PrefixDeleter: it deletes every entry
