@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
-	"strconv"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/indexlist"
@@ -38,31 +39,27 @@ func (s *Store) maxIndexMembers() int {
 	return cache.MaxIndexMembers
 }
 
-// readIndex reads the index file at path; a missing one is empty.
-func readIndex(path string) (*indexlist.List, error) {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("file cache: reading index: %w", err)
-	}
-	return indexlist.Parse(data), nil
-}
-
 // IndexAdd implements cache.Indexer with an index file in the cache
 // directory, shared by every process using it: hex(md5(key)) +
-// IndexSuffix, holding the members one per line. It reads the file: a
-// member already present costs nothing more. A new member is appended with
-// one write to the file opened with O_APPEND, which never interleaves with
-// other processes' appends. An index holding its bound of members (or
-// twice as many lines, duplicates left by racing writers included) is
-// compacted first: the file is renamed aside (a step only one process can
-// take), the members whose cache files are gone are dropped, and the rest
-// appended back to the index file in one write, so that members appended
-// meanwhile by others are kept. Still full, the error wraps
-// cache.ErrIndexFull.
+// IndexSuffix, holding the members one per line. IndexAdd opens the file
+// for appending, takes a shared lock on it (flock, advisory: other
+// IndexAdd calls share it) and reads it: a member already present costs
+// nothing more. A new member is appended with one write (O_APPEND: writes
+// of concurrent appenders never interleave). An index holding its bound of
+// members (or twice as many lines, duplicates left by racing writers
+// included) is compacted first: under an exclusive lock, the members whose
+// cache files are gone (missing, expired or corrupt) are dropped and the
+// rest written to a temporary file renamed over the index, so that readers
+// see the old index or the new one; an appender that was waiting for the
+// lock finds that the file it opened was replaced, and starts again. Still
+// full, the error wraps cache.ErrIndexFull. The bound is checked before
+// appending, so writers racing past the check may each add one member more.
 //
 // Index files do not expire: timeout only tells an entry stored already
 // expired, which is not indexed. Compaction, and Clear, remove what they
-// list once its entries are gone.
+// list once its entries are gone. Where flock is not available (systems
+// other than Linux, macOS and the BSDs), a compaction racing an append may
+// lose the appended member.
 func (s *Store) IndexAdd(ctx context.Context, key, member string, timeout cache.Timeout) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -71,69 +68,120 @@ func (s *Store) IndexAdd(ctx context.Context, key, member string, timeout cache.
 		return nil // an entry stored already expired: nothing to index
 	}
 	path := s.indexPath(key)
-	l, err := readIndex(path)
-	if err != nil {
-		return err
-	}
-	if l.Has(member) {
-		return nil
-	}
 	limit := s.maxIndexMembers()
-	if len(l.Members) >= limit || l.Lines >= 2*limit {
+	compacted := false
+	for try := 0; try < maxIndexTries; try++ {
+		full, err := s.indexAppend(path, member, limit)
+		if err != nil || !full {
+			return err
+		}
+		if compacted {
+			return fmt.Errorf("file cache: index %q holds %d members with live entries: %w", key, limit, cache.ErrIndexFull)
+		}
 		if err := s.compactIndex(path); err != nil {
 			return err
 		}
-		if l, err = readIndex(path); err != nil {
-			return err
-		}
-		if l.Has(member) {
-			return nil
-		}
-		if len(l.Members) >= limit {
-			return fmt.Errorf("file cache: index %q holds %d members with live entries: %w", key, len(l.Members), cache.ErrIndexFull)
-		}
+		compacted = true
 	}
-	return s.appendIndex(path, indexlist.AppendMember(nil, member))
+	return fmt.Errorf("file cache: adding to index %q: gave up after %d tries: the index kept being replaced", key, maxIndexTries)
 }
 
-// appendIndex appends data to the index file at path with one write,
-// creating the file (and the directory) if missing.
-func (s *Store) appendIndex(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil && errors.Is(err, fs.ErrNotExist) {
-		if err := mkdirAll(s.dir); err != nil {
-			return fmt.Errorf("file cache: creating the cache directory: %w", err)
+// maxIndexTries bounds the attempts of IndexAdd while other processes
+// keep replacing the index file under it.
+const maxIndexTries = 64
+
+// errReplaced reports an index file replaced after it was opened.
+var errReplaced = errors.New("file cache: index file replaced")
+
+// openIndex opens the index file at path (creating it, and the directory,
+// with create), locks it (exclusive or shared), and checks that it is
+// still the file at path. It returns nil and no error when there is no
+// index file and create is false.
+func (s *Store) openIndex(path string, create, exclusive bool) (*os.File, error) {
+	for try := range maxIndexTries {
+		if try > 0 {
+			time.Sleep(time.Duration(rand.Int64N(int64(try)*int64(time.Millisecond)) + 1))
 		}
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		flag := os.O_RDWR | os.O_APPEND
+		if create {
+			flag |= os.O_CREATE
+		}
+		f, err := os.OpenFile(path, flag, 0o600)
+		if err != nil && create && errors.Is(err, fs.ErrNotExist) {
+			if err := mkdirAll(s.dir); err != nil {
+				return nil, fmt.Errorf("file cache: creating the cache directory: %w", err)
+			}
+			f, err = os.OpenFile(path, flag, 0o600)
+		}
+		if err != nil {
+			if !create && errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("file cache: opening index: %w", err)
+		}
+		if err := lockFile(f, exclusive); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("file cache: locking index: %w", err)
+		}
+		if !haveFlock {
+			return f, nil
+		}
+		held, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("file cache: index: %w", err)
+		}
+		now, err := os.Stat(path)
+		if err == nil && os.SameFile(held, now) {
+			return f, nil
+		}
+		f.Close() // replaced (compacted) or removed meanwhile: again
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("file cache: index: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("file cache: writing index: %w", err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("file cache: writing index %s: %w", path, err)
-	}
-	return nil
+	return nil, fmt.Errorf("file cache: %s: %w %d times", path, errReplaced, maxIndexTries)
 }
 
-// compactIndex drops from the index file at path the members whose cache
-// files are gone (missing, expired or corrupt).
+// indexAppend adds member to the index file at path unless it is there,
+// and reports full (without adding) when the file holds limit members or
+// twice as many lines.
+func (s *Store) indexAppend(path, member string, limit int) (full bool, err error) {
+	f, err := s.openIndex(path, true, false)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return false, fmt.Errorf("file cache: reading index: %w", err)
+	}
+	l := indexlist.Parse(data)
+	if l.Has(member) {
+		return false, nil
+	}
+	if len(l.Members) >= limit || l.Lines >= 2*limit {
+		return true, nil
+	}
+	if _, err := f.Write(indexlist.AppendMember(nil, member)); err != nil {
+		return false, fmt.Errorf("file cache: writing index %s: %w", path, err)
+	}
+	return false, nil
+}
+
+// compactIndex rewrites the index file at path without the members whose
+// cache files are gone, under an exclusive lock.
 func (s *Store) compactIndex(path string) error {
-	aside := s.prefix + tmpPrefix + strconv.FormatUint(rand.Uint64(), 36) + ".index"
-	if err := os.Rename(path, aside); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // deleted, or taken aside by another compaction
-		}
-		return fmt.Errorf("file cache: compacting index: %w", err)
-	}
-	defer unlink(aside)
-	l, err := readIndex(aside)
-	if err != nil {
+	f, err := s.openIndex(path, false, true)
+	if err != nil || f == nil {
 		return err
 	}
+	defer f.Close() // after the rename: waiting appenders then see the new file
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("file cache: reading index: %w", err)
+	}
+	l := indexlist.Parse(data)
 	live := l.Members[:0:0]
 	for _, m := range l.Members {
 		_, _, ok, err := s.load(s.path(m), false)
@@ -144,10 +192,16 @@ func (s *Store) compactIndex(path string) error {
 			live = append(live, m)
 		}
 	}
-	if len(live) == 0 {
-		return nil
+	return s.write(path, indexlist.Encode(live, 0))
+}
+
+// readIndex reads the index file at path; a missing one is empty.
+func readIndex(path string) (*indexlist.List, error) {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("file cache: reading index: %w", err)
 	}
-	return s.appendIndex(path, indexlist.Encode(live, 0))
+	return indexlist.Parse(data), nil
 }
 
 // IndexMembers implements cache.Indexer: the distinct members of the

@@ -160,7 +160,16 @@ func (b *Backend) indexAddOnce(k, key, member string, deadline int64, compacted 
 	case err == nil:
 		return nil
 	case err == memcache.ErrNotStored:
-		return errIndexRetry // deleted or expired meanwhile
+		// Deleted or expired meanwhile, or (memcached answers the same)
+		// grown past the item size limit.
+		gerr := b.retry(func() error { _, err := b.client.Get(k); return err })
+		switch {
+		case gerr == memcache.ErrCacheMiss:
+			return errIndexRetry
+		case gerr != nil:
+			return opError("get", key, gerr)
+		}
+		return b.fullBySize(it, key, l, compacted)
 	case tooLarge(err) || refused(err):
 		return b.fullBySize(it, key, l, compacted)
 	}
