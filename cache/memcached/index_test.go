@@ -19,20 +19,27 @@ import (
 // other processes.
 func TestHelperIndexProcess(t *testing.T) { indextest.Helper(t, openLease) }
 
-// TestIndexProcesses: four processes write variants of two fragment names
-// at once (appends to one index item); one InvalidateFragmentVariants
-// removes every variant of the first, and none of the second.
-func TestIndexProcesses(t *testing.T) {
+// TestIndexes checks the index items on one server shared by its subtests:
+//
+//   - processes: four processes write variants of two fragment names at
+//     once (appends to one index item); one InvalidateFragmentVariants
+//     removes every variant of the first, and none of the second;
+//   - item: the index item's form and expiry;
+//   - concurrent_compaction: compaction by cas loses no member.
+func TestIndexes(t *testing.T) {
 	srv := testserver.Memcached(t)
-	indextest.Processes(t, "TestHelperIndexProcess", "memcached://"+srv.Addr, openLease)
+	t.Run("processes", func(t *testing.T) {
+		indextest.Processes(t, "TestHelperIndexProcess", "memcached://"+srv.Addr+"?failopen=0&op_timeout=10s", openLease)
+	})
+	t.Run("item", func(t *testing.T) { testIndexItem(t, srv) })
+	t.Run("concurrent_compaction", func(t *testing.T) { testIndexConcurrentCompaction(t, srv) })
 }
 
-// TestIndexItem: the index is one item under the side key, members one
+// testIndexItem: the index is one item under the side key, members one
 // per line after the deadline, hashed when memcached cannot take the key;
 // a longer-lived member raises the deadline and the item's expiry, a
 // shorter-lived one does not lower them.
-func TestIndexItem(t *testing.T) {
-	srv := testserver.Memcached(t)
+func testIndexItem(t *testing.T, srv *testserver.Server) {
 	now := time.Unix(1900000000, 0)
 	b := newBackend(t, memcached.Options{Now: func() time.Time { return now }}, srv)
 	idx := cache.VariantIndexKey(":1:template.cache.side")
@@ -115,10 +122,9 @@ func TestIndexItemSize(t *testing.T) {
 	}
 }
 
-// TestIndexConcurrentCompaction: goroutines adding to an index that keeps
+// testIndexConcurrentCompaction: goroutines adding to an index that keeps
 // being compacted (cas) lose no member they added whose entry lives.
-func TestIndexConcurrentCompaction(t *testing.T) {
-	srv := testserver.Memcached(t)
+func testIndexConcurrentCompaction(t *testing.T, srv *testserver.Server) {
 	const bound, workers, per = 50, 8, 40
 	b := newBackend(t, memcached.Options{MaxIndexMembers: bound}, srv)
 	idx := cache.VariantIndexKey(":1:template.cache.busy")

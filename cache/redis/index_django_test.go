@@ -49,13 +49,12 @@ for name in req["names"]:
 json.dump(out, sys.stdout)
 `
 
-// TestInvalidateDjangoVariants: the variants a real Django (3.2 with
+// testInvalidateDjangoVariants: the variants a real Django (3.2 with
 // django-redis, 5.2 and 6.1 with Django's RedisCache) wrote on Redis, which
 // no index lists, are gone after one InvalidateFragmentVariants (found by
 // SCAN), with those Go wrote (found by the index); the variants of
 // "sidebar" and "side.bar" are not touched.
-func TestInvalidateDjangoVariants(t *testing.T) {
-	srv := testserver.Redis(t)
+func testInvalidateDjangoVariants(t *testing.T, srv *testserver.Server) {
 	names := []string{"side", "sidebar", "side.bar"}
 	values := []string{"a", "b", "c", "d", "é", "x y", "[*?]"}
 	for i, version := range testserver.DjangoVersions {

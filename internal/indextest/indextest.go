@@ -127,8 +127,9 @@ func Helper(t *testing.T, open Open) {
 	if err != nil {
 		t.Errorf("writing: %v", err)
 	}
-	st := c.Stats().Index
-	fmt.Printf("indextest wrote=%d indexed=%d errors=%d\n", n, st.Adds, st.Errors)
+	st := c.Stats()
+	// Errors a fail-open wrapper swallowed are counted in Stats too.
+	fmt.Printf("indextest wrote=%d indexed=%d errors=%d\n", n, st.Index.Adds, st.Index.Errors+st.Errors)
 }
 
 // Processes starts Procs helper processes running the test function named
@@ -175,7 +176,7 @@ func Processes(t *testing.T, helper, url string, open Open) {
 			if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "indextest wrote=%d indexed=%d errors=%d", &wrote, &indexed, &errs); err == nil {
 				ok = true
 				if wrote != Variants+Others || errs != 0 {
-					t.Errorf("a helper process wrote %d entries of %d (%d indexed, %d index errors)", wrote, Variants+Others, indexed, errs)
+					t.Errorf("a helper process wrote %d entries of %d (%d indexed, %d errors)", wrote, Variants+Others, indexed, errs)
 				}
 			}
 		}
