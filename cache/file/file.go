@@ -297,7 +297,12 @@ func (s *Store) Clear(ctx context.Context) error {
 		}
 		return fmt.Errorf("file cache: %w", err)
 	}
-	return s.removeAll(ctx, indexes)
+	for _, name := range indexes {
+		if err := s.removeIndex(s.prefix + name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close marks the store closed: later calls fail with cache.ErrClosed. The

@@ -217,12 +217,24 @@ func (s *Store) IndexMembers(ctx context.Context, key string) ([]string, error) 
 	return l.Members, nil
 }
 
-// IndexDelete implements cache.Indexer: it removes the index file.
+// IndexDelete implements cache.Indexer: it removes the index file, under
+// an exclusive lock, so that a member being appended meanwhile goes to a
+// new index file rather than to the removed one.
 func (s *Store) IndexDelete(ctx context.Context, key string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	_, err := remove(s.indexPath(key))
+	return s.removeIndex(s.indexPath(key))
+}
+
+// removeIndex removes the index file at path under an exclusive lock.
+func (s *Store) removeIndex(path string) error {
+	f, err := s.openIndex(path, false, true)
+	if err != nil || f == nil {
+		return err
+	}
+	defer f.Close()
+	_, err = remove(path)
 	return err
 }
 
