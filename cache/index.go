@@ -49,6 +49,22 @@ type PrefixDeleter interface {
 	DeletePrefix(ctx context.Context, prefix string, match func(key string) bool) (int, error)
 }
 
+// IsVariantKey reports whether the made key key is a variant of the
+// fragment whose made name key is base: base + "." + 32 lowercase
+// hexadecimal digits (see InvalidateFragmentVariants).
+func IsVariantKey(key, base string) bool {
+	rest, ok := strings.CutPrefix(key, base)
+	if !ok || len(rest) != 33 || rest[0] != '.' {
+		return false
+	}
+	for i := 1; i < len(rest); i++ {
+		if c := rest[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxIndexMembers bounds an index: 10,000 made keys.
 const MaxIndexMembers = 10000
 
@@ -75,21 +91,6 @@ func fragmentName(key string) (string, bool) {
 		return "", false
 	}
 	return rest[:len(rest)-33], true
-}
-
-// isVariant reports whether the made key mk is a variant of the fragment
-// whose made name key is base: base, ".", and 32 lowercase hexadecimal
-// digits (so that the variants of "side" are not those of "side.bar").
-func isVariant(mk, base string) bool {
-	if len(mk) != len(base)+33 || !strings.HasPrefix(mk, base) || mk[len(base)] != '.' {
-		return false
-	}
-	for i := len(base) + 1; i < len(mk); i++ {
-		if c := mk[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // indexVariant records the fragment variant just stored under key (a
@@ -124,9 +125,10 @@ func (c *Cache) indexVariant(ctx context.Context, key string, t Timeout) {
 // version), and returns how many entries it deleted. It deletes the
 // variants this package indexed when it stored them (on every backend that
 // keeps indexes: memory, file, memcached, Redis), and, on backends that can
-// enumerate their keys (Redis, the memory store), every key starting with
-// the name's prefix, so that variants a Django process wrote are deleted
-// too. On the file backend and memcached, a variant only Django wrote is
+// enumerate their keys (Redis, the memory store: VariantDeleter), every
+// key of a variant's shape (the name's made key, ".", 32 hexadecimal
+// digits), so that variants a Django process wrote are deleted too; those
+// of a name extending this one ("side.bar" for "side") are not. On the file backend and memcached, a variant only Django wrote is
 // not found: their keys cannot be enumerated (the file backend names files
 // by the md5 of the key).
 //
@@ -139,7 +141,7 @@ func (c *Cache) InvalidateFragmentVariants(ctx context.Context, name string) (in
 		return 0, fmt.Errorf("%w: fragment name %q: want the name as written in the tag", ErrInvalidOption, name)
 	}
 	base := c.MakeKey(FragmentKeyPrefix + name)
-	n, err := c.DeleteVariants(ctx, FragmentKeyPrefix+name, func(mk string) bool { return isVariant(mk, base) }, FragmentKeyPrefix+name+".")
+	n, err := c.DeleteVariants(ctx, FragmentKeyPrefix+name, func(mk string) bool { return IsVariantKey(mk, base) }, FragmentKeyPrefix+name+".")
 	if err != nil {
 		return n, fmt.Errorf("cache: invalidating the variants of fragment %q: %w", name, err)
 	}

@@ -87,11 +87,13 @@ const FreshKind = "fresh"
 // SideKey(madeKey, FreshKind).
 func FreshKey(madeKey string) string { return SideKey(madeKey, FreshKind) }
 
-// IsSideKey reports whether key is a side key made by SideKey for a lease
-// or a freshness. Backends that hash keys they cannot take (memcached) hash
-// side keys always: no Django process reads them.
+// IsSideKey reports whether key is a side key made by SideKey for a lease,
+// a freshness or an index of fragment variants (VariantsKind). Backends
+// that hash keys they cannot take (memcached) hash side keys always: no
+// Django process reads them.
 func IsSideKey(key string) bool {
-	return strings.HasSuffix(key, ":"+FreshKind) || strings.HasSuffix(key, ":lease")
+	return strings.HasSuffix(key, ":"+FreshKind) || strings.HasSuffix(key, ":lease") ||
+		strings.HasSuffix(key, ":"+VariantsKind)
 }
 
 // On reports whether s protects across processes in any way (a lease,

@@ -117,6 +117,12 @@ func (s *suite) runStoring(t *testing.T) {
 		{"stampede_refresh_lease", s.testStampedeRefreshLease},
 		{"stampede_fill_lease", s.testStampedeFillLease},
 		{"stampede_get_or_set_with", s.testStampedeGetOrSetWith},
+		// Indexes (cache.Indexer) and fragment variants.
+		{"index_members", s.testIndexMembers},
+		{"index_life", s.testIndexLife},
+		{"index_full", s.testIndexFull},
+		{"invalidate_fragment_variants", s.testInvalidateFragmentVariants},
+		{"invalidate_fragment_variants_errors", s.testInvalidateFragmentVariantsErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.f)
@@ -669,6 +675,7 @@ func (s *suite) testStats(t *testing.T) {
 		// report what they see of their own.
 		got := c.Stats()
 		got.Near, want.Near = cache.NearStats{}, cache.NearStats{}
+		got.Backend, want.Backend = cache.BackendHealth{}, cache.BackendHealth{}
 		if got != want {
 			t.Errorf("after %s: Stats() = %+v, want %+v", what, got, want)
 			want = got

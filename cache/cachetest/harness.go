@@ -78,6 +78,21 @@ type Harness struct {
 	// Cache.Leases is false.
 	Leases bool
 
+	// Indexes reports that the backend keeps indexes (cache.Indexer, and
+	// every wrapper forwards them): the suite then checks IndexAdd,
+	// IndexMembers and IndexDelete (distinct members, an index never
+	// shortened by a shorter-lived member, compaction of a full index) and
+	// that Cache.InvalidateFragmentVariants deletes every variant of a
+	// fragment name, and nothing else. Without it the suite checks that
+	// InvalidateFragmentVariants deletes no entry of another name.
+	Indexes bool
+
+	// MaxIndexMembers is the bound of the backend's indexes when it is
+	// smaller than cache.MaxIndexMembers (an option of the backend, for
+	// tests, so that filling an index is quick); 0 means
+	// cache.MaxIndexMembers.
+	MaxIndexMembers int
+
 	// Semantics is the Django behaviour expected where backends differ.
 	Semantics
 }

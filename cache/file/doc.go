@@ -21,7 +21,8 @@
 // it, since it may belong to another process's write in progress.
 //
 // Files in the directory other than "*.djcache" are never counted, culled or
-// removed, so the cache may share its directory (names beginning with "."
+// removed (but for the index files, "*.djindex", which Clear removes), so
+// the cache may share its directory (names beginning with "."
 // are ignored too, as Python's glob does).
 //
 // # Behaviour, as Django does it
@@ -49,6 +50,27 @@
 // Set of the same key may undo that Set (Touch writes back the value it
 // read), and a Get removing an expired file only removes the very file it
 // read, so a fresh file renamed over it in the meantime survives.
+//
+// # Fragment variant indexes
+//
+// Cache.InvalidateFragmentVariants finds the variants of a {% cache %}
+// fragment name through an index file written when a Go process stores a
+// variant (Store.IndexAdd, paid on a miss, never on a hit):
+// hex(md5(index key)) + ".djindex" in the cache directory, holding the
+// variants' made keys one per line, appended with one O_APPEND write under
+// a shared flock (a variant already listed costs one read). Index files
+// are not cache files: they are never counted against MaxEntries nor
+// culled; Clear removes them. They do not expire: an index holding
+// cache.MaxIndexMembers variants (Options.MaxIndexMembers) is compacted
+// under an exclusive lock (the variants whose files are gone dropped, the
+// rest written to a temporary file renamed over the index), and if it is
+// still full the store succeeds but the variant is not indexed (counted in
+// Stats().Index.Errors and logged).
+//
+// The file backend cannot find a variant only a Django process wrote: a
+// cache file is named by the md5 of its key and holds no key, so the
+// directory cannot be searched for a fragment name. Such variants expire
+// by their own timeouts (or are deleted one by one, by key).
 //
 // # Cost
 //

@@ -63,6 +63,10 @@ type Options struct {
 	// Now is the clock used for deadlines and expiry. nil means time.Now.
 	// It must be safe for concurrent use.
 	Now func() time.Time
+	// MaxIndexMembers bounds each index file (see Store.IndexAdd). 0
+	// means cache.MaxIndexMembers; it must not be negative. A smaller
+	// bound is for tests.
+	MaxIndexMembers int
 }
 
 // Store is a cache.Backend keeping one file per key in a directory, as
@@ -75,13 +79,15 @@ type Store struct {
 	maxEntries    int
 	cullFrequency int
 	maxValueSize  int64
+	maxIndex      int
 	now           func() time.Time
 	closed        atomic.Bool
 }
 
 // Store implements cache.Backend, and of the optional interfaces only
-// cache.InProcess and cache.Leaser (lease.go): the Cache's fallbacks for
-// the others are what Django's FileBasedCache does.
+// cache.InProcess, cache.Leaser (lease.go) and cache.Indexer (index.go):
+// the Cache's fallbacks for the others are what Django's FileBasedCache
+// does.
 var (
 	_ cache.Backend   = (*Store)(nil)
 	_ cache.InProcess = (*Store)(nil)
@@ -112,6 +118,9 @@ func New(opts Options) (*Store, error) {
 	if opts.MaxValueSize < 0 {
 		return nil, fmt.Errorf("%w: file cache: Options.MaxValueSize is %d: want 0 (no limit) or more", cache.ErrInvalidOption, opts.MaxValueSize)
 	}
+	if opts.MaxIndexMembers < 0 {
+		return nil, fmt.Errorf("%w: file cache: Options.MaxIndexMembers is %d: want 0 (the default, %d) or more", cache.ErrInvalidOption, opts.MaxIndexMembers, cache.MaxIndexMembers)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -125,6 +134,7 @@ func New(opts Options) (*Store, error) {
 		maxEntries:    opts.MaxEntries,
 		cullFrequency: opts.CullFrequency,
 		maxValueSize:  opts.MaxValueSize,
+		maxIndex:      opts.MaxIndexMembers,
 		now:           opts.Now,
 	}
 	if err := mkdirAll(dir); err != nil {
@@ -261,8 +271,9 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 	return remove(s.path(key))
 }
 
-// Clear removes every cache file ("*.djcache") in the directory, keeping
-// the directory and every other file. A missing directory is not an error.
+// Clear removes every cache file ("*.djcache") and index file
+// ("*.djindex") in the directory, keeping the directory and every other
+// file. A missing directory is not an error.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -271,7 +282,27 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.removeAll(ctx, names)
+	if err := s.removeAll(ctx, names); err != nil {
+		return err
+	}
+	var indexes []string
+	err = listDir(s.dir, func(name []byte) {
+		if isIndexFile(name) {
+			indexes = append(indexes, string(name))
+		}
+	})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("file cache: %w", err)
+	}
+	for _, name := range indexes {
+		if err := s.removeIndex(s.prefix + name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close marks the store closed: later calls fail with cache.ErrClosed. The

@@ -12,6 +12,7 @@ import (
 func conformanceCache(t testing.TB, o file.Options, opts []cache.Option) *cache.Cache {
 	t.Helper()
 	o.Dir = t.TempDir()
+	o.MaxIndexMembers = indexBound
 	store, err := file.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,10 @@ func conformanceCache(t testing.TB, o file.Options, opts []cache.Option) *cache.
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// indexBound is the bound of the conformance stores' indexes: small, so
+// that filling one is quick.
+const indexBound = 200
 
 // TestConformance runs the shared suite with Django's filebased semantics:
 // random culling, alive at the exact deadline, Incr and Add not atomic,
@@ -52,10 +57,12 @@ func TestConformance(t *testing.T) {
 					}
 					return conformanceCache(t, o, opts)
 				},
-				Clock:        true,
-				MaxValueSize: tc.max,
-				Leases:       true,
-				Semantics:    cachetest.DjangoFileBased,
+				Clock:           true,
+				MaxValueSize:    tc.max,
+				Leases:          true,
+				Indexes:         true,
+				MaxIndexMembers: indexBound,
+				Semantics:       cachetest.DjangoFileBased,
 			})
 		})
 	}

@@ -104,3 +104,38 @@ func BenchmarkGetMany20(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFragmentStore measures what indexing costs a fragment store (a
+// miss): a Set of a key that is no fragment (not indexed), of a new
+// fragment variant (Set, then get and append of the index; indexes of 100
+// variants), and of a variant already listed (Set, then get of the index).
+func BenchmarkFragmentStore(b *testing.B) {
+	srv := testserver.Memcached(b)
+	c, _ := newCache(b, memcached.Options{}, srv)
+	val := bytes.Repeat([]byte("x"), 2<<10)
+	b.Run("plain", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if err := c.Set(bg, "plain."+strconv.Itoa(i%1000), val, cache.Seconds(600)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("new-variant", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			k := cache.FragmentKey("bench"+strconv.Itoa(i/100), i%100)
+			if err := c.Set(bg, k, val, cache.Seconds(600)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("listed-variant", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if err := c.Set(bg, cache.FragmentKey("bench0", i%100), val, cache.Seconds(600)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if st := c.Stats().Index; st.Errors > 0 {
+		b.Fatalf("index errors: %+v", st)
+	}
+}

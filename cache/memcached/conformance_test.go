@@ -7,6 +7,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/cachetest"
+	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/memcached"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
@@ -15,6 +16,7 @@ import (
 // cache cleared (flush_all) before use.
 func harness(srv *testserver.Server, opts memcached.Options) cachetest.Harness {
 	opts.Servers = []string{srv.Addr}
+	opts.MaxIndexMembers = indexBound
 	if opts.Timeout == 0 {
 		opts.Timeout = testTimeout
 	}
@@ -36,12 +38,14 @@ func harness(srv *testserver.Server, opts memcached.Options) cachetest.Harness {
 			t.Cleanup(func() { c.Close() })
 			return c
 		},
-		Granularity:  time.Second,
-		MaxValueSize: 1000 * 1000,
-		AtomicIncr:   true,
-		AtomicAdd:    true,
-		Leases:       true,
-		Semantics:    cachetest.DjangoMemcached,
+		Granularity:     time.Second,
+		MaxValueSize:    1000 * 1000,
+		AtomicIncr:      true,
+		AtomicAdd:       true,
+		Leases:          true,
+		Indexes:         true,
+		MaxIndexMembers: indexBound,
+		Semantics:       cachetest.DjangoMemcached,
 	}
 }
 
@@ -71,6 +75,33 @@ func TestConformanceHashLongKeys(t *testing.T) {
 	cachetest.Run(t, h)
 }
 
+// indexBound is the bound of the conformance backends' indexes: small, so
+// that filling one is quick.
+const indexBound = 200
+
 // testTimeout is the network timeout of the tests' backends: generous, so
 // that a loaded test machine does not turn into i/o timeouts.
 const testTimeout = 5 * time.Second
+
+// TestConformanceFailOpen runs the suite through the fail-open wrapper,
+// which forwards leases and indexes. The expiry tests, which sleep, are
+// skipped (Granularity 0): the wrapper does not change expiry.
+func TestConformanceFailOpen(t *testing.T) {
+	srv := testserver.Memcached(t)
+	h := harness(srv, memcached.Options{})
+	h.Granularity = 0
+	inner := h.New
+	h.New = func(t testing.TB, now func() time.Time, copts ...cache.Option) *cache.Cache {
+		c := inner(t, now, copts...)
+		w, err := failopen.New(c.Backend())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc, err := cache.New(w, copts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fc
+	}
+	cachetest.Run(t, h)
+}

@@ -67,6 +67,36 @@
 // test_memcached_deletes_key_on_failed_set expects. SetMany reports such
 // keys as failed.
 //
+// # Fragment variant indexes
+//
+// memcached cannot list its keys, so Cache.InvalidateFragmentVariants finds
+// the variants of a {% cache %} fragment name through an index this backend
+// writes when a Go process stores a variant (Backend.IndexAdd, paid on a
+// miss, never on a hit): one item under the side key
+// "{:1:template.cache.NAME}:variants" (hashed when memcached cannot take
+// it, as every side key), holding the variants' made keys one per line. A
+// store reads the index (one get, whose size grows with the number of
+// variants); a variant already listed costs nothing more, a new one is
+// appended with memcached's append (no compare-and-swap, so processes
+// adding variants at once never conflict). The index records its deadline
+// (the latest of its variants', rounded up to the minute; forever if one
+// of them is) and is given that expiry, raised with a compare-and-swap
+// when a longer-lived variant comes and never lowered: it lives as long as
+// the variants it lists, and then goes. An index holds at most
+// cache.MaxIndexMembers variants (Options.MaxIndexMembers), and no more
+// than memcached's item size (1 MiB by default: some 15,000 keys of 70
+// bytes); when full, the variants that are gone are dropped, and if it is
+// still full the store succeeds but the variant is not indexed (counted in
+// Stats().Index.Errors and logged).
+//
+// The limits: a variant only a Django process wrote is listed in no index
+// and is not found (memcached cannot enumerate keys; Redis can). And an
+// index is an item like any other: memcached's LRU may evict it while the
+// variants it lists live (or a server restart empties it), and then
+// InvalidateFragmentVariants misses those variants, which expire by their
+// own timeouts. Writers racing past the bound may each add one variant
+// over it.
+//
 // # Local copies (local_ttl)
 //
 // memcached has no way to tell a client that a value changed. The URL

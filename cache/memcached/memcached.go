@@ -163,8 +163,13 @@ type Options struct {
 	// network is "tcp" or "unix".
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
 	// Now is the clock used to turn timeouts over 30 days into absolute
-	// Unix times. nil means time.Now.
+	// Unix times, and to compute the deadlines of indexes. nil means
+	// time.Now.
 	Now func() time.Time
+	// MaxIndexMembers bounds each index (see Backend.IndexAdd). 0 means
+	// cache.MaxIndexMembers; it must not be negative. A smaller bound is
+	// for tests.
+	MaxIndexMembers int
 }
 
 // Backend is a cache.Backend over memcached servers, compatible with
@@ -176,6 +181,7 @@ type Backend struct {
 	now       func() time.Time
 	hashKeys  bool
 	textFlags bool
+	maxIndex  int // Options.MaxIndexMembers
 	dial      func(ctx context.Context, network, address string) (net.Conn, error)
 
 	closed atomic.Bool
@@ -204,6 +210,9 @@ func New(opts Options) (*Backend, error) {
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("%w: memcached Timeout %v is negative", cache.ErrInvalidOption, opts.Timeout)
 	}
+	if opts.MaxIndexMembers < 0 {
+		return nil, fmt.Errorf("%w: memcached MaxIndexMembers %d is negative", cache.ErrInvalidOption, opts.MaxIndexMembers)
+	}
 	if opts.Selector != SelectorDjango && opts.Selector != SelectorGomemcache {
 		return nil, fmt.Errorf("%w: memcached %v", cache.ErrInvalidOption, opts.Selector)
 	}
@@ -229,6 +238,7 @@ func New(opts Options) (*Backend, error) {
 		now:       opts.Now,
 		hashKeys:  opts.HashLongKeys,
 		textFlags: opts.TextFlags,
+		maxIndex:  opts.MaxIndexMembers,
 		dial:      opts.DialContext,
 		conns:     map[*trackedConn]struct{}{},
 	}
@@ -704,11 +714,11 @@ func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, err
 	return int64(n), nil
 }
 
-// leaseKey returns the key a lease is stored under: the lease key itself,
-// or its hashed form (HashedKey) when memcached cannot take it, whatever
-// Options.HashLongKeys says. No Django process reads lease keys, so
-// hashing them is always safe, and a made key of up to 250 bytes always
-// has a lease.
+// leaseKey returns the key a side entry (a lease, an index) is stored
+// under: the side key itself, or its hashed form (HashedKey) when memcached
+// cannot take it, whatever Options.HashLongKeys says. No Django process
+// reads side keys, so hashing them is always safe, and a made key of up to
+// 250 bytes always has a lease and an index.
 func leaseKey(key string) string {
 	if legalKey(key) {
 		return key

@@ -1,11 +1,13 @@
 package memory
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/cachetest"
+	"github.com/fragcache/fragcache/cache/failopen"
 )
 
 func conformanceCache(t testing.TB, o Options, opts []cache.Option) *cache.Cache {
@@ -14,7 +16,14 @@ func conformanceCache(t testing.TB, o Options, opts []cache.Option) *cache.Cache
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cache.New(store, opts...)
+	var b cache.Backend = store
+	if failOpen(t) {
+		// The fail-open wrapper forwards leases and indexes.
+		if b, err = failopen.New(store); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := cache.New(b, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,8 +35,9 @@ func conformanceCache(t testing.TB, o Options, opts []cache.Option) *cache.Cache
 // default store, and one bounded by bytes with a fast sweep.
 func TestConformance(t *testing.T) {
 	for name, base := range map[string]Options{
-		"default": {SweepInterval: -1},
-		"bounded": {MaxBytes: 4 << 20, SweepInterval: time.Millisecond},
+		"default":  {SweepInterval: -1},
+		"bounded":  {MaxBytes: 4 << 20, SweepInterval: time.Millisecond},
+		"failopen": {SweepInterval: -1, MaxEntries: 20000}, // holds a full index's entries
 	} {
 		t.Run(name, func(t *testing.T) {
 			cachetest.Run(t, cachetest.Harness{
@@ -48,8 +58,14 @@ func TestConformance(t *testing.T) {
 				AtomicIncr: true,
 				AtomicAdd:  true,
 				Leases:     true,
+				Indexes:    true,
 				Semantics:  cachetest.DjangoLocMem,
 			})
 		})
 	}
+}
+
+// failOpen reports whether t runs under TestConformance/failopen.
+func failOpen(t testing.TB) bool {
+	return strings.HasPrefix(t.Name(), "TestConformance/failopen/")
 }

@@ -272,6 +272,7 @@ func TestConformanceDjangoValues(t *testing.T) {
 		AtomicIncr: true,
 		AtomicAdd:  true,
 		Leases:     true,
+		Indexes:    true,
 		Semantics:  cachetest.DjangoRedis,
 	})
 }

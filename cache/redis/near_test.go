@@ -62,6 +62,7 @@ func TestNearConformance(t *testing.T) {
 		AtomicIncr:  true,
 		AtomicAdd:   true,
 		Leases:      true,
+		Indexes:     true,
 		Semantics:   cachetest.DjangoRedis,
 	})
 }

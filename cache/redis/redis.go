@@ -125,6 +125,7 @@ type Backend struct {
 	touch   *goredis.Script
 	release *goredis.Script
 	index   *goredis.Script
+	members *goredis.Script
 
 	closeOnce sync.Once
 	closeErr  error
@@ -160,6 +161,8 @@ const (
 	// least ARGV[2] seconds (0: without expiry), never shortening its life:
 	// a set without expiry keeps none, and one with an expiry is extended
 	// with EXPIRE GT (Redis 7) or made permanent.
+	// membersScript returns the members of the set KEYS[1].
+	membersScript  = `return redis.call('smembers', KEYS[1])`
 	indexAddScript = `if redis.call('sismember', KEYS[1], ARGV[1]) == 0 and redis.call('scard', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
 local fresh = redis.call('exists', KEYS[1]) == 0
 redis.call('sadd', KEYS[1], ARGV[1])
@@ -235,6 +238,7 @@ func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Back
 		touch:     goredis.NewScript(persistScript),
 		release:   goredis.NewScript(releaseScript),
 		index:     goredis.NewScript(indexAddScript),
+		members:   goredis.NewScript(membersScript),
 	}
 	for i, c := range clients {
 		b.names[i] = c.Options().Addr
@@ -255,6 +259,7 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 		touch:     goredis.NewScript(persistScript),
 		release:   goredis.NewScript(releaseScript),
 		index:     goredis.NewScript(indexAddScript),
+		members:   goredis.NewScript(membersScript),
 	}
 	if b.scanCount == 0 {
 		b.scanCount = DefaultScanCount
@@ -833,22 +838,24 @@ func (b *Backend) IndexAdd(ctx context.Context, key, member string, timeout cach
 // compactIndex removes from the set key the members whose keys are gone.
 func (b *Backend) compactIndex(ctx context.Context, key string) error {
 	c := b.writer()
-	members, err := c.SMembers(ctx, key).Result()
+	members, err := b.smembers(ctx, key)
 	if err != nil {
-		return b.fail(ctx, "SMEMBERS", 0, err)
+		return err
 	}
-	exists := make([]*goredis.IntCmd, len(members))
+	// PTTL, not EXISTS: go-redis's client-side cache (near_cache=1) may
+	// answer EXISTS from memory, and PTTL is not cacheable.
+	ttls := make([]*goredis.DurationCmd, len(members))
 	if _, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, m := range members {
-			exists[i] = p.Exists(ctx, m)
+			ttls[i] = p.PTTL(ctx, m)
 		}
 		return nil
 	}); err != nil {
-		return b.fail(ctx, "EXISTS", 0, err)
+		return b.fail(ctx, "PTTL", 0, err)
 	}
 	var gone []any
-	for i, e := range exists {
-		if e.Val() == 0 {
+	for i, e := range ttls {
+		if e.Val() == -2 { // go-redis reports a missing key as -2 (ns)
 			gone = append(gone, members[i])
 		}
 	}
@@ -865,9 +872,19 @@ func (b *Backend) compactIndex(ctx context.Context, key string) error {
 func (b *Backend) IndexMembers(ctx context.Context, key string) ([]string, error) {
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
-	m, err := b.writer().SMembers(ctx, key).Result()
-	if err != nil {
-		return nil, b.fail(ctx, "SMEMBERS", 0, err)
+	return b.smembers(ctx, key)
+}
+
+// smembers returns the members of the set key on the write server, read
+// by a script: go-redis's client-side cache (near_cache=1) may answer a
+// plain SMEMBERS from memory, with what the set held before a write.
+func (b *Backend) smembers(ctx context.Context, key string) ([]string, error) {
+	m, err := b.members.Run(ctx, b.writer(), []string{key}).StringSlice()
+	if err != nil && err != goredis.Nil {
+		return nil, b.fail(ctx, "EVALSHA", 0, err)
+	}
+	if len(m) == 0 {
+		return nil, nil
 	}
 	return m, nil
 }

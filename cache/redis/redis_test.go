@@ -71,6 +71,7 @@ func TestConformance(t *testing.T) {
 		AtomicIncr:  true,
 		AtomicAdd:   true,
 		Leases:      true,
+		Indexes:     true,
 		Semantics:   cachetest.DjangoRedis,
 	})
 }
