@@ -61,6 +61,15 @@ type ManySetter interface {
 	SetMany(ctx context.Context, entries []Entry, timeout Timeout) (failed []string, err error)
 }
 
+// ManyDeleteCounter is implemented by backends that delete several keys at
+// once and can tell how many of them existed (Redis's DEL, memcached's
+// deletes, the memory store). Group deletions (PurgeTag, DeleteVariants)
+// find it with As, past a fail-open wrapper, which does not implement it:
+// an invalidation that fails must say so, not be swallowed.
+type ManyDeleteCounter interface {
+	DeleteManyCounted(ctx context.Context, keys []string) (int, error)
+}
+
 // ManyDeleter is implemented by backends that delete several keys at once.
 type ManyDeleter interface {
 	DeleteMany(ctx context.Context, keys []string) error

@@ -159,10 +159,7 @@ func (c *Cache) IndexTags(ctx context.Context, key string, tags []string, timeou
 
 // PurgeTag deletes every entry of c that declared tag (IndexTags: pages
 // and fragments), in every process sharing the backend, with their side
-// keys, and the tag's index. It returns how many entries it deleted: on
-// backends that delete many keys in one command (Redis, memcached, the
-// memory store), how many the index listed, some of which may have
-// expired already. An
+// keys, and the tag's index. It returns how many entries it deleted. An
 // entry whose index was evicted before the purge (memcached's LRU, Redis
 // under maxmemory with an allkeys policy) is not found: see each backend's
 // documentation. A render in flight during the purge may store what it

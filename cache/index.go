@@ -187,9 +187,9 @@ func (c *Cache) IndexVariants(ctx context.Context, group string, keys []string, 
 // accepts, so that variants a Django process wrote go too. match sees
 // made keys. With a key function (WithKeyFunc), whose made keys have no
 // known shape, only the indexed variants are deleted, unfiltered. It
-// returns how many entries it deleted (on backends deleting many keys in
-// one command, how many the index listed, some of which may have expired
-// already).
+// returns how many entries it deleted. A backend that fails makes it fail:
+// group deletions go past a fail-open wrapper (ManyDeleteCounter), as an
+// invalidation that did not happen must say so.
 func (c *Cache) DeleteVariants(ctx context.Context, group string, match func(madeKey string) bool, prefixes ...string) (int, error) {
 	if err := c.usable(ctx); err != nil {
 		return 0, err
@@ -235,20 +235,21 @@ func (c *Cache) deleteIndexed(ctx context.Context, idx string, keep func(string)
 	deleted := 0
 	var errs []error
 	_, inEntry := c.backend.(FreshnessKeeper)
-	if md, ok := c.backend.(ManyDeleter); ok && len(members) > 0 {
-		// One command for the entries and their freshness (DEL k1 k2… on
-		// Redis); deletions are not told apart one by one then.
-		keys := make([]string, 0, 2*len(members))
-		for _, mk := range members {
-			keys = append(keys, mk)
-			if !inEntry {
-				keys = append(keys, FreshKey(mk))
-			}
-		}
-		if err := md.DeleteMany(ctx, keys); err != nil {
+	if dc, ok := As[ManyDeleteCounter](c.backend); ok && len(members) > 0 {
+		// One command for the entries (DEL k1 k2… on Redis), counted, and
+		// one for their freshness.
+		n, err := dc.DeleteManyCounted(ctx, members)
+		deleted = n
+		if err != nil {
 			errs = append(errs, err)
-		} else {
-			deleted = len(members)
+		} else if !inEntry {
+			fresh := make([]string, len(members))
+			for i, mk := range members {
+				fresh[i] = FreshKey(mk)
+			}
+			if _, err := dc.DeleteManyCounted(ctx, fresh); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	} else {
 		for _, mk := range members {

@@ -887,20 +887,31 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 // DeleteMany implements cache.ManyDeleter with one delete per key, several
 // at a time (gomemcache has no multi-delete).
 func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
+	_, err := b.DeleteManyCounted(ctx, keys)
+	return err
+}
+
+// DeleteManyCounted implements cache.ManyDeleteCounter: DeleteMany,
+// counting the keys memcached deleted (it reports a missing one).
+func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, error) {
 	if err := b.ready(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	wire := make([]string, len(keys))
 	for i, key := range keys {
 		k, err := b.wireKey(key)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		wire[i] = k
 	}
+	var deleted atomic.Int64
 	errs := b.each(ctx, len(wire), func(i int) error {
 		err := b.retry(func() error { return b.client.Delete(wire[i]) })
-		if err == memcache.ErrCacheMiss {
+		switch err {
+		case nil:
+			deleted.Add(1)
+		case memcache.ErrCacheMiss:
 			return nil
 		}
 		return err
@@ -908,12 +919,12 @@ func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
 	for i, err := range errs {
 		if err != nil {
 			if err == ctx.Err() {
-				return err
+				return int(deleted.Load()), err
 			}
-			return opError("delete", keys[i], err)
+			return int(deleted.Load()), opError("delete", keys[i], err)
 		}
 	}
-	return nil
+	return int(deleted.Load()), nil
 }
 
 // each runs f(0) … f(n-1), setManyConcurrency at a time, and returns their

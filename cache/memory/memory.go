@@ -450,6 +450,24 @@ func (s *Store) DeleteMany(_ context.Context, keys []string) error {
 	return nil
 }
 
+// DeleteManyCounted implements cache.ManyDeleteCounter: DeleteMany,
+// counting the entries that were there (expired ones are not).
+func (s *Store) DeleteManyCounted(_ context.Context, keys []string) (int, error) {
+	now := s.nowNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, k := range keys {
+		if e, ok := s.items[k]; ok {
+			if !expired(e, now) {
+				n++
+			}
+			s.remove(e)
+		}
+	}
+	return n, nil
+}
+
 // Has implements cache.Backend; it removes an expired entry it finds.
 func (s *Store) Has(_ context.Context, key string) (bool, error) {
 	s.mu.Lock()

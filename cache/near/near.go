@@ -653,6 +653,19 @@ func (w *Backend) Delete(ctx context.Context, key string) (bool, error) {
 
 // DeleteMany removes the keys through the wrapped backend (one by one when
 // it has no DeleteMany), and their copies.
+// DeleteManyCounted implements cache.ManyDeleteCounter over a backend
+// that does (DeleteMany otherwise), dropping the copies as DeleteMany does.
+func (w *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, error) {
+	dc, ok := w.inner.(cache.ManyDeleteCounter)
+	if !ok {
+		return 0, fmt.Errorf("near: the wrapped backend does not count deletions: %w", errors.ErrUnsupported)
+	}
+	m := w.beginMany(keys)
+	n, err := dc.DeleteManyCounted(ctx, keys)
+	m.end(keys, func(int) write { return write{} })
+	return n, err
+}
+
 func (w *Backend) DeleteMany(ctx context.Context, keys []string) error {
 	m := w.beginMany(keys)
 	var err error

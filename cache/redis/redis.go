@@ -586,6 +586,21 @@ func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
 	return nil
 }
 
+// DeleteManyCounted implements cache.ManyDeleteCounter with one DEL.
+func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, error) {
+	defer b.near.drop(keys...)
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	n, err := b.writer().Del(ctx, keys...).Result()
+	if err != nil {
+		return 0, b.fail(ctx, "DEL", 0, err)
+	}
+	return int(n), nil
+}
+
 // Has reports whether key exists (EXISTS on a read server).
 func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 	ctx, cancel := b.ctx(ctx)

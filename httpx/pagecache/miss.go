@@ -119,7 +119,9 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 	if m.fetchErr {
 		budget.Fail(p.cache.Backend())
 	}
-	r = r.WithContext(cache.WithBudget(r.Context(), budget))
+	// The content tags the handler and its fragments declare (tags.go).
+	ctx, tagSet := cache.WithTags(cache.WithBudget(r.Context(), budget))
+	r = r.WithContext(ctx)
 	start := time.Now()
 	rec := p.record(w, r, next, m.fwd)
 	took := time.Since(start)
@@ -130,6 +132,7 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 	}
 	h := rec.Header()
 	canonicalizeHeader(h)
+	tags := p.takeTags(r, h, tagSet)
 	timeout, now, detail := p.prepare(r, s, rec, m)
 	if detail == "" && m.leaseRetake {
 		// This request stopped waiting for another process's render: it
@@ -143,7 +146,7 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 	}
 	var res *flightResult
 	if detail == "" {
-		res, detail = p.store(r, s, rec, timeout, now, took)
+		res, detail = p.store(r, s, rec, timeout, now, took, tags, m.fwd == "uri-miss")
 	}
 	fwd := "fragcache; fwd=" + m.fwd
 	p.setServerTiming(h, r) // after the store: never stored
@@ -164,8 +167,11 @@ func (p *Cache) run(w http.ResponseWriter, r *http.Request, s *keyInputs, next h
 func (p *Cache) record(w http.ResponseWriter, r *http.Request, next http.Handler, fwd string) *recorder.Recorder {
 	rec := recorder.New(w)
 	rec.MaxBody = p.cfg.maxBody
-	if p.cfg.cacheStatus {
-		rec.OnPassThrough = func() {
+	rec.OnPassThrough = func() {
+		if !p.cfg.keepTagHeader {
+			delete(rec.Header(), p.cfg.tagHeader)
+		}
+		if p.cfg.cacheStatus {
 			detail := "too-large"
 			if rec.Flushed() {
 				detail = "streamed"
@@ -245,7 +251,7 @@ func (p *Cache) prepare(r *http.Request, s *keyInputs, rec *recorder.Recorder, m
 
 // store writes the learned header list (learn_cache_key) and the page for
 // timeout seconds. It returns what was stored, or the reason nothing was.
-func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, timeout int, now time.Time, took time.Duration) (*flightResult, string) {
+func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, timeout int, now time.Time, took time.Duration, tags []string, listWasMissing bool) (*flightResult, string) {
 	h := rec.Header()
 	vary, hasVary := httpheader.ResponseHeader(h, httpheader.Vary)
 	list := HeaderList(vary, p.keys.cfg.language != nil)
@@ -301,6 +307,11 @@ func (p *Cache) store(r *http.Request, s *keyInputs, rec *recorder.Recorder, tim
 		p.stats.errors.Add(1)
 		return nil, "store-failed"
 	}
+	life := t
+	if p.sides {
+		life = cache.Seconds(float64(timeout) + p.sp.Grace.Seconds())
+	}
+	p.index(ctx, s, listWasMissing, tags, life)
 	if p.lists != nil {
 		p.lists.put(s.hkey, hl)
 	}

@@ -63,6 +63,10 @@ type config struct {
 	// stampedeSet says the option was given (else: the cache's).
 	stampede    cache.Stampede
 	stampedeSet bool
+	// tagHeader is the response header declaring content tags
+	// (WithSurrogateKeys), kept in the response when keepTagHeader.
+	tagHeader     string
+	keepTagHeader bool
 
 	schemeSet bool
 	djangoSet bool
@@ -97,6 +101,7 @@ func newConfig(opts []Option) *config {
 		cacheStatus:  true,
 		coalesce:     true,
 		now:          time.Now,
+		tagHeader:    DefaultSurrogateKeyHeader,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -281,6 +286,32 @@ func WithCacheStatus(on bool) Option {
 // again.
 func WithCoalescing(on bool) Option {
 	return func(p *config) { p.coalesce = on }
+}
+
+// DefaultSurrogateKeyHeader is the response header a handler declares a
+// page's content tags in: Surrogate-Key, as Fastly reads it (tags
+// separated by spaces).
+const DefaultSurrogateKeyHeader = "Surrogate-Key"
+
+// WithSurrogateKeys names the response header in which a handler declares
+// the content tags of its page (default Surrogate-Key: tags separated by
+// spaces), and says whether it is kept in the responses sent and stored
+// (keep: for a CDN that purges by the same tags) or removed before the
+// response leaves (the default). A page's tags are those of its header,
+// those its handler declared with cache.DeclareTags(r.Context(), …), and
+// those of every {% cache %} fragment it rendered or hit
+// ({% cachetag %}); cache.Registry.PurgeTag (tags.Fragments.PurgeTag)
+// deletes every page and fragment that declared a tag. A tag that is not
+// valid (cache.CheckTag) is logged and left out. An empty header name is
+// an error of New.
+func WithSurrogateKeys(header string, keep bool) Option {
+	return func(p *config) {
+		if header == "" {
+			p.err = fmt.Errorf("%w: WithSurrogateKeys: an empty header name", cache.ErrInvalidOption)
+			return
+		}
+		p.tagHeader, p.keepTagHeader = http.CanonicalHeaderKey(header), keep
+	}
 }
 
 // WithCoalescingWait bounds how long a request waits for a concurrent
