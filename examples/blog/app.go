@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,8 +68,7 @@ type App struct {
 	rd     *render.Renderer
 	frags  *tags.Fragments
 	counts cache.Typed[int]
-	// pageOptions configure the page cache of the author pages, and must be
-	// given again to pagecache.Invalidate to find their keys.
+	// pageOptions configure the page cache of the author pages.
 	pageOptions []pagecache.Option
 	log         *slog.Logger
 	debug       bool
@@ -476,83 +474,50 @@ func (a *App) saveArticle(w http.ResponseWriter, r *http.Request) {
 	// The article is saved: finish invalidating even if the client leaves.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
-	a.invalidateArticle(ctx, siteOrigin(r), saved)
+	a.invalidateArticle(ctx, saved)
 	http.Redirect(w, r, articleURL(saved.ID), http.StatusSeeOther)
 }
 
-// invalidateArticle deletes, by name, exactly the cached fragments and
-// pages that show an article's title or body:
+// invalidateArticle deletes every cached fragment and page that shows an
+// article, with no fragment name or URL listed here: each row, teaser and
+// sidebar entry showing an article declares it with
+// {% cachetag "article:"|add:article.id %} (partials/article_row.html,
+// partials/welcome.html), and one PurgeTag deletes what declared it:
 //
-//   - article_list for the list page the article is on (its vary-on value
-//     is the page number), if it is published;
-//   - sidebar for its author, if the article is among the latest ones
-//     their sidebar lists (its vary-on value is the username);
-//   - the page cache's copy of the author's page, if the article is
-//     published (the page lists only those), with pagecache.Invalidate.
-//     Pages are keyed by absolute URL and by the request headers they vary
-//     on: this deletes the copy anonymous visitors (no cookie) get at the
-//     editor's host. Copies for other hosts or cookies expire on their own.
+//   - the article_list fragment of the list page it is on (its rows are in
+//     it);
+//   - the sidebar of its author, if it lists it;
+//   - the teaser fragments of the author page, and the page cache's copies
+//     of that page (every Vary variant, every host): a page declares the
+//     tags of the fragments it renders or hits.
 //
 // top_authors shows names and article counts, which editing a title or a
-// body does not change: it is left alone, as is the published count. The
-// teaser fragments of the author pages need no deleting: their key holds
-// the article's updated_at, which the save changed.
+// body does not change: it declares no article, and stays.
 //
 // A render that read the old article before the save and stores its
-// fragment after this delete puts the old version back until the fragment
-// expires (60 s for article_list); Django has the same race. Short
-// timeouts bound it; varying a fragment on the data's version (an
-// article's updated_at, say) avoids it, at the cost of more entries.
+// fragment after the purge puts the old version back until the fragment
+// expires (60 s for article_list); Django has the same race with deletes.
+// Short timeouts bound it; varying a fragment on the data's version (an
+// article's updated_at, as the teasers do) avoids it.
 //
 // Failures are logged, not returned: the article is saved, and a fragment
 // that could not be deleted expires on its own.
-func (a *App) invalidateArticle(ctx context.Context, origin string, art Article) {
+func (a *App) invalidateArticle(ctx context.Context, art Article) {
+	tag := "article:" + strconv.Itoa(art.ID)
 	var deleted []string
-	note := func(what string, found bool, err error) {
-		switch {
-		case err != nil:
-			a.log.Error("blog: invalidation failed", "what", what, "error", err)
-			deleted = append(deleted, what+": error: "+err.Error())
-		case found:
-			deleted = append(deleted, what)
-		default:
-			deleted = append(deleted, what+" (was not cached)")
-		}
-	}
-	fragment := func(name string, vary ...any) {
-		found, err := a.frags.InvalidateFragment(ctx, name, vary...)
-		note(fmt.Sprintf("%s %v", name, vary), found, err)
-	}
-
-	if i, listed, err := a.store.ListIndex(ctx, art.ID); err != nil {
-		note("article_list", false, err)
-	} else if listed {
-		fragment("article_list", i/perPage+1)
-	}
-	if latest, err := a.store.LatestByAuthor(ctx, art.Author.ID, sidebarArticles); err != nil {
-		note("sidebar", false, err)
-	} else if slices.ContainsFunc(latest, func(l Article) bool { return l.ID == art.ID }) {
-		fragment("sidebar", art.Author.Username)
-	}
-	if art.Published {
-		page := origin + authorURL(art.Author.ID)
-		found, err := pagecache.Invalidate(ctx, page, nil, a.pageOptions...)
-		note("page "+page, found, err)
+	n, err := a.frags.PurgeTag(ctx, tag)
+	switch {
+	case err != nil:
+		a.log.Error("blog: invalidation failed", "tag", tag, "error", err)
+		deleted = append(deleted, "tag "+tag+": error: "+err.Error())
+	default:
+		deleted = append(deleted, fmt.Sprintf("tag %s: %d entries (fragments and pages)", tag, n))
 	}
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.invalidations = append([]invalidation{{at: time.Now(), article: art.ID, deleted: deleted}}, a.invalidations...)
 	a.invalidations = a.invalidations[:min(len(a.invalidations), maxInvalidations)]
-}
-
-// siteOrigin returns the scheme and host r was sent to, which page keys
-// contain.
-func siteOrigin(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
 }
 
 // currentUser returns the author the login cookie names, if any.
