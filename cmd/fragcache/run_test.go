@@ -315,3 +315,36 @@ func TestKeyTemplateDigest(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidateAll checks invalidate --all NAME on the file backend: the
+// variants fragcache wrote (indexed) go, other names stay.
+func TestInvalidateAll(t *testing.T) {
+	url := "file://" + t.TempDir()
+	c, err := backends.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for _, v := range []any{1, 2, "x"} {
+		if err := c.Set(ctx, cache.FragmentKey("side", v), []byte("s"), cache.Seconds(60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Set(ctx, cache.FragmentKey("side.bar", 1), []byte("b"), cache.Seconds(60)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runArgs("invalidate", "--cache", url, "--all", "side")
+	if code != 0 || !strings.HasSuffix(out, "deleted: 3\n") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if ok, _ := c.Has(ctx, cache.FragmentKey("side.bar", 1)); !ok {
+		t.Error("side.bar was deleted")
+	}
+	if code, out, _ := runArgs("invalidate", "--cache", url, "--all", "side"); code != 3 || !strings.HasSuffix(out, "deleted: 0\n") {
+		t.Errorf("again: exit %d, stdout %q; want 3 and deleted: 0", code, out)
+	}
+	if code, _, _ := runArgs("invalidate", "--cache", url, "--all", "side", "1"); code != 2 {
+		t.Errorf("--all with a VARY value: exit %d, want 2", code)
+	}
+}
