@@ -122,6 +122,20 @@
 // Django wrote), or whose side key describes another value (Django
 // overwrote it), is fresh until it expires.
 //
+// # Invalidating groups
+//
+// Some changes touch many entries: every variant of a fragment name
+// (InvalidateFragmentVariants), every variant of a page's URL
+// (pagecache.InvalidateURL), every page and fragment showing an article
+// (content tags: DeclareTags, IndexTags, PurgeTag). Each goes through an
+// index written when the entries are stored, on a miss, never on a hit
+// (Indexer: a Redis set, a memcached item, a file, a map; index.go), and,
+// on backends that can enumerate their keys (PrefixDeleter: Redis, the
+// memory store), through their keys, so that entries a Django process
+// wrote go too. Keys keep Django's shape. An index evicted before its
+// entries (memcached's LRU, Redis under an allkeys-* policy) misses them
+// until they expire; each backend's documentation says when.
+//
 // # Errors
 //
 // Errors satisfy errors.Is with the sentinels ErrNotFound, ErrNotInteger,

@@ -201,6 +201,20 @@
 //     multi-get per cache instead of one read per tag: those of the
 //     top-level context at the first tag, those of a {% for %} loop's
 //     items at the loop's first tag (see PlanPrefetch and prefetch.go).
+//   - Stampede protection (Options.Stampede, or the cache's URL options
+//     lease=, grace=, xfetch=): one process among all renders a missing
+//     fragment, the others wait for it; a fragment past its timeout is
+//     served stale while one render re-renders it (see cache.Stampede).
+//   - Group invalidation: InvalidateFragmentVariants deletes every
+//     variant of a name; {% cachetag "article:"|add:a.id %} in a body
+//     declares a content tag, stored with the fragment and declared again
+//     on every hit (to the enclosing fragment and the page), and PurgeTag
+//     deletes everything that declared it (tags_cachetag.go). Django
+//     cannot parse a template using {% cachetag %}.
+//   - Template digests (Options.TemplateDigests, off by default): the
+//     digest of a fragment's template text as one more vary value, so a
+//     deploy never serves fragments rendered from the old text
+//     (digest.go, TemplateDigest).
 //
 // # Deviations forced by pongo2
 //

@@ -29,6 +29,11 @@
 //     code; a header list pickled by Django is read too);
 //   - stampede.go: protection against stampedes across processes
 //     (leases, grace, early expiry);
+//   - tags.go: content tags (WithSurrogateKeys, cache.DeclareTags, the
+//     {% cachetag %} of the page's fragments), indexed with each stored
+//     page for cache.Registry.PurgeTag, and InvalidateURL (every variant
+//     of a URL, through an index written with each page and, on Redis and
+//     the memory store, enumeration);
 //   - options.go, middleware.go (Page, Site), learn.go, invalidate.go,
 //     stats.go.
 //
