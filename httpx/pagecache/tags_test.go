@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
@@ -166,5 +167,69 @@ func TestSurrogateKeyKept(t *testing.T) {
 	}
 	if _, err := New(WithCache(c), WithSurrogateKeys("", false)); err == nil {
 		t.Error("WithSurrogateKeys with no header name: no error")
+	}
+}
+
+// TestTagsRestartAndEviction checks that a backend restart never yields a
+// wrong hit (the pages and their indexes are gone together), and the one
+// documented case: an index evicted while its pages live leaves them to
+// their timeout, PurgeTag finding nothing.
+func TestTagsRestartAndEviction(t *testing.T) {
+	mc, rd := testserver.Memcached(t), testserver.Redis(t)
+	for _, srv := range []struct {
+		name string
+		s    *testserver.Server
+		url  string
+	}{
+		{"memcached", mc, "memcached://" + mc.Addr + "?op_timeout=2s"},
+		{"redis", rd, "redis://" + rd.Addr + "/7?op_timeout=2s"},
+	} {
+		t.Run(srv.name, func(t *testing.T) {
+			ctx := context.Background()
+			c, err := backends.Open(srv.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			p, err := New(WithCache(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			renders := 0
+			h := p.Handler(taggedSite(&renders))
+			status := func() string { return serveReq(h, newReq("GET", "/a/1")).Header().Get("Cache-Status") }
+			status()
+			if s := status(); !strings.Contains(s, "; hit") {
+				t.Fatalf("not stored: %q", s)
+			}
+			srv.s.Restart()
+			// The breaker may have opened on the restart: wait until the
+			// cache answers again.
+			deadline := time.Now().Add(10 * time.Second)
+			for c.Set(ctx, "ping", []byte("x"), cache.Seconds(10)) != nil || c.Stats().Backend.Breaker == "open" {
+				if time.Now().After(deadline) {
+					t.Fatal("the cache did not come back")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if s := status(); strings.Contains(s, "; hit") {
+				t.Fatalf("a hit after the restart: %q", s)
+			}
+			if n, err := c.PurgeTag(ctx, "article:1"); err != nil || n != 1 {
+				t.Fatalf("PurgeTag after the restart and a new store = %d, %v; want 1", n, err)
+			}
+			status() // stored again
+			// The documented case: the tag's index evicted first.
+			idx := cache.TagIndexKey(c.MakeKey("fragcache.tag.article:1"))
+			if ix, ok := cache.As[cache.Indexer](c.Backend()); !ok || ix.IndexDelete(ctx, idx) != nil {
+				t.Fatal("cannot delete the index")
+			}
+			if n, err := c.PurgeTag(ctx, "article:1"); err != nil || n != 0 {
+				t.Fatalf("PurgeTag with its index evicted = %d, %v; want 0", n, err)
+			}
+			if s := status(); !strings.Contains(s, "; hit") {
+				t.Errorf("the page whose index was evicted: %q, want a hit until it expires", s)
+			}
+		})
 	}
 }
