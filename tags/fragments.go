@@ -83,7 +83,9 @@ type Options struct {
 	// expiry (see cache.Stampede). A fragment whose name is absent gets the
 	// protection of its cache (cache.Cache.Stampede: lease=, grace=,
 	// xfetch= on its URL). The entry replaces the cache's whole Stampede;
-	// its Wait is CoalescingWait (or its default) when 0. The tag's
+	// its Wait, when 0, is CoalescingWait when that is positive, else the
+	// lease TTL (not the coalescing wait's default, the cache's operation
+	// timeout, which is shorter than many renders). The tag's
 	// syntax does not change: Django still parses and renders the
 	// templates, and reads and deletes the fragments.
 	Stampede map[string]cache.Stampede
