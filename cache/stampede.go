@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -554,6 +555,15 @@ func (c *Cache) refreshHeld(ctx context.Context, key string, l Lookup, s Stamped
 		var got bool
 		if lease, got, _ = c.tryLease(ctx, key, s); !got {
 			return l.Value, FromStale, nil
+		}
+		// Another holder may have refreshed the value, and released its
+		// lease, between l's read and this lease: read it again rather
+		// than refresh it twice. (A value drawn for an early refresh is
+		// still fresh: it counts as refreshed if it changed.)
+		again, err := c.GetEntry(ctx, key, s)
+		if err == nil && again.Hit && !again.Stale && (l.Stale || !bytes.Equal(again.Value, l.Value)) {
+			c.release(lease)
+			return again.Value, FromWait, nil
 		}
 	}
 	c.stampede.refreshes.Add(1)

@@ -27,7 +27,7 @@ type stEnv struct {
 	set   *pongo2.TemplateSet
 }
 
-func newStEnv(t *testing.T, store *memory.Store, s cache.Stampede, opts Options) *stEnv {
+func newStEnv(t *testing.T, store cache.Backend, s cache.Stampede, opts Options) *stEnv {
 	t.Helper()
 	c, err := cache.New(store, cache.WithStampede(s))
 	if err != nil {
@@ -424,5 +424,66 @@ func TestStampedeWaitedCounted(t *testing.T) {
 				t.Errorf("b's cache stampede stats %+v", ss)
 			}
 		})
+	}
+}
+
+// hookStore is a memory store whose AcquireLease first calls hook (when
+// set), to order two processes' refreshes.
+type hookStore struct {
+	*memory.Store
+	hook func()
+}
+
+func (h *hookStore) AcquireLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if h.hook != nil {
+		h.hook()
+	}
+	return h.Store.AcquireLease(ctx, key, token, ttl)
+}
+
+// TestStampedeGraceRefreshedOnce: process A reads a stale fragment, and
+// before A takes the lease, process B reads it stale too, refreshes it and
+// releases its lease. A then takes the free lease: it finds the fragment
+// B stored, fresh, and serves it rather than render it a second time.
+func TestStampedeGraceRefreshedOnce(t *testing.T) {
+	hs := &hookStore{Store: newStore(t)}
+	s := cache.Stampede{Lease: true, Grace: time.Minute}
+	a, b := newStEnv(t, hs, s, Options{}), newStEnv(t, hs, s, Options{})
+	const src = `{% cache t f %}{{ body() }}{% endcache %}`
+	var bodies atomic.Int32
+	body := func(v string) func() string { return func() string { bodies.Add(1); return v } }
+	if out, err := a.tpl(t, src).Execute(pongo2.Context{"t": cache.Duration(short), "body": body("v1")}); err != nil || out != "v1" {
+		t.Fatalf("first render: %q, %v", out, err)
+	}
+	time.Sleep(short + 50*time.Millisecond)
+	paused, resume := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	hs.hook = func() {
+		if first.CompareAndSwap(false, true) {
+			close(paused)
+			<-resume
+		}
+	}
+	got := make(chan string)
+	go func() {
+		out, err := a.tpl(t, src).Execute(pongo2.Context{"t": cache.Duration(time.Minute), "body": body("from a")})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- out
+	}()
+	<-paused // A read the stale fragment and is about to take the lease
+	if out, err := b.tpl(t, src).Execute(pongo2.Context{"t": cache.Duration(time.Minute), "body": body("from b")}); err != nil || out != "from b" {
+		t.Fatalf("B's refresh: %q, %v", out, err)
+	}
+	close(resume)
+	if out := <-got; out != "from b" {
+		t.Errorf("A rendered %q, want B's refreshed fragment", out)
+	}
+	if n := bodies.Load(); n != 2 {
+		t.Errorf("%d bodies rendered, want 2 (the first render and one refresh)", n)
+	}
+	if v, _ := a.stored(t, "f"); v != "from b" {
+		t.Errorf("stored %q", v)
 	}
 }
