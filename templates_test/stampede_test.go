@@ -255,6 +255,7 @@ func TestStampedeAcrossProcesses(t *testing.T) {
 	t.Run("cold", func(t *testing.T) { stampedeColdMissAcrossProcesses(t, srv) })
 	t.Run("killed", func(t *testing.T) { stampedeHolderKilled(t, srv) })
 	t.Run("grace", func(t *testing.T) { stampedeGraceAcrossProcesses(t, srv) })
+	t.Run("grace-load", func(t *testing.T) { stampedeGraceUnderLoad(t, srv) })
 	t.Run("django", func(t *testing.T) { stampedeDjangoShares(t, srv) })
 }
 
@@ -520,6 +521,82 @@ func stampedeGraceAcrossProcesses(t *testing.T, srv stServers) {
 					t.Errorf("second burst: a request got %q, want %q or %q", r.out, fresh, next)
 				}
 			}
+		})
+	}
+}
+
+// renderedAt returns the instant the fragment in a page was rendered
+// (stWork.Render's "r<pid>-<Unix ns>").
+func renderedAt(t *testing.T, page string) time.Time {
+	t.Helper()
+	i, j := strings.IndexByte(page, '-'), strings.LastIndex(page, "</p>")
+	if i < 0 || j < i {
+		t.Fatalf("no render in %q", page)
+	}
+	ns, err := strconv.ParseInt(page[i+1:j], 10, 64)
+	if err != nil {
+		t.Fatalf("no render in %q: %v", page, err)
+	}
+	return time.Unix(0, ns)
+}
+
+// stampedeGraceUnderLoad: 4 processes × 16 goroutines request a page
+// continuously for 3.5 s while its fragment (timeout 1 s, grace 60 s)
+// expires again and again: each expiry is refreshed by one render across
+// all processes (renders are at least about the timeout apart; two
+// processes that read the same stale fragment do not both refresh it),
+// and no request waits for a render but the refreshing one's.
+func stampedeGraceUnderLoad(t *testing.T, srv stServers) {
+	for name, url := range srv.urls("graceload", "lease=1&grace=60s") {
+		t.Run(name, func(t *testing.T) {
+			counter := "renders.graceload"
+			c := counterOf(t, url, counter)
+			reg, err := backends.OpenRegistry(map[string]string{"default": url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reg.Close()
+			rdr, err := render.New(render.Options{Registry: reg, FS: fstest.MapFS{"page.html": {Data: []byte(stTemplate)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rdr.Close()
+			if _, err := rdr.RenderBytes(httptest.NewRequest("GET", "/", nil), "page.html", pongo2.Context{"work": &stWork{c: c, counter: counter}, "timeout": 1}); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now().Add(stStartDelay)
+			until := start.Add(3500 * time.Millisecond)
+			var hs []*stHelper
+			for range stProcs {
+				hs = append(hs, startHelper(t, url, "load", counter, 1, start, until))
+			}
+			var reqs []stRequest
+			for _, h := range hs {
+				reqs = append(reqs, h.results(t)...)
+			}
+			versions := map[string]bool{}
+			for _, r := range reqs {
+				versions[r.out] = true
+				if bound := stRender + 500*time.Millisecond; r.took > bound {
+					t.Errorf("a request took %v, beyond a render and some slack (%v)", r.took, bound)
+				}
+			}
+			var at []time.Time
+			for v := range versions {
+				at = append(at, renderedAt(t, v))
+			}
+			sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+			for i := 1; i < len(at); i++ {
+				if d := at[i].Sub(at[i-1]); d < 800*time.Millisecond {
+					t.Errorf("two renders %v apart (at %v and %v after the first): one expiry refreshed twice", d, at[i-1].Sub(at[0]), at[i].Sub(at[0]))
+				}
+			}
+			n := renders(t, c, counter)
+			if n != int64(len(at)) && n != int64(len(at))+1 { // the first render may have been served to nobody
+				t.Errorf("%d renders counted by the backend, %d seen by the requests", n, len(at))
+			}
+			median, max := latencies(reqs)
+			t.Logf("%d requests, %d renders seen (%d counted); latency median %v, max %v", len(reqs), len(at), n, median, max)
 		})
 	}
 }
