@@ -73,7 +73,9 @@ type Options struct {
 	// waiting render renders the body itself and does not store it. 0 means
 	// the cache's operation timeout (that of its fail-open wrapper: 500ms on
 	// memcached), or no bound for caches without one; a negative value
-	// means no bound.
+	// means no bound. Under a lease (Stampede), a positive CoalescingWait
+	// also bounds the wait for another process's render; without one,
+	// the lease TTL does.
 	CoalescingWait time.Duration
 	// Stampede sets the stampede protection of fragments by name (the name
 	// as written in the tag, as FragmentStats.Name shows it): a lease, so

@@ -2,6 +2,7 @@ package tags
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,7 +128,7 @@ func TestStampedePerNameOverridesCache(t *testing.T) {
 				t.Fatalf("render past the timeout: %q, %v", out, err)
 			}
 			for _, name := range []string{"f", "g"} {
-				withGrace := strings.Contains(strings.Join(tc.graceNames, ","), name)
+				withGrace := slices.Contains(tc.graceNames, name)
 				st := e.stats(name)
 				wantMisses := uint64(2)
 				if withGrace {
