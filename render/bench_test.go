@@ -14,6 +14,7 @@ import (
 	"github.com/flosch/pongo2/v6"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
 )
 
 // discardWriter is a ResponseWriter that keeps nothing, so benchmarks
@@ -98,6 +99,55 @@ func BenchmarkRenderHit(b *testing.B) {
 	}
 	if w.code != 200 {
 		b.Fatalf("status %d", w.code)
+	}
+}
+
+// BenchmarkRenderHitStampede is BenchmarkRenderHit with the fragment cache
+// under stampede protection (issue 16): a lease and jitter (grace off: the
+// hit reads the fragment alone), and a lease and grace (the hit reads the
+// fragment's freshness with it). Its figures compare with
+// BenchmarkRenderHit's of a commit before stampede protection.
+func BenchmarkRenderHitStampede(b *testing.B) {
+	for _, bc := range []struct{ name, url string }{
+		{"lease-jitter", "memory://?lease=1&jitter=0.1"},
+		{"lease-grace", "memory://?lease=1&grace=5s"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			reg, err := backends.OpenRegistry(map[string]string{cache.DefaultAlias: bc.url})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer reg.Close()
+			rd, err := New(Options{FS: benchFS(), Registry: reg, User: func(*http.Request) any {
+				return map[string]any{"username": "alice", "is_authenticated": true}
+			}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rd.Close()
+			r := httptest.NewRequest("GET", "/articles/?page=2", nil)
+			data := benchData()
+			w := &discardWriter{h: http.Header{}}
+			rd.Render(w, r, "list.html", data) // fill the fragment cache
+			c, _ := reg.Fragments()
+			if _, ok, _ := c.Get(context.Background(), cache.FragmentKey("articles", "alice")); w.code != 200 || !ok {
+				b.Fatalf("warm-up: status %d, fragment cached: %v", w.code, ok)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				rd.Render(w, r, "list.html", data)
+			}
+			if w.code != 200 {
+				b.Fatalf("status %d", w.code)
+			}
+			for _, st := range rd.Fragments().Stats() {
+				if st.Misses != 1 || st.Stale != 0 {
+					b.Fatalf("not a hit path: %+v", st)
+				}
+			}
+		})
 	}
 }
 

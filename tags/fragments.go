@@ -73,7 +73,9 @@ type Options struct {
 	// waiting render renders the body itself and does not store it. 0 means
 	// the cache's operation timeout (that of its fail-open wrapper: 500ms on
 	// memcached), or no bound for caches without one; a negative value
-	// means no bound.
+	// means no bound. Under a lease (Stampede), a positive CoalescingWait
+	// also bounds the wait for another process's render; without one,
+	// the lease TTL does.
 	CoalescingWait time.Duration
 	// Stampede sets the stampede protection of fragments by name (the name
 	// as written in the tag, as FragmentStats.Name shows it): a lease, so
@@ -83,7 +85,9 @@ type Options struct {
 	// expiry (see cache.Stampede). A fragment whose name is absent gets the
 	// protection of its cache (cache.Cache.Stampede: lease=, grace=,
 	// xfetch= on its URL). The entry replaces the cache's whole Stampede;
-	// its Wait is CoalescingWait (or its default) when 0. The tag's
+	// its Wait, when 0, is CoalescingWait when that is positive, else the
+	// lease TTL (not the coalescing wait's default, the cache's operation
+	// timeout, which is shorter than many renders). The tag's
 	// syntax does not change: Django still parses and renders the
 	// templates, and reads and deletes the fragments.
 	Stampede map[string]cache.Stampede

@@ -393,13 +393,13 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 		return n.write(ec, w, body)
 	}
 	var waitOver <-chan time.Time
-	if g.wait > 0 {
-		wait := g.wait
-		if s.Lease {
-			// The leader may wait that long for another process's
-			// render (lead): wait for it a little longer.
-			wait += leaseWaitSlack
-		}
+	wait := g.wait
+	if s.Lease {
+		// The leader may wait that long for another process's render
+		// (lead): wait for it a little longer.
+		wait = f.leaseWait(s) + leaseWaitSlack
+	}
+	if wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		waitOver = t.C
@@ -429,10 +429,32 @@ func (n *cacheNode) miss(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter, f
 	}
 }
 
-// leaseWaitSlack is how much longer than the coalescing wait a render
-// waits for its process's leader when that leader may itself be waiting
-// for another process's render for the coalescing wait.
+// leaseWaitSlack is how much longer than the lease wait (leaseWait) a
+// render waits for its process's leader when that leader may itself be
+// waiting for another process's render for the lease wait.
 const leaseWaitSlack = 100 * time.Millisecond
+
+// leaseWait returns how long the leader of a flight waits for another
+// process's render under the lease of s: s.Wait, else
+// Options.CoalescingWait when positive, else the lease TTL (cache.Stampede's
+// own default); at most the lease TTL. The coalescing wait's default (the
+// cache's operation timeout, 100ms behind the fail-open wrapper) bounds a
+// wait on a slow cache: shorter than many renders, it would make every
+// process render a fragment that one process is rendering.
+func (f *Fragments) leaseWait(s cache.Stampede) time.Duration {
+	ttl := s.LeaseTTL
+	if ttl <= 0 {
+		ttl = cache.DefaultLeaseTTL
+	}
+	w := s.Wait
+	if w <= 0 {
+		w = f.wait
+	}
+	if w <= 0 || w > ttl {
+		w = ttl
+	}
+	return w
+}
 
 // lead renders and stores the body as the leader of a flight, and hands
 // the result to the renders waiting for it. Under stampede protection
@@ -443,9 +465,7 @@ func (n *cacheNode) lead(ec *pongo2.ExecutionContext, f *Fragments, c *cache.Cac
 	key []byte, timeout cache.Timeout, st *counters, rctx context.Context, s cache.Stampede) (body []byte, perr *pongo2.Error) {
 	defer func() { g.Finish(string(key), fl, rendered{body, perr}) }()
 	if s.Lease {
-		if s.Wait == 0 {
-			s.Wait = g.wait
-		}
+		s.Wait = f.leaseWait(s)
 		v, src, err := c.Fill(rctx, string(key), cache.Lookup{}, s, timeout, n.compute(ec, f, st, c, key, timeout, s))
 		if err != nil {
 			return nil, renderError(err)

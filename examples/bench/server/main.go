@@ -7,6 +7,12 @@
 //	GET /articles/collection/?page=N  collection.html: one {% cache %}
 //	                                  fragment per article, none around
 //	                                  the loop
+//	GET /hot/                         hot.html: one fragment with a 1 s
+//	                                  timeout whose render costs -hot-delay
+//	                                  (the stampede benchmark,
+//	                                  examples/bench/stampede.sh)
+//	GET /stats/hot                    the hot fragment's renders by this
+//	                                  process (JSON: start and end, Unix ns)
 //
 // in one of three modes:
 //
@@ -26,6 +32,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +43,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,6 +66,7 @@ func main() {
 	noPrefetch := flag.Bool("no-prefetch", false, "read each {% cache %} fragment on its own (render.Options.NoPrefetch), to measure what prefetching saves")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	twoReads := flag.Bool("two-read-hits", false, "page mode: read a page hit's header list, then the page (pagecache.WithHeaderListMemory(0)), to measure the single-read hit")
+	hotDelay := flag.Duration("hot-delay", 100*time.Millisecond, "cost of a render of the hot fragment of GET /hot/")
 	flag.Parse()
 
 	if *genData != "" {
@@ -70,7 +79,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay, NoPrefetch: *noPrefetch, TwoReadHits: *twoReads})
+	app, err := newApp(config{Mode: *mode, CacheURL: *cacheURL, Templates: os.DirFS(*templates), Data: ds, Delay: *delay, NoPrefetch: *noPrefetch, TwoReadHits: *twoReads, HotDelay: *hotDelay})
 	if err != nil {
 		fatal(err)
 	}
@@ -114,6 +123,39 @@ type config struct {
 	NoPrefetch bool
 	// TwoReadHits turns the page cache's single-read hit off.
 	TwoReadHits bool
+	// HotDelay is the cost of a render of GET /hot/'s fragment.
+	HotDelay time.Duration
+}
+
+// hotRenders records the renders of the hot fragment.
+type hotRenders struct {
+	mu      sync.Mutex
+	renders [][2]int64 // start, end: Unix nanoseconds
+}
+
+// render renders the hot fragment's costly part: it sleeps delay and
+// returns the render's identity, "<pid>-<start, Unix ns>".
+func (h *hotRenders) render(delay time.Duration) string {
+	start := time.Now()
+	time.Sleep(delay)
+	end := time.Now()
+	h.mu.Lock()
+	h.renders = append(h.renders, [2]int64{start.UnixNano(), end.UnixNano()})
+	h.mu.Unlock()
+	return fmt.Sprintf("%d-%d", os.Getpid(), start.UnixNano())
+}
+
+// ServeHTTP writes the renders recorded so far as JSON.
+func (h *hotRenders) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	h.mu.Lock()
+	b, err := json.Marshal(map[string]any{"renders": h.renders})
+	h.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }
 
 // app serves GET /articles/?page=N and GET /articles/collection/?page=N.
@@ -195,10 +237,21 @@ func newApp(cfg config) (*app, error) {
 			"sidebar":   func() map[string]any { query(); return vals.sidebar },
 		})
 	}
+	// hot is a page with one hot fragment (timeout 1 s) whose render is
+	// costly: the stampede benchmark.
+	hr := &hotRenders{}
+	hot := func(w http.ResponseWriter, r *http.Request) {
+		rd.Render(w, r, "hot.html", pongo2.Context{
+			"hot":     func() string { return hr.render(cfg.HotDelay) },
+			"sidebar": func() map[string]any { query(); return vals.sidebar },
+		})
+	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /stats/hot", hr)
 	for pattern, h := range map[string]http.Handler{
 		"GET /articles/":            http.HandlerFunc(list),
 		"GET /articles/collection/": http.HandlerFunc(collection),
+		"GET /hot/":                 http.HandlerFunc(hot),
 	} {
 		if cfg.Mode == "page" {
 			opts := []pagecache.Option{pagecache.WithRegistry(reg)}
