@@ -181,8 +181,8 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 {{range .Caches}}{{if or .Stampede .Stats.Stampede.LeasesWon .Stats.Stampede.LeasesLost .Stats.Stampede.StaleServed .Stats.Stampede.Refreshes}}<tr><td>{{.Alias}}</td><td>{{or .Stampede "none"}}</td><td>{{.Stats.Stampede.LeasesWon}}</td><td>{{.Stats.Stampede.LeasesLost}}</td><td>{{.Stats.Stampede.LeasesExpired}}</td><td>{{.Stats.Stampede.Waits}}</td><td>{{.Stats.Stampede.WaitTime}}</td><td{{if .Stats.Stampede.WaitTimeouts}} class="bad"{{end}}>{{.Stats.Stampede.WaitTimeouts}}</td><td>{{.Stats.Stampede.StaleServed}}</td><td>{{.Stats.Stampede.Refreshes}}</td><td>{{.Stats.Stampede.EarlyRefreshes}}</td><td>{{.Stats.Stampede.BackgroundRefreshes}}</td></tr>
 {{end}}{{end}}</table>{{end}}
 {{if .Fragments}}<h1>Fragments</h1>
-<table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>unresolved vary-on</th></tr>
-{{range .Fragments}}<tr><td>{{.Name}}</td><td>{{.Hits}}</td><td>{{.Misses}}</td><td>{{.HitRate}}</td><td>{{.Renders}}</td><td>{{.Errors}}</td><td>{{.StoreSkips}}</td><td>{{.WaitTimeouts}}</td><td{{if .Unresolved}} class="bad"{{end}}>{{.Unresolved}}</td></tr>
+<table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>renders</th><th>errors</th><th>store skips</th><th>wait timeouts</th><th>waited (lease)</th><th>stale served</th><th>unresolved vary-on</th></tr>
+{{range .Fragments}}<tr><td>{{.Name}}</td><td>{{.Hits}}</td><td>{{.Misses}}</td><td>{{.HitRate}}</td><td>{{.Renders}}</td><td>{{.Errors}}</td><td>{{.StoreSkips}}</td><td>{{.WaitTimeouts}}</td><td>{{.Waited}}</td><td>{{.Stale}}</td><td{{if .Unresolved}} class="bad"{{end}}>{{.Unresolved}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Pages}}<h1>Page caches</h1>
 <table><tr><th>name</th><th>hits</th><th>misses</th><th>hit rate</th><th>stored</th><th>not stored</th><th>coalesced</th><th>wait timeouts</th><th>bypassed</th><th>errors</th></tr>

@@ -83,6 +83,8 @@ var (
 		"errors":        desc("fragment_errors_total", "{% cache %} backend errors.", "name"),
 		"wait_timeouts": desc("fragment_wait_timeouts_total", "Renders that stopped waiting for a concurrent render.", "name"),
 		"unresolved":    desc("fragment_unresolved_vary_on_total", "Vary-on arguments that did not resolve.", "name"),
+		"waited":        desc("fragment_waited_total", "Misses served the fragment another process rendered while they waited (a lease).", "name"),
+		"stale":         desc("fragment_stale_served_total", "Fragments served past their freshness, within their grace.", "name"),
 	}
 	pageOps = map[string]*prometheus.Desc{
 		"hits":       desc("page_hits_total", "Requests answered from the page cache.", "cache"),
@@ -180,6 +182,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(fragmentOps["errors"], f.Errors, f.Name)
 		counter(fragmentOps["wait_timeouts"], f.WaitTimeouts, f.Name)
 		counter(fragmentOps["unresolved"], f.Unresolved, f.Name)
+		counter(fragmentOps["waited"], f.Waited, f.Name)
+		counter(fragmentOps["stale"], f.Stale, f.Name)
 	}
 	for _, p := range rep.Pages {
 		s := p.Stats
