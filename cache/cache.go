@@ -461,28 +461,7 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, timeout Timeo
 }
 
 func (c *Cache) set(ctx context.Context, key string, value []byte, timeout Timeout) error {
-	mk, err := c.key(ctx, key)
-	if err != nil {
-		return err
-	}
-	if err := c.checkSize(key, value); err != nil {
-		return c.fail(err)
-	}
-	var sw Swallowed
-	if c.swallows {
-		ctx = WithSwallowed(ctx, &sw)
-	}
-	t := c.writeTimeout(timeout)
-	if err := c.backend.Set(ctx, mk, value, t); err != nil {
-		return c.fail(err)
-	}
-	if sw.Count() > 0 {
-		c.stats.errors.Add(1) // a fail-open wrapper stored nothing
-		return nil
-	}
-	c.stats.sets.Add(1)
-	c.indexVariant(ctx, key, t)
-	return nil
+	return c.setExact(ctx, key, value, c.writeTimeout(timeout))
 }
 
 // Add stores value under key only if the key is absent or expired, and

@@ -562,7 +562,8 @@ func (c *Cache) setEntry(ctx context.Context, key string, value []byte, timeout 
 	return nil
 }
 
-// setExact is Set with a timeout already resolved and jittered.
+// setExact is Set with a timeout already resolved and jittered (Set
+// itself, after writeTimeout).
 func (c *Cache) setExact(ctx context.Context, key string, value []byte, t Timeout) error {
 	mk, err := c.key(ctx, key)
 	if err != nil {
@@ -579,7 +580,7 @@ func (c *Cache) setExact(ctx context.Context, key string, value []byte, t Timeou
 		return c.fail(err)
 	}
 	if sw.Count() > 0 {
-		c.stats.errors.Add(1)
+		c.stats.errors.Add(1) // a fail-open wrapper stored nothing
 		return nil
 	}
 	c.stats.sets.Add(1)
