@@ -158,6 +158,30 @@ func TestDjangoCachedPages(t *testing.T) {
 					t.Errorf("%+v: after Invalidate Django rendered %d times", pages[i], a.Rendered)
 				}
 			}
+			// InvalidateURL, with no request headers: on Redis it finds
+			// every variant Django stored (SCAN), header list included; on
+			// memcached it finds only what fragcache indexed (none here).
+			for _, pg := range pages {
+				c, err := backends.Open(pg.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				n, err := InvalidateURL(context.Background(), "http://testserver/dj/page?x=1",
+					append(opts[:len(opts):len(opts)], WithCache(c), WithKeyPrefix(pg.prefix))...)
+				want := 2 // Django's header list and page
+				if pg.backend == "memcached" {
+					want = 0
+				}
+				if err != nil || n != want {
+					t.Errorf("%+v: InvalidateURL = %d, %v; want %d", pg, n, err, want)
+				}
+			}
+			for i, a := range run() {
+				if want := map[bool]int{true: 1, false: 0}[pages[i].backend == "redis"]; a.Rendered != want {
+					t.Errorf("%+v: after InvalidateURL Django rendered %d times, want %d", pages[i], a.Rendered, want)
+				}
+			}
 			// The page cache reads Django's header lists, and its pages (a
 			// pickled HttpResponse) as misses, without a backend error.
 			for _, pg := range pages {
