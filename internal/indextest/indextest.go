@@ -3,7 +3,8 @@
 // name written by several OS processes, and nothing else: the test binary
 // is started again as helper processes (running one test function that
 // calls Helper), which write variants of two names at once; then the
-// parent invalidates the first name with one call.
+// parent invalidates the first name with one call, and purges a content
+// tag half the other name's variants declared (Cache.PurgeTag).
 //
 //	func TestHelperIndexProcess(t *testing.T) { indextest.Helper(t, open) }
 //
@@ -60,6 +61,9 @@ func names(nonce string) (string, string) {
 	return "multi" + nonce, "multi" + nonce + ".other"
 }
 
+// tag is the content tag of half the other name's variants.
+func tag(nonce string) string { return "indextest:" + nonce }
+
 // variant returns the key of variant i of name written by process proc.
 func variant(name string, proc, i int) string {
 	return cache.FragmentKey(name, proc, i, "lang=fr")
@@ -85,6 +89,11 @@ func write(c *cache.Cache, nonce string, proc int) (int, error) {
 					key = variant(other, proc, i-Variants)
 				}
 				err := c.Set(context.Background(), key, []byte("html "+key), cache.Seconds(600))
+				if err == nil && i >= Variants && i%2 == 0 {
+					// Half the other name's variants declare a content
+					// tag, for PurgeTag across processes.
+					err = c.IndexTags(context.Background(), key, []string{tag(nonce)}, cache.Seconds(600))
+				}
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -225,8 +234,22 @@ func Processes(t *testing.T, helper, url string, open Open) {
 	if n := count(otherKeys); n != len(otherKeys) {
 		t.Errorf("%d of the %d variants of %q (another name) survive, want all", n, len(otherKeys), other)
 	}
-	// The other name is invalidated by its own call.
-	if n, err := c.InvalidateFragmentVariants(ctx, other); err != nil || n != len(otherKeys) {
-		t.Errorf("InvalidateFragmentVariants(%q) = %d, %v; want %d, nil", other, n, err, len(otherKeys))
+	// PurgeTag deletes the other name's variants that declared the tag,
+	// whichever process wrote them, and only those.
+	tagged := 0
+	for i := range Others {
+		if (Variants+i)%2 == 0 {
+			tagged += Procs
+		}
+	}
+	if n, err := c.PurgeTag(ctx, tag(nonce)); err != nil || n != tagged {
+		t.Errorf("PurgeTag = %d, %v; want %d, nil", n, err, tagged)
+	}
+	if n := count(otherKeys); n != len(otherKeys)-tagged {
+		t.Errorf("after PurgeTag: %d variants of %q left, want %d (those without the tag)", n, other, len(otherKeys)-tagged)
+	}
+	// The rest of the other name is invalidated by its own call.
+	if n, err := c.InvalidateFragmentVariants(ctx, other); err != nil || n != len(otherKeys)-tagged {
+		t.Errorf("InvalidateFragmentVariants(%q) = %d, %v; want %d, nil", other, n, err, len(otherKeys)-tagged)
 	}
 }
