@@ -11,7 +11,7 @@ func invalidateCommand() *command {
 	c := &command{
 		name:     "invalidate",
 		synopsis: "delete a {% cache %} fragment from a live cache",
-		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] [--templates DIR --template T] (NAME [VARY...] | --all NAME)",
+		usage:    "fragcache invalidate --cache URL [--django RELEASE | --scheme 6.1|legacy] [--prefix P] [--version V] [--timeout D] [--templates DIR --template T] (NAME [VARY...] | --all NAME | --tag TAG)",
 		help: `Delete the {% cache %} fragment NAME with vary-on values VARY from the
 cache at URL, and print its keys and whether an entry was deleted. The key
 prefix and version come from the URL (?key_prefix=P&version=V) unless
@@ -32,18 +32,27 @@ variants fragcache wrote, which it indexes when it stores them (a
 variant only Django wrote cannot be found there). Exit status 3 when
 nothing was deleted.
 
+With --tag TAG, delete every fragment and page that declared the content
+tag TAG ({% cachetag %}, a Surrogate-Key header, cache.DeclareTags), as
+PurgeTag does, and print how many entries were deleted. Exit status 3
+when nothing was deleted.
+
 ` + varyHelp,
 	}
 	c.setup = func(fs *flag.FlagSet) func([]string, stdio) int {
 		cf := defineCacheFlags(fs)
 		kf := defineKeyFlags(fs, true)
 		all := fs.Bool("all", false, "delete every variant of the fragment NAME (no VARY values)")
+		tag := fs.String("tag", "", "delete every fragment and page that declared the content `tag` (no NAME)")
 		return func(args []string, std stdio) int {
 			if code := cf.check(c, std.stderr); code != exitOK {
 				return code
 			}
 			if *all {
 				return invalidateAll(c, cf, kf, args, std)
+			}
+			if isSet(fs, "tag") {
+				return purgeTag(c, cf, kf, *tag, args, std)
 			}
 			if _, code := kf.keyScheme(c, std.stderr, cache.KeySchemeDjango61); code != exitOK {
 				return code
@@ -111,6 +120,33 @@ func invalidateAll(c *command, cf cacheFlags, kf keyFlags, args []string, std st
 	fmt.Fprintf(std.stdout, "variants: %s.*\n", cc.MakeKey(cache.FragmentKeyPrefix+args[0]))
 	if err != nil {
 		return cf.opError(c, std.stderr, fmt.Sprintf("deleting the variants of %q", args[0]), err)
+	}
+	fmt.Fprintf(std.stdout, "deleted: %d\n", n)
+	if n == 0 {
+		return exitNotFound
+	}
+	return exitOK
+}
+
+// purgeTag is invalidate --tag TAG.
+func purgeTag(c *command, cf cacheFlags, kf keyFlags, tag string, args []string, std stdio) int {
+	if len(args) != 0 {
+		return usageError(std.stderr, c, "--tag takes no NAME or VARY values")
+	}
+	if err := cache.CheckTag(tag); err != nil {
+		return usageError(std.stderr, c, fmt.Sprintf("bad --tag: %v", err))
+	}
+	cc, code := cf.open(c, std.stderr, kf.overrides()...)
+	if code != exitOK {
+		return code
+	}
+	defer cc.Close()
+	cf.warnPrivate(c, std.stderr, "there is nothing to delete")
+	ctx, cancel := cf.context()
+	defer cancel()
+	n, err := cc.PurgeTag(ctx, tag)
+	if err != nil {
+		return cf.opError(c, std.stderr, fmt.Sprintf("purging the content tag %q", tag), err)
 	}
 	fmt.Fprintf(std.stdout, "deleted: %d\n", n)
 	if n == 0 {

@@ -348,3 +348,41 @@ func TestInvalidateAll(t *testing.T) {
 		t.Errorf("--all with a VARY value: exit %d, want 2", code)
 	}
 }
+
+// TestInvalidateTag checks invalidate --tag TAG on the file backend: the
+// entries that declared the tag go, the others stay.
+func TestInvalidateTag(t *testing.T) {
+	url := "file://" + t.TempDir()
+	c, err := backends.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for k, tags := range map[string][]string{"a": {"article:1"}, "b": {"article:1", "home"}, "c": {"home"}} {
+		if err := c.Set(ctx, k, []byte(k), cache.Seconds(60)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.IndexTags(ctx, k, tags, cache.Seconds(60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runArgs("invalidate", "--cache", url, "--tag", "article:1")
+	if code != 0 || out != "deleted: 2\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if ok, _ := c.Has(ctx, "c"); !ok {
+		t.Error("c (tag home only) was deleted")
+	}
+	if code, out, _ := runArgs("invalidate", "--cache", url, "--tag", "article:1"); code != 3 || out != "deleted: 0\n" {
+		t.Errorf("again: exit %d, stdout %q; want 3 and deleted: 0", code, out)
+	}
+	for _, args := range [][]string{
+		{"invalidate", "--cache", url, "--tag", "article:1", "name"},
+		{"invalidate", "--cache", url, "--tag", "two words"},
+	} {
+		if code, _, _ := runArgs(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
