@@ -159,7 +159,8 @@ func (c *Cache) IndexTags(ctx context.Context, key string, tags []string, timeou
 
 // PurgeTag deletes every entry of c that declared tag (IndexTags: pages
 // and fragments), in every process sharing the backend, with their side
-// keys, and the tag's index. It returns how many entries it deleted. An
+// keys, and the tag's index, after giving the tag a new version
+// (TagVersionKey). It returns how many entries it deleted. An
 // entry whose index was evicted before the purge (memcached's LRU, Redis
 // under maxmemory with an allkeys policy) is not found: see each backend's
 // documentation. A render in flight during the purge may store what it
@@ -174,11 +175,42 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) (int, error) {
 	if c.indexer == nil {
 		return 0, fmt.Errorf("cache: content tags on a %T backend: %w", c.backend, errors.ErrUnsupported)
 	}
+	// A new version first: entries that recorded the old one (a
+	// {% cache %} tag with StrictTags) are stale from now on, even those
+	// whose index was evicted.
+	if err := c.Set(ctx, TagVersionKey(tag), []byte(NewLeaseToken()[:16]), Forever); err != nil {
+		return 0, fmt.Errorf("cache: purging content tag %q: a new version: %w", tag, err)
+	}
 	deleted, err := c.deleteIndexed(ctx, c.tagIndex(tag), nil)
 	if err != nil {
 		return deleted, c.fail(fmt.Errorf("cache: purging content tag %q: %w", tag, err))
 	}
 	return deleted, nil
+}
+
+// TagVersionKey returns the key (a caller's key) of the version of tag:
+// "fragcache.tagv.<tag>", a random token PurgeTag replaces on every purge,
+// without expiry. Entries that record the versions of their tags when
+// stored (the {% cache %} tag with tags.Options.StrictTags) are stale once
+// one of them changed.
+func TagVersionKey(tag string) string { return "fragcache.tagv." + tag }
+
+// TagVersions returns the current version of each of tags ("" for a tag
+// never purged, or whose version the backend evicted), in one multi-get.
+func (c *Cache) TagVersions(ctx context.Context, tags []string) ([]string, error) {
+	keys := make([]string, len(tags))
+	for i, t := range tags {
+		keys[i] = TagVersionKey(t)
+	}
+	got, err := c.GetMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(tags))
+	for i, k := range keys {
+		out[i] = string(got[k])
+	}
+	return out, nil
 }
 
 // PurgeTag deletes every entry that declared tag from every cache of the

@@ -103,6 +103,15 @@ type Options struct {
 	// value (TemplateDigest; fragcache invalidate --templates DIR
 	// --template NAME).
 	TemplateDigests bool
+	// StrictTags makes fragments record, when stored, the versions of the
+	// content tags they declared ({% cachetag %}), and a hit check them:
+	// a fragment stored before a PurgeTag of one of its tags is deleted
+	// and rendered again, even when the backend evicted the tag's index
+	// before the purge (the case a plain purge misses). The versions are
+	// read with the render's fragments (one multi-get, where the
+	// {% cachetag %} expressions can be evaluated ahead); a store reads
+	// them once more.
+	StrictTags bool
 	// IncludeLoader loads the templates of {% include name_variable %} in
 	// the template sets the Fragments is installed in. Nil means
 	// SetIncludeLoader of the set Install binds (render.Renderer passes its
@@ -125,10 +134,11 @@ type Fragments struct {
 	unresolved     atomic.Uint64
 	unresolvedSeen sync.Map
 
-	stats   sync.Map      // fragment name (string, boxed) → *counters
-	flights sync.Map      // *cache.Cache → *flightGroup
-	wait    time.Duration // Options.CoalescingWait
-	digests bool          // Options.TemplateDigests
+	stats      sync.Map      // fragment name (string, boxed) → *counters
+	flights    sync.Map      // *cache.Cache → *flightGroup
+	wait       time.Duration // Options.CoalescingWait
+	digests    bool          // Options.TemplateDigests
+	strictTags bool          // Options.StrictTags
 	// stampede is Options.Stampede (nil: every fragment takes its cache's).
 	stampede map[string]cache.Stampede
 
@@ -199,7 +209,7 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 		}
 	}
 	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn,
-		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede), digests: opts.TemplateDigests}
+		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede), digests: opts.TemplateDigests, strictTags: opts.StrictTags}
 	if opts.IncludeLoader != nil {
 		f.includes.Store(&includeBinding{loader: opts.IncludeLoader})
 	}

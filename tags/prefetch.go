@@ -3,6 +3,7 @@ package tags
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -569,6 +570,29 @@ func (b *batch) add(c *cache.Cache, key string, fresh bool) {
 	}
 }
 
+// has reports whether key is in b for c.
+func (b batch) has(c *cache.Cache, key string) bool {
+	for _, ck := range b {
+		if ck.c == c {
+			return slices.Contains(ck.keys, key)
+		}
+	}
+	return false
+}
+
+// version returns the version of tag that p read from c with the render's
+// fragments ("" when it has none), and whether p read it.
+func (p *Prefetch) version(c *cache.Cache, tag string) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	e, ok := p.got[c][cache.TagVersionKey(tag)]
+	if !ok {
+		return "", false
+	}
+	return string(e.v), true
+}
+
 // fetchTop fetches the keys of the top-level tags and of the top-level
 // loops over a plain variable.
 func (p *Prefetch) fetchTop(ec *pongo2.ExecutionContext, f *Fragments) {
@@ -641,6 +665,16 @@ func (p *Prefetch) add(b *batch, ec *pongo2.ExecutionContext, f *Fragments, n *c
 		return
 	}
 	b.add(c, string(key), f.stampedeOf(n, c).Sides())
+	if f.strictTags {
+		// The versions of the tags the body will declare (strict.go).
+		for _, t := range n.foreseeTags(ec) {
+			if vk := cache.TagVersionKey(t); !b.has(c, vk) {
+				if _, done := p.got[c][vk]; !done {
+					b.add(c, vk, false)
+				}
+			}
+		}
+	}
 }
 
 // fetch reads b, one GetMany per cache, and records every key's result. A

@@ -54,6 +54,8 @@ type cacheNode struct {
 	// template digest built on it (digest.go).
 	bodyDigest [16]byte
 	digest     digestState
+	// tagNodes are the {% cachetag %} nodes of the body (strict.go).
+	tagNodes tagNodes
 }
 
 // parseCacheTag is the pongo2 TagParser of {% cache %}. It follows Django's
@@ -242,7 +244,7 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 			if rec != nil {
 				rec.Record("frag", n.name+outcomeOf(l.Hit), time.Since(start))
 			}
-			if l.Hit {
+			if l.Hit && !(f.strictTags && n.dropPurged(rctx, c, pf, key, l.Value)) {
 				st.hits.Add(1)
 				return n.write(ec, w, l.Value)
 			}
@@ -257,12 +259,23 @@ func (n *cacheNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	switch {
 	case err != nil:
 		return n.renderUncached(ec, w, f, st, key, err)
-	case hit:
+	case hit && !(f.strictTags && n.dropPurged(rctx, c, nil, key, v)):
 		st.hits.Add(1)
 		return n.write(ec, w, v)
 	}
 	st.misses.Add(1)
 	return n.miss(ec, w, f, c, key, timeout, st, rctx, cache.Stampede{})
+}
+
+// dropPurged reports whether the stored fragment v was stored before a
+// purge of one of its tags (Options.StrictTags), and then deletes it, so
+// that the render that follows stores it anew.
+func (n *cacheNode) dropPurged(ctx context.Context, c *cache.Cache, pf *Prefetch, key, v []byte) bool {
+	if !purged(ctx, c, pf, v) {
+		return false
+	}
+	_, _ = c.Delete(ctx, string(key))
+	return true
 }
 
 // outcomeOf is the Server-Timing description's suffix of a lookup.
@@ -312,7 +325,7 @@ func (n *cacheNode) executeStampede(ec *pongo2.ExecutionContext, w pongo2.Templa
 		}
 		rec.Record("frag", n.name+outcome, time.Since(start))
 	}
-	if !l.Hit {
+	if !l.Hit || f.strictTags && n.dropPurged(rctx, c, prefetchFrom(rv), key, l.Value) {
 		st.misses.Add(1)
 		return n.miss(ec, w, f, c, key, timeout, st, rctx, s)
 	}
@@ -345,6 +358,9 @@ func (n *cacheNode) compute(ec *pongo2.ExecutionContext, f *Fragments, st *count
 		if len(body) > f.maxBytes {
 			st.storeSkips.Add(1)
 			return cache.Computed{Value: body}, nil
+		}
+		if f.strictTags {
+			body = stamp(ctx, c, body)
 		}
 		n.indexTags(f, st, c, key, body, timeout, s, ctx)
 		return cache.Computed{Value: body, Store: true}, nil
@@ -497,6 +513,9 @@ func (n *cacheNode) renderStore(ec *pongo2.ExecutionContext, f *Fragments, c *ca
 	if len(body) > f.maxBytes {
 		st.storeSkips.Add(1)
 		return body, nil
+	}
+	if f.strictTags {
+		body = stamp(rctx, c, body)
 	}
 	if err := c.SetEntry(rctx, string(key), body, timeout, s, time.Since(start)); err != nil {
 		f.backendError(st, n.name, "set", key, err)

@@ -104,7 +104,18 @@ func withTags(body []byte, tags []string) []byte {
 // splitTags returns the body of a stored fragment and the content tags
 // stored with it (none for a plain fragment).
 func splitTags(v []byte) (body []byte, tags string) {
-	if len(v) == 0 || v[0] != 0 || !bytes.HasPrefix(v, []byte(taggedMagic)) {
+	if len(v) == 0 || v[0] != 0 {
+		return v, ""
+	}
+	if rest, ok := bytes.CutPrefix(v, []byte(taggedMagicStrict)); ok {
+		line1, rest, ok1 := bytes.Cut(rest, []byte{'\n'})
+		_, body, ok2 := bytes.Cut(rest, []byte{'\n'})
+		if !ok1 || !ok2 {
+			return v, ""
+		}
+		return body, string(line1)
+	}
+	if !bytes.HasPrefix(v, []byte(taggedMagic)) {
 		return v, ""
 	}
 	rest := v[len(taggedMagic):]
