@@ -137,6 +137,11 @@ func NewApp(cfg Config) (*App, error) {
 			// fragment was rendered, hence how old the cached copy is.
 			"clock": func() string { return time.Now().Format(time.TimeOnly) },
 		},
+		// Template digests: a fragment's key varies on its template text,
+		// so a deploy that edits a template never serves fragments
+		// rendered from the old one. (Keys then differ from Django's: this
+		// site shares no fragment with a Django app.)
+		TagOptions: tags.Options{TemplateDigests: true},
 	})
 	if err != nil {
 		return nil, err
@@ -180,6 +185,8 @@ func (a *App) routesHandler() http.Handler {
 	a.handle(mux, "GET /login", "login", a.login, httpx.NeverCache)
 	a.handle(mux, "GET /logout", "logout", a.logout, httpx.NeverCache)
 	a.handle(mux, "GET /debug/cache", "cache stats", a.debugCache, httpx.NeverCache)
+	a.handle(mux, "POST /debug/cache/invalidate", "invalidate a group", a.invalidateGroup,
+		httpx.NeverCache, csrf.Handler, a.loginRequired)
 	// The library's debug page, mounted in one line: every alias (URLs
 	// redacted), breakers, fragments, latest invalidations; ?format=json.
 	mux.Handle("GET /debug/fragcache", cachedebug.Handler(a.caches, cachedebug.WithFragments(a.frags)))
@@ -602,6 +609,44 @@ func localPath(s string) string {
 		return "/"
 	}
 	return s
+}
+
+// invalidateGroup is the debug page's form: delete every variant of a
+// fragment name (every user's sidebar, every list page) with
+// InvalidateFragmentVariants, or every cached copy of a page (every Vary
+// variant, GET and HEAD) with pagecache.InvalidateURL.
+func (a *App) invalidateGroup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var what string
+	var n int
+	var err error
+	switch {
+	case r.PostFormValue("fragment") != "":
+		name := r.PostFormValue("fragment")
+		what = "every variant of fragment " + name
+		n, err = a.frags.InvalidateFragmentVariants(ctx, name)
+	case r.PostFormValue("path") != "":
+		path := localPath(r.PostFormValue("path"))
+		origin := "http://" + r.Host
+		if r.TLS != nil {
+			origin = "https://" + r.Host
+		}
+		what = "every cached copy of " + path
+		n, err = pagecache.InvalidateURL(ctx, origin+path, a.pageOptions...)
+	default:
+		http.Error(w, "give a fragment name or a path", http.StatusUnprocessableEntity)
+		return
+	}
+	done := fmt.Sprintf("%s: %d entries", what, n)
+	if err != nil {
+		a.log.Error("blog: invalidation failed", "what", what, "error", err)
+		done = what + ": error: " + err.Error()
+	}
+	a.mu.Lock()
+	a.invalidations = append([]invalidation{{at: time.Now(), deleted: []string{done}}}, a.invalidations...)
+	a.invalidations = a.invalidations[:min(len(a.invalidations), maxInvalidations)]
+	a.mu.Unlock()
+	http.Redirect(w, r, "/debug/cache", http.StatusSeeOther)
 }
 
 // debugCache is /debug/cache: hits and misses per fragment name and per

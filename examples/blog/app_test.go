@@ -728,3 +728,42 @@ func TestNetworkBackends(t *testing.T) {
 		})
 	}
 }
+
+// TestInvalidateGroups: the debug page's forms delete every variant of a
+// fragment name (each user's sidebar) and every cached copy of a page.
+func TestInvalidateGroups(t *testing.T) {
+	s := newSite(t, "memory://")
+	alice, bob, anon := s.client("alice"), s.client("bob"), s.client("")
+	for _, c := range []*http.Client{alice, bob, anon} {
+		s.get(c, "/", http.StatusOK)
+	}
+	misses := s.fragment("sidebar").Misses
+	if resp, body := s.do(alice, http.MethodPost, "/debug/cache/invalidate", url.Values{"fragment": {"sidebar"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("invalidate sidebar: %d %s", resp.StatusCode, body)
+	}
+	for _, c := range []*http.Client{alice, bob, anon} {
+		s.get(c, "/", http.StatusOK)
+	}
+	if got := s.fragment("sidebar").Misses - misses; got != 3 {
+		t.Errorf("%d sidebar misses after invalidating every variant, want 3 (alice, bob, anonymous)", got)
+	}
+	authorPage := authorURL(1)
+	s.get(anon, authorPage, http.StatusOK) // stored in the page cache
+	views := s.views("author page")
+	s.get(anon, authorPage, http.StatusOK)
+	if s.views("author page") != views {
+		t.Fatal("the author page was not served from the page cache")
+	}
+	if resp, body := s.do(alice, http.MethodPost, "/debug/cache/invalidate", url.Values{"path": {authorPage}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("invalidate the author page: %d %s", resp.StatusCode, body)
+	}
+	s.get(anon, authorPage, http.StatusOK)
+	if s.views("author page") != views+1 {
+		t.Error("the author page came from the page cache after InvalidateURL")
+	}
+	mustContain(t, "debug page", s.get(alice, "/debug/cache", http.StatusOK),
+		"every variant of fragment sidebar: ", "every cached copy of "+authorPage+": ")
+	if resp, _ := s.do(anon, http.MethodPost, "/debug/cache/invalidate", url.Values{"fragment": {"sidebar"}}, nil); resp.StatusCode == http.StatusSeeOther {
+		t.Error("an anonymous visitor invalidated the sidebars")
+	}
+}
