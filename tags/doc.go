@@ -210,7 +210,9 @@
 //     declares a content tag, stored with the fragment and declared again
 //     on every hit (to the enclosing fragment and the page), and PurgeTag
 //     deletes everything that declared it (tags_cachetag.go). Django
-//     cannot parse a template using {% cachetag %}.
+//     cannot parse a template using {% cachetag %}. Options.StrictTags
+//     checks the tags' versions on every hit (strict.go), in the prefetch
+//     multi-get, so that an index evicted before a purge misses nothing.
 //   - Template digests (Options.TemplateDigests, off by default): the
 //     digest of a fragment's template text as one more vary value, so a
 //     deploy never serves fragments rendered from the old text
