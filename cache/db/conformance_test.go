@@ -58,6 +58,7 @@ func TestConformance(t *testing.T) {
 		},
 		Clock:     true,
 		AtomicAdd: true,
+		Leases:    true,
 		Semantics: cachetest.Semantics{
 			Deadline:     cachetest.AliveAtDeadline,
 			IncrMissing:  cachetest.RawKey,
