@@ -8,21 +8,46 @@ import (
 	"strings"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/failopen"
 )
 
-// Schemes returns the URL openers of this package, wrapped in fail-open
-// (failopen=0 turns that off): "sqlite". They are not among
+// Schemes returns the URL openers of this package, each wrapped in
+// fail-open (failopen=0 turns that off): "sqlite". They are not among
 // backends.Schemes, so that a program that does not import this package
-// links no database driver. Add them to the built-in ones:
-//
-//	schemes := backends.Schemes()
-//	maps.Copy(schemes, db.Schemes())
-//	reg, err := cache.OpenRegistry(urls, schemes)
+// links no database driver. With adds them to other openers; Open and
+// OpenRegistry open URLs with them and every built-in backend.
 func Schemes() cache.Schemes {
 	return cache.Schemes{
 		"sqlite": failopen.Opener(OpenSQLiteURL),
 	}
+}
+
+// With adds the openers of Schemes to schemes, and returns schemes (a new
+// map when it is nil):
+//
+//	reg, err := cache.OpenRegistry(urls, db.With(backends.Schemes()))
+func With(schemes cache.Schemes) cache.Schemes {
+	if schemes == nil {
+		schemes = cache.Schemes{}
+	}
+	for name, o := range Schemes() {
+		schemes[name] = o
+	}
+	return schemes
+}
+
+// Open opens one cache from a URL with the built-in backends and this
+// package's (see With).
+func Open(rawURL string, opts ...cache.Option) (*cache.Cache, error) {
+	return cache.Open(rawURL, With(backends.Schemes()), opts...)
+}
+
+// OpenRegistry opens a cache per alias from URLs with the built-in
+// backends and this package's, e.g. {"default": "memory://",
+// "template_fragments": "sqlite:///var/lib/myapp/db.sqlite3?table=my_cache_table"}.
+func OpenRegistry(urls map[string]string, opts ...cache.Option) (*cache.Registry, error) {
+	return cache.OpenRegistry(urls, With(backends.Schemes()), opts...)
 }
 
 // OpenSQLiteURL is the cache.Opener for SQLite URLs (without fail-open;
