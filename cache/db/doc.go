@@ -99,7 +99,8 @@
 // # SQLite
 //
 // OpenSQLite creates the file when missing (its directory must exist) and
-// sets busy_timeout on every connection (SQLiteOptions.BusyTimeout, URL
+// sets busy_timeout on every connection, and turns off SQLite's
+// double-quoted string literals (so a missing column is an error), (SQLiteOptions.BusyTimeout, URL
 // busy_timeout=, default 5s), so processes sharing the file wait for each
 // other's locks rather than fail. Transactions begin IMMEDIATE. WAL is a
 // persistent property of a file a Django project may own: the file is

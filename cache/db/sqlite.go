@@ -67,6 +67,10 @@ func OpenSQLite(ctx context.Context, o SQLiteOptions) (*Backend, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	q.Set("_txlock", "immediate")
+	// No double-quoted string literals: a quoted column name that does not
+	// exist (a table with the wrong columns) must be an error, not the
+	// text "cache_key".
+	q.Set("_dqs", "0")
 	dsn := "file:" + (&url.URL{Path: o.Path}).EscapedPath() + "?" + q.Encode()
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
