@@ -98,11 +98,12 @@
 //
 // # SQLite
 //
-// OpenSQLite creates the file when missing (its directory must exist) and
-// sets busy_timeout on every connection, and turns off SQLite's
-// double-quoted string literals (so a missing column is an error), (SQLiteOptions.BusyTimeout, URL
+// OpenSQLite creates the file when missing (its directory must exist),
+// sets busy_timeout on every connection (SQLiteOptions.BusyTimeout, URL
 // busy_timeout=, default 5s), so processes sharing the file wait for each
-// other's locks rather than fail. Transactions begin IMMEDIATE. WAL is a
+// other's locks rather than fail, and turns off SQLite's double-quoted
+// string literals, so that a table with the wrong columns is an error.
+// Transactions begin IMMEDIATE. WAL is a
 // persistent property of a file a Django project may own: the file is
 // switched to WAL only when OpenSQLite creates it, or when asked
 // (SQLiteOptions.WAL, URL journal_mode=wal).
