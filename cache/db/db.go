@@ -103,6 +103,12 @@ type Backend struct {
 	now     func() time.Time
 	closeDB bool
 
+	// writer lets one statement of this process write at a time:
+	// SQLite takes one writer per file anyway, and its busy handler is
+	// not fair, so goroutines competing for the lock could starve past
+	// busy_timeout. Other processes still wait through busy_timeout.
+	writer chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -134,6 +140,7 @@ func New(db *sql.DB, o Options) (*Backend, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	b.writer = make(chan struct{}, 1)
 	return b, nil
 }
 
@@ -171,6 +178,10 @@ func (b *Backend) CreateTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := b.lock(ctx); err != nil {
+		return err
+	}
+	defer b.unlock()
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return b.fail("create table", err)
@@ -213,6 +224,19 @@ func (b *Backend) begin(ctx context.Context) error {
 	}
 	return ctx.Err()
 }
+
+// lock takes the process's write turn (see Backend.writer), or fails
+// with the context's error; unlock gives it back.
+func (b *Backend) lock(ctx context.Context) error {
+	select {
+	case b.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Backend) unlock() { <-b.writer }
 
 // checkKey rejects a made key longer than the cache_key column.
 func checkKey(key string) error {
@@ -435,7 +459,12 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 		for _, k := range expired {
 			args = append(args, k)
 		}
-		if _, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "expires" < ? AND "cache_key" IN (`+placeholders(len(expired))+`)`, args...); err != nil {
+		if err := b.lock(ctx); err != nil {
+			return nil, err
+		}
+		_, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "expires" < ? AND "cache_key" IN (`+placeholders(len(expired))+`)`, args...)
+		b.unlock()
+		if err != nil {
 			return nil, b.fail("delete expired", err)
 		}
 	}
@@ -488,6 +517,10 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	if err := b.lock(ctx); err != nil {
+		return err
+	}
+	defer b.unlock()
 	if err := b.maybeCull(ctx); err != nil {
 		return err
 	}
@@ -524,6 +557,10 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
+	if err := b.lock(ctx); err != nil {
+		return false, err
+	}
+	defer b.unlock()
 	if err := b.maybeCull(ctx); err != nil {
 		return false, err
 	}
@@ -552,6 +589,10 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
+	if err := b.lock(ctx); err != nil {
+		return false, err
+	}
+	defer b.unlock()
 	if err := b.maybeCull(ctx); err != nil {
 		return false, err
 	}
@@ -607,6 +648,10 @@ func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, er
 		}
 	}
 	total := 0
+	if err := b.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer b.unlock()
 	for start := 0; start < len(valid); start += maxVars {
 		chunk := valid[start:min(start+maxVars, len(valid))]
 		res, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "cache_key" IN (`+placeholders(len(chunk))+`)`, chunk...)
@@ -627,6 +672,10 @@ func (b *Backend) Clear(ctx context.Context) error {
 	if err := b.begin(ctx); err != nil {
 		return err
 	}
+	if err := b.lock(ctx); err != nil {
+		return err
+	}
+	defer b.unlock()
 	_, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table)
 	return b.fail("clear", err)
 }

@@ -33,6 +33,10 @@ func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.
 	if ttl <= 0 {
 		return false, nil
 	}
+	if err := b.lock(ctx); err != nil {
+		return false, err
+	}
+	defer b.unlock()
 	return b.addRow(ctx, "acquire lease", leaseRowKey(key), encode([]byte(token)), b.formatTime(b.now().Add(ttl)))
 }
 
@@ -41,6 +45,10 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 	if err := b.begin(ctx); err != nil {
 		return false, err
 	}
+	if err := b.lock(ctx); err != nil {
+		return false, err
+	}
+	defer b.unlock()
 	res, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "cache_key" = ? AND "value" = ?`, leaseRowKey(key), encode([]byte(token)))
 	if err != nil {
 		return false, b.fail("release lease", err)
