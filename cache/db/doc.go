@@ -107,4 +107,12 @@
 // persistent property of a file a Django project may own: the file is
 // switched to WAL only when OpenSQLite creates it, or when asked
 // (SQLiteOptions.WAL, URL journal_mode=wal).
+//
+// Within a process, one statement writes at a time (SQLite admits one
+// writer per file, and its busy handler is not fair: goroutines racing
+// for the lock could starve past busy_timeout). Under fail-open (the URL
+// default) each operation is also bounded by op_timeout (100ms unless the
+// URL says otherwise), lock waits included: past it the operation is a
+// miss or a dropped write, counted, never an error on a page. Raise
+// op_timeout for a file many processes write at once.
 package db
