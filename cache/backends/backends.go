@@ -7,6 +7,10 @@
 //	memcached://host:11211;host2:11211?op_timeout=500ms&max_idle_conns=64&selector=django&hash_long_keys=0&text_flags=0
 //	redis://[[user]:password@]host:6379[/db][;replica:6379…]?dial_timeout=1s&pool_size=20   (rediss:// for TLS)
 //
+// sqlite:///abs/path/file.db?table=my_cache_table is in package cache/db,
+// which a program imports to use it (db.With(Schemes()), db.OpenRegistry),
+// so that programs on other backends link no database driver.
+//
 // memcached://…?local_ttl=2s&local_max_bytes=64MiB keeps process-local
 // copies of values for at most local_ttl (see cache/near): another
 // process's writes are then seen up to local_ttl late; off by default.

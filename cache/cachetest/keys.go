@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/fragcache/fragcache/cache"
 )
@@ -571,6 +572,12 @@ func (s *suite) testCustomKeyValidation(t *testing.T) {
 	logs := newLogCapture()
 	c, _ := s.newCache(t, cache.WithKeyCheck(cache.KeyCheckOff), cache.WithLogger(logs.logger()))
 	key := strings.Repeat("some key with spaces", 15)
+	if n := s.h.MaxKeyLength; n > 0 && utf8.RuneCountInString(c.MakeKey(key)) > n {
+		if err := c.Set(bg, key, []byte("a value"), cache.DefaultTimeout); !errors.Is(err, cache.ErrInvalidKey) {
+			t.Errorf("Set of a made key longer than MaxKeyLength %d = %v, want an error wrapping cache.ErrInvalidKey", n, err)
+		}
+		key = key[:n-len(c.MakeKey(""))]
+	}
 	set(t, c, key, "a value", cache.DefaultTimeout)
 	wantGet(t, c, key, "a value")
 	for _, op := range keyOps {
