@@ -40,7 +40,7 @@ func commands() []*command {
 	return []*command{
 		keyCommand(), invalidateCommand(),
 		getCommand(), setCommand(), deleteCommand(),
-		clearCommand(), statsCommand(),
+		clearCommand(), statsCommand(), createCacheTableCommand(),
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
-	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/db"
 	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/memory"
 	"github.com/fragcache/fragcache/render"
@@ -68,7 +68,7 @@ func (cf cacheFlags) check(c *command, stderr io.Writer) int {
 // operational one. Call check first.
 func (cf cacheFlags) open(c *command, stderr io.Writer, opts ...cache.Option) (*cache.Cache, int) {
 	url, from := cf.source()
-	cc, err := backends.Open(url, opts...)
+	cc, err := db.Open(url, opts...) // the built-in backends and sqlite://
 	// The commands report errors themselves: keep go-redis quiet (opening a
 	// redis:// cache forwards its lines to slog otherwise).
 	goredis.SetLogger(quietRedis{})

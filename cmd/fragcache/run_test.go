@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/db"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
 
@@ -384,5 +386,66 @@ func TestInvalidateTag(t *testing.T) {
 		if code, _, _ := runArgs(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// djangoDryRunScript prints what Django's createcachetable --dry-run
+// prints for the SQLite file and table on stdin ({"path", "table"}).
+const djangoDryRunScript = `
+import json, sys
+args = json.load(sys.stdin)
+import django
+from django.conf import settings
+settings.configure(
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": args["path"]}},
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": args["table"]}},
+)
+django.setup()
+from django.core.management import call_command
+call_command("createcachetable", dry_run=True)
+`
+
+// TestCreateCacheTable checks fragcache createcachetable on SQLite: its
+// --dry-run prints what real Django 3.2 and 6.1 print, byte for byte (and
+// testdata/createcachetable_sqlite.golden, Django's output for
+// my_cache_table); without it the table is created, once, and a second run
+// does nothing.
+func TestCreateCacheTable(t *testing.T) {
+	dir := t.TempDir()
+	golden, err := os.ReadFile("testdata/createcachetable_sqlite.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []string{"3.2", "6.1"} {
+		dj := testserver.NewDjango(t, version)
+		for _, table := range []string{"my_cache_table", "Cache_2"} {
+			path := filepath.Join(dir, version+table+".db")
+			in, _ := json.Marshal(map[string]string{"path": path, "table": table})
+			want := string(dj.Run(t, djangoDryRunScript, in))
+			code, out, errOut := runArgs("createcachetable", "--cache", "sqlite://"+path+"?table="+table, "--dry-run")
+			if code != 0 || out != want {
+				t.Errorf("Django %s, table %s: exit %d, stderr %q\ngot:\n%s\nDjango printed:\n%s", version, table, code, errOut, out, want)
+			}
+			if table == "my_cache_table" && want != string(golden) {
+				t.Errorf("Django %s printed:\n%s\ntestdata/createcachetable_sqlite.golden:\n%s", version, want, golden)
+			}
+		}
+	}
+	url := "sqlite://" + filepath.Join(dir, "real.db") + "?table=my_cache_table"
+	for i := 0; i < 2; i++ {
+		if code, out, errOut := runArgs("createcachetable", "--cache", url); code != 0 || out != "" {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, out, errOut)
+		}
+	}
+	c, err := db.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Set(context.Background(), "k", []byte("v"), cache.Seconds(60)); err != nil {
+		t.Fatalf("Set on the created table: %v", err)
+	}
+	if code, _, errOut := runArgs("createcachetable", "--cache", "file://"+dir+"/files"); code != 2 || !strings.Contains(errOut, "not a database cache") {
+		t.Errorf("a file cache: exit %d, stderr %q; want 2", code, errOut)
 	}
 }
