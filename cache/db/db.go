@@ -41,7 +41,7 @@ var (
 	// not base64 of a pickle of plain data (str, bytes, bytearray, int).
 	ErrForeignValue = cache.ErrForeignValue
 	// ErrNoTable: the table does not exist. Create it with Django's
-	// manage.py createcachetable or Backend.CreateTable.
+	// manage.py createcachetable, fragcache createcachetable or Backend.CreateTable.
 	ErrNoTable = errors.New("db cache: no cache table")
 )
 
@@ -212,7 +212,7 @@ func (b *Backend) fail(op string, err error) error {
 		return nil
 	}
 	if strings.Contains(err.Error(), "no such table") {
-		return fmt.Errorf("%w %q (create it with Django's manage.py createcachetable, or db.Backend.CreateTable): %s: %w", ErrNoTable, b.name, op, err)
+		return fmt.Errorf("%w %q (create it with fragcache createcachetable --cache URL, Django's manage.py createcachetable, or db.Backend.CreateTable): %s: %w", ErrNoTable, b.name, op, err)
 	}
 	return fmt.Errorf("db cache: table %q: %s: %w", b.name, op, err)
 }
