@@ -65,13 +65,20 @@ func runDjango(t *testing.T, d *testserver.Django, a djangoArgs) []byte {
 	return d.Run(t, djangoDBScript, in)
 }
 
-// TestDjangoInterop shares one SQLite file and table with Django 3.2 both
+// TestDjangoInterop shares one SQLite file and table with Django 3.2, 5.2 and 6.1 both
 // ways, with use_tz 1 and 0: Django creates the table and writes str, int
 // and SafeString values and a {% cache %} fragment; Go reads them and
 // invalidates the fragment by name; Go writes str, int, bytes and a
 // forever value; Django reads them.
 func TestDjangoInterop(t *testing.T) {
-	d := testserver.NewDjango(t, "3.2")
+	for _, version := range testserver.DjangoVersions {
+		t.Run(version, func(t *testing.T) { djangoInterop(t, version) })
+	}
+}
+
+func djangoInterop(t *testing.T, version string) {
+	d := testserver.NewDjango(t, version)
+	release := map[string]string{"3.2": "3.2.25-debian", "5.2": "5.2.19", "6.1": "6.1.1"}[version]
 	for _, useTZ := range []bool{true, false} {
 		name := "use_tz=1"
 		if !useTZ {
@@ -92,7 +99,7 @@ func TestDjangoInterop(t *testing.T) {
 				tz = "0"
 			}
 			reg, err := db.OpenRegistry(map[string]string{
-				"default": "sqlite://" + path + "?table=my_cache_table&django=3.2.25-debian&failopen=0&use_tz=" + tz,
+				"default": "sqlite://" + path + "?table=my_cache_table&django=" + release + "&failopen=0&use_tz=" + tz,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -111,7 +118,7 @@ func TestDjangoInterop(t *testing.T) {
 					t.Errorf("Has(%s) = %v, %v", k, ok, err)
 				}
 			}
-			fkey := c.KeyScheme().FragmentKey("sidebar", "alice") // Django 3.2's scheme
+			fkey := c.KeyScheme().FragmentKey("sidebar", "alice") // the release's scheme
 			got, ok, err := c.Get(bg, fkey)
 			if err != nil || !ok || string(got) != w.Rendered || !strings.Contains(w.Rendered, "side alice") {
 				t.Errorf("fragment %s = %q, %v, %v; want Django's %q", fkey, got, ok, err, w.Rendered)
