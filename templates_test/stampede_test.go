@@ -21,6 +21,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/internal/reexec"
 	"github.com/fragcache/fragcache/internal/testserver"
 	"github.com/fragcache/fragcache/render"
 )
@@ -180,10 +181,9 @@ type stHelper struct {
 // start.
 func startHelper(t *testing.T, url, mode, counter string, timeout int, start, until time.Time) *stHelper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessStampede$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), envStURL+"="+url, envStMode+"="+mode, envStCounter+"="+counter,
-		envStTimeout+"="+strconv.Itoa(timeout), envStStart+"="+strconv.FormatInt(start.UnixNano(), 10),
-		envStUntil+"="+strconv.FormatInt(until.UnixNano(), 10))
+	cmd := reexec.Command("TestHelperProcessStampede", []string{envStURL + "=" + url, envStMode + "=" + mode, envStCounter + "=" + counter,
+		envStTimeout + "=" + strconv.Itoa(timeout), envStStart + "=" + strconv.FormatInt(start.UnixNano(), 10),
+		envStUntil + "=" + strconv.FormatInt(until.UnixNano(), 10)}, "-test.v")
 	h := &stHelper{cmd: cmd, out: make(chan string, 4096), done: make(chan error, 1)}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

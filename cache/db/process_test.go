@@ -3,7 +3,6 @@ package db_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/db"
 	"github.com/fragcache/fragcache/internal/leasetest"
+	"github.com/fragcache/fragcache/internal/reexec"
 )
 
 // openURL opens a sqlite:// URL, creating its table.
@@ -147,8 +147,7 @@ func TestConcurrentProcesses(t *testing.T) {
 			const helpers = 2
 			outs := make(chan error, helpers)
 			for range helpers {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriteProcess$", "-test.count=1")
-				cmd.Env = append(os.Environ(), envWriteURL+"="+url)
+				cmd := reexec.Command("TestHelperWriteProcess", []string{envWriteURL + "=" + url})
 				go func() {
 					out, err := cmd.CombinedOutput()
 					if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/internal/reexec"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
 
@@ -205,11 +206,9 @@ func TestHelperPageStampede(t *testing.T) {
 
 // helperCmd returns the command of a helper process.
 func helperCmd(url, mode, nonce string, page int, start time.Time, encoding string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPageStampede$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envStampedeURL+"="+url, envStampedeMode+"="+mode, envStampedeNonce+"="+nonce,
-		envStampedePage+"="+strconv.Itoa(page), envStampedeStart+"="+strconv.FormatInt(start.UnixNano(), 10),
-		envStampedeVary+"="+encoding)
-	return cmd
+	return reexec.Command("TestHelperPageStampede", []string{envStampedeURL + "=" + url, envStampedeMode + "=" + mode, envStampedeNonce + "=" + nonce,
+		envStampedePage + "=" + strconv.Itoa(page), envStampedeStart + "=" + strconv.FormatInt(start.UnixNano(), 10),
+		envStampedeVary + "=" + encoding})
 }
 
 // processBurst makes stampedeProcs helper processes request the page at

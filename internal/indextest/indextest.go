@@ -19,7 +19,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/reexec"
 )
 
 // The environment of a helper process.
@@ -159,27 +159,17 @@ func Processes(t *testing.T, helper, url string, open Open) {
 	defer c.Close()
 	start := time.Now().Add(startDelay)
 	nonce := cache.NewLeaseToken()[:12]
-	type result struct {
-		out []byte
-		err error
-	}
-	results := make(chan result, Procs)
-	for p := range Procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envURL+"="+url, envStart+"="+strconv.FormatInt(start.UnixNano(), 10),
-			envNonce+"="+nonce, envProc+"="+strconv.Itoa(p))
-		go func() {
-			out, err := cmd.CombinedOutput()
-			results <- result{out, err}
-		}()
-	}
+	results := reexec.Start(helper, Procs, func(p int) []string {
+		return []string{envURL + "=" + url, envStart + "=" + strconv.FormatInt(start.UnixNano(), 10),
+			envNonce + "=" + nonce, envProc + "=" + strconv.Itoa(p)}
+	})
 	for range Procs {
 		r := <-results
-		if r.err != nil {
-			t.Fatalf("helper process: %v\n%s", r.err, r.out)
+		if r.Err != nil {
+			t.Fatalf("helper process: %v\n%s", r.Err, r.Out)
 		}
 		ok := false
-		sc := bufio.NewScanner(bytes.NewReader(r.out))
+		sc := bufio.NewScanner(bytes.NewReader(r.Out))
 		for sc.Scan() {
 			var wrote, indexed, errs int
 			if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "indextest wrote=%d indexed=%d errors=%d", &wrote, &indexed, &errs); err == nil {
@@ -190,7 +180,7 @@ func Processes(t *testing.T, helper, url string, open Open) {
 			}
 		}
 		if !ok {
-			t.Fatalf("a helper process reported nothing:\n%s", r.out)
+			t.Fatalf("a helper process reported nothing:\n%s", r.Out)
 		}
 	}
 	ctx := context.Background()

@@ -16,7 +16,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/reexec"
 )
 
 // The environment of a helper process.
@@ -136,19 +136,9 @@ func Processes(t *testing.T, helper, url string, open Open) {
 	nonce := cache.NewLeaseToken()[:12]
 	won := make([]int, Rounds)
 	var mu sync.Mutex
-	type result struct {
-		out []byte
-		err error
-	}
-	results := make(chan result, Procs)
-	for range Procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envURL+"="+url, envStart+"="+strconv.FormatInt(start.UnixNano(), 10), envNonce+"="+nonce)
-		go func() {
-			out, err := cmd.CombinedOutput()
-			results <- result{out, err}
-		}()
-	}
+	results := reexec.Start(helper, Procs, func(int) []string {
+		return []string{envURL + "=" + url, envStart + "=" + strconv.FormatInt(start.UnixNano(), 10), envNonce + "=" + nonce}
+	})
 	rounds(c, start, nonce, func(round, n int, err error) {
 		if err != nil {
 			t.Errorf("round %d: %v", round, err)
@@ -159,12 +149,12 @@ func Processes(t *testing.T, helper, url string, open Open) {
 	})
 	for range Procs {
 		r := <-results
-		if r.err != nil {
-			t.Errorf("helper process: %v\n%s", r.err, r.out)
+		if r.Err != nil {
+			t.Errorf("helper process: %v\n%s", r.Err, r.Out)
 			continue
 		}
 		reported := 0
-		sc := bufio.NewScanner(bytes.NewReader(r.out))
+		sc := bufio.NewScanner(bytes.NewReader(r.Out))
 		for sc.Scan() {
 			var round, n int
 			if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "leasetest round=%d won=%d", &round, &n); err == nil && round >= 0 && round < Rounds {
@@ -173,7 +163,7 @@ func Processes(t *testing.T, helper, url string, open Open) {
 			}
 		}
 		if reported != Rounds {
-			t.Errorf("a helper process reported %d rounds of %d:\n%s", reported, Rounds, r.out)
+			t.Errorf("a helper process reported %d rounds of %d:\n%s", reported, Rounds, r.Out)
 		}
 	}
 	for r, n := range won {

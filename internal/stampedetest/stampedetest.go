@@ -31,7 +31,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +38,7 @@ import (
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
+	"github.com/fragcache/fragcache/internal/reexec"
 )
 
 // The environment of a helper process.
@@ -219,37 +219,26 @@ func parse(t *testing.T, out []byte, r *report) {
 	}
 }
 
-// env is a helper process's environment.
+// env is what a helper process's environment adds (see reexec.Command).
 func env(url, scenario, nonce string, start time.Time, rounds int) []string {
-	return append(os.Environ(),
-		envURL+"="+url, envScenario+"="+scenario, envNonce+"="+nonce,
-		envStart+"="+strconv.FormatInt(start.UnixNano(), 10), envRounds+"="+strconv.Itoa(rounds))
+	return []string{envURL + "=" + url, envScenario + "=" + scenario, envNonce + "=" + nonce,
+		envStart + "=" + strconv.FormatInt(start.UnixNano(), 10), envRounds + "=" + strconv.Itoa(rounds)}
 }
 
 // callers starts Procs calling processes and returns their reports once
 // they are done.
 func callers(t *testing.T, cfg Config, url, nonce string, start time.Time, rounds int) report {
 	t.Helper()
-	type result struct {
-		out []byte
-		err error
-	}
-	results := make(chan result, Procs)
-	for range Procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^"+cfg.Helper+"$", "-test.count=1", "-test.v")
-		cmd.Env = env(url, "calls", nonce, start, rounds)
-		go func() {
-			out, err := cmd.CombinedOutput()
-			results <- result{out, err}
-		}()
-	}
+	results := reexec.Start(cfg.Helper, Procs, func(int) []string {
+		return env(url, "calls", nonce, start, rounds)
+	}, "-test.v")
 	var r report
 	for range Procs {
 		res := <-results
-		if res.err != nil {
-			t.Errorf("helper process: %v\n%s", res.err, res.out)
+		if res.Err != nil {
+			t.Errorf("helper process: %v\n%s", res.Err, res.Out)
 		}
-		parse(t, res.out, &r)
+		parse(t, res.Out, &r)
 	}
 	for _, e := range r.errs {
 		t.Error(e)
@@ -338,8 +327,7 @@ func killed(t *testing.T, cfg Config) {
 	url := withQuery(cfg.URL, "lease=1&lease_ttl="+KilledLeaseTTL.String())
 	c, k, nonce := prepare(t, cfg, url)
 	start := time.Now().Add(startDelay)
-	holder := exec.Command(os.Args[0], "-test.run=^"+cfg.Helper+"$", "-test.count=1")
-	holder.Env = env(url, "holder", nonce, start.Add(-holderLead), 1)
+	holder := reexec.Command(cfg.Helper, env(url, "holder", nonce, start.Add(-holderLead), 1))
 	var hout bytes.Buffer
 	holder.Stdout, holder.Stderr = &hout, &hout
 	if err := holder.Start(); err != nil {
