@@ -157,6 +157,12 @@ type Semantics struct {
 	// key check; the suite then skips the round trip of such a key.
 	MaxKeyLength int
 
+	// NoNULKeys: the backend cannot store a made key holding a NUL byte
+	// (PostgreSQL's text type). Such a key must fail Set with an error
+	// wrapping cache.ErrInvalidKey and read as absent; the suite skips
+	// its round trip.
+	NoNULKeys bool
+
 	// FailedSetDeletes: a Set that fails because the value is too large
 	// removes the value stored before, as memcached does
 	// (test_memcached_deletes_key_on_failed_set). Otherwise the suite does

@@ -454,8 +454,12 @@ func (s *suite) checkWarnings(t *testing.T, keyFunc cache.KeyFunc, key, want str
 		opts = append(opts, cache.WithKeyFunc(keyFunc))
 	}
 	c, _ := s.newCache(t, opts...)
+	unstorable := s.h.NoNULKeys && strings.IndexByte(c.MakeKey(key), 0) >= 0
 	for _, op := range keyOps {
 		err := op.run(bg, c, key)
+		if unstorable && errors.Is(err, cache.ErrInvalidKey) {
+			err = nil
+		}
 		if err != nil && !errors.Is(err, cache.ErrNotFound) {
 			t.Errorf("%s(%q) with a key memcached cannot take: unexpected error %v (Django only warns)", op.name, key, err)
 		}
@@ -469,7 +473,7 @@ func (s *suite) checkWarnings(t *testing.T, keyFunc cache.KeyFunc, key, want str
 			}
 		}
 	}
-	if s.h.Dummy {
+	if s.h.Dummy || unstorable {
 		return
 	}
 	// The key works despite the warning.

@@ -129,10 +129,17 @@ func (s *suite) testStampedeGrace(t *testing.T) {
 	}
 	// GetOrSetWith serves the stale value at once and refreshes it in
 	// the background, once.
+	// The refresh lands only once every caller has been served, so that
+	// a slow backend cannot let a late caller see it already.
 	var loads atomic.Int32
-	load := func(context.Context) ([]byte, error) {
+	release := make(chan struct{})
+	load := func(ctx context.Context) ([]byte, error) {
 		loads.Add(1)
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		return []byte("new"), nil
 	}
 	st := long
@@ -149,6 +156,7 @@ func (s *suite) testStampedeGrace(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	close(release)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		l, err := c.GetEntry(bg, "long", st)

@@ -11,6 +11,22 @@ import (
 	"github.com/fragcache/fragcache/cache/db"
 )
 
+func b64(p string) string { return base64.StdEncoding.EncodeToString([]byte(p)) }
+
+// foreignValues are value columns that are not base64 of a pickle of plain
+// data: garbage, pickles of other types, and pickles that would run code
+// or build a class if unpickled by Python.
+var foreignValues = map[string]string{
+	"garbage":     "not base64 at all!",
+	"notpickle":   b64("hello"),
+	"truncated":   b64("\x80\x05\x95\x10"),
+	"float":       b64("\x80\x05\x95\x0a\x00\x00\x00\x00\x00\x00\x00G?\xf8\x00\x00\x00\x00\x00\x00."),
+	"none":        b64("\x80\x05N."),
+	"system":      b64("cos\nsystem\n(S'touch /tmp/fragcache-pwned'\ntR."),
+	"class":       b64("\x80\x05\x95\x1d\x00\x00\x00\x00\x00\x00\x00\x8c\x08__main__\x94\x8c\x03Foo\x94\x93\x94)\x81\x94."),
+	"emptybase64": "",
+}
+
 // TestForeignValues: a value column that is not base64 of a pickle of
 // plain data is an error naming the key, never a panic, never run.
 func TestForeignValues(t *testing.T) {
@@ -19,17 +35,7 @@ func TestForeignValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b64 := func(p string) string { return base64.StdEncoding.EncodeToString([]byte(p)) }
-	for name, value := range map[string]string{
-		"garbage":     "not base64 at all!",
-		"notpickle":   b64("hello"),
-		"truncated":   b64("\x80\x05\x95\x10"),
-		"float":       b64("\x80\x05\x95\x0a\x00\x00\x00\x00\x00\x00\x00G?\xf8\x00\x00\x00\x00\x00\x00."),
-		"none":        b64("\x80\x05N."),
-		"system":      b64("cos\nsystem\n(S'touch /tmp/fragcache-pwned'\ntR."),
-		"class":       b64("\x80\x05\x95\x1d\x00\x00\x00\x00\x00\x00\x00\x8c\x08__main__\x94\x8c\x03Foo\x94\x93\x94)\x81\x94."),
-		"emptybase64": "",
-	} {
+	for name, value := range foreignValues {
 		if _, err := b.DB().Exec(`INSERT INTO my_cache_table VALUES (?, ?, '9999-12-31 23:59:59')`, ":1:"+name, value); err != nil {
 			t.Fatal(err)
 		}

@@ -83,9 +83,14 @@ type Options struct {
 	// expired rows, then 1/CullFrequency of the rest in key order. 0 means
 	// DefaultCullFrequency; CullAll empties the table.
 	CullFrequency int
-	// NaiveLocalTime stores expires as naive local time, as Django does
-	// with USE_TZ=False (URL use_tz=0); Go and Django must then run in the
-	// same time zone. By default expires is naive UTC (USE_TZ=True).
+	// Dialect is the database's SQL dialect: SQLite (the zero value) or
+	// PostgreSQL.
+	Dialect Dialect
+	// NaiveLocalTime is Django's USE_TZ=False (URL use_tz=0); Go and Django
+	// must then run in the same time zone. On SQLite, expires is stored as
+	// naive local time instead of naive UTC. On PostgreSQL, where expires
+	// is a timestamp with time zone, only the far-future "forever" value
+	// changes: Django's datetime.max in local time, as Django writes it.
 	NaiveLocalTime bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -95,6 +100,7 @@ type Options struct {
 // safe for concurrent use.
 type Backend struct {
 	db      *sql.DB
+	d       Dialect
 	table   string // quoted
 	name    string // unquoted, for messages
 	max     int
@@ -102,29 +108,35 @@ type Backend struct {
 	local   bool
 	now     func() time.Time
 	closeDB bool
+	q       statements
+	// redact is a secret (a password) hidden from every error message.
+	redact string
 
-	// writer lets one statement of this process write at a time:
-	// SQLite takes one writer per file anyway, and its busy handler is
-	// not fair, so goroutines competing for the lock could starve past
-	// busy_timeout. Other processes still wait through busy_timeout.
+	// writer lets one statement of this process write at a time on
+	// SQLite, which takes one writer per file anyway, and whose busy
+	// handler is not fair, so goroutines competing for the lock could
+	// starve past busy_timeout. Other processes still wait through
+	// busy_timeout. It is nil on PostgreSQL.
 	writer chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// New returns a backend over the table o.Table of db, written in SQLite's
-// dialect (the only one so far). It does not create the table (see
-// CreateTable). Close closes db only when the backend opened it itself
-// (OpenSQLite).
+// New returns a backend over the table o.Table of db, in the dialect
+// o.Dialect. It does not create the table (see CreateTable). Close closes
+// db only when the backend opened it itself (OpenSQLite, OpenPostgres).
 func New(db *sql.DB, o Options) (*Backend, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: db cache: nil *sql.DB", cache.ErrInvalidOption)
 	}
-	if !tableName.MatchString(o.Table) {
-		return nil, fmt.Errorf("%w: db cache: table %q: want a name matching [A-Za-z_][A-Za-z0-9_]{0,62}", cache.ErrInvalidOption, o.Table)
+	if !o.Dialect.valid() {
+		return nil, fmt.Errorf("%w: db cache: unknown dialect %v", cache.ErrInvalidOption, o.Dialect)
 	}
-	b := &Backend{db: db, table: `"` + o.Table + `"`, name: o.Table, max: o.MaxEntries, cull: o.CullFrequency, local: o.NaiveLocalTime, now: o.Now}
+	if !tableName.MatchString(o.Table) {
+		return nil, tableError(o.Table)
+	}
+	b := &Backend{db: db, d: o.Dialect, table: `"` + o.Table + `"`, name: o.Table, max: o.MaxEntries, cull: o.CullFrequency, local: o.NaiveLocalTime, now: o.Now}
 	switch {
 	case b.max == 0:
 		b.max = DefaultMaxEntries
@@ -140,7 +152,10 @@ func New(db *sql.DB, o Options) (*Backend, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
-	b.writer = make(chan struct{}, 1)
+	if b.d == SQLite {
+		b.writer = make(chan struct{}, 1)
+	}
+	b.q = b.d.statements(b.table)
 	return b, nil
 }
 
@@ -150,22 +165,20 @@ func (b *Backend) Table() string { return b.name }
 // DB returns the database handle.
 func (b *Backend) DB() *sql.DB { return b.db }
 
-// CreateTableStatements returns the statements Django's createcachetable
-// runs on SQLite for table, byte for byte as its --dry-run prints them:
-// the table and its index on expires.
-func CreateTableStatements(table string) ([]string, error) {
-	if !tableName.MatchString(table) {
-		return nil, fmt.Errorf("%w: db cache: table %q: want a name matching [A-Za-z_][A-Za-z0-9_]{0,62}", cache.ErrInvalidOption, table)
+// Dialect returns the backend's SQL dialect.
+func (b *Backend) Dialect() Dialect { return b.d }
+
+// TableExists reports whether the cache table exists, as Django's
+// createcachetable looks for it (introspection.table_names()).
+func (b *Backend) TableExists(ctx context.Context) (bool, error) {
+	if ctx == nil {
+		return false, cache.ErrNilContext
 	}
-	q := `"` + table + `"`
-	return []string{
-		"CREATE TABLE " + q + " (\n" +
-			`    "cache_key" varchar(255) NOT NULL PRIMARY KEY,` + "\n" +
-			`    "value" text NOT NULL,` + "\n" +
-			`    "expires" datetime NOT NULL` + "\n" +
-			");",
-		`CREATE INDEX "` + table + `_expires" ON ` + q + ` ("expires");`,
-	}, nil
+	var n int
+	if err := b.db.QueryRowContext(ctx, b.d.tableExistsQuery(), b.name).Scan(&n); err != nil {
+		return false, b.fail("look for the table", err)
+	}
+	return n > 0, nil
 }
 
 // CreateTable creates the cache table and its index as Django's
@@ -174,7 +187,7 @@ func (b *Backend) CreateTable(ctx context.Context) error {
 	if ctx == nil {
 		return cache.ErrNilContext
 	}
-	stmts, err := CreateTableStatements(b.name)
+	stmts, err := CreateTableStatements(b.d, b.name)
 	if err != nil {
 		return err
 	}
@@ -188,7 +201,7 @@ func (b *Backend) CreateTable(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, b.name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, b.d.tableExistsQuery(), b.name).Scan(&n); err != nil {
 		return b.fail("create table", err)
 	}
 	if n > 0 {
@@ -206,12 +219,14 @@ func (b *Backend) CreateTable(ctx context.Context) error {
 }
 
 // fail wraps a database error, naming the table and the operation; a
-// missing table wraps ErrNoTable.
+// missing table wraps ErrNoTable. A password the driver's message
+// repeats is replaced by xxxxx.
 func (b *Backend) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if strings.Contains(err.Error(), "no such table") {
+	err = redactError(err, b.redact)
+	if b.d.noTable(err) {
 		return fmt.Errorf("%w %q (create it with fragcache createcachetable --cache URL, Django's manage.py createcachetable, or db.Backend.CreateTable): %s: %w", ErrNoTable, b.name, op, err)
 	}
 	return fmt.Errorf("db cache: table %q: %s: %w", b.name, op, err)
@@ -225,9 +240,12 @@ func (b *Backend) begin(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// lock takes the process's write turn (see Backend.writer), or fails
-// with the context's error; unlock gives it back.
+// lock takes the process's write turn on SQLite (see Backend.writer), or
+// fails with the context's error; unlock gives it back.
 func (b *Backend) lock(ctx context.Context) error {
+	if b.writer == nil {
+		return nil
+	}
 	select {
 	case b.writer <- struct{}{}:
 		return nil
@@ -236,12 +254,20 @@ func (b *Backend) lock(ctx context.Context) error {
 	}
 }
 
-func (b *Backend) unlock() { <-b.writer }
+func (b *Backend) unlock() {
+	if b.writer != nil {
+		<-b.writer
+	}
+}
 
-// checkKey rejects a made key longer than the cache_key column.
-func checkKey(key string) error {
+// checkKey rejects a made key longer than the cache_key column, and on
+// PostgreSQL one its text type cannot hold (a NUL, invalid UTF-8).
+func (b *Backend) checkKey(key string) error {
 	if len(key) > MaxKeyLength && utf8.RuneCountInString(key) > MaxKeyLength {
 		return fmt.Errorf("%w: db cache: key %.40q… is %d characters, longer than the cache_key column (%d)", cache.ErrInvalidKey, key, utf8.RuneCountInString(key), MaxKeyLength)
+	}
+	if b.d == PostgreSQL && (strings.IndexByte(key, 0) >= 0 || !utf8.ValidString(key)) {
+		return fmt.Errorf("%w: db cache: key %q holds a NUL or invalid UTF-8, which PostgreSQL's text cannot store", cache.ErrInvalidKey, key)
 	}
 	return nil
 }
@@ -253,13 +279,18 @@ const timeLayout = "2006-01-02 15:04:05"
 // foreverText is Django's datetime.max without microseconds.
 const foreverText = "9999-12-31 23:59:59"
 
+// zone returns the time zone expires is written in: UTC, or local time
+// with NaiveLocalTime.
+func (b *Backend) zone() *time.Location {
+	if b.local {
+		return time.Local
+	}
+	return time.UTC
+}
+
 // formatTime returns t as Django's SQLite backend stores it.
 func (b *Backend) formatTime(t time.Time) string {
-	if b.local {
-		t = t.Local()
-	} else {
-		t = t.UTC()
-	}
+	t = t.In(b.zone())
 	s := t.Format(timeLayout)
 	if us := t.Nanosecond() / 1000; us != 0 {
 		s += fmt.Sprintf(".%06d", us)
@@ -267,14 +298,33 @@ func (b *Backend) formatTime(t time.Time) string {
 	return s
 }
 
-// parseTime reads an expires value: Django's text, with or without
-// microseconds or a UTC offset.
+// timeArg returns t as a statement argument compared with or stored in
+// expires: Django's text on SQLite, the instant on PostgreSQL.
+func (b *Backend) timeArg(t time.Time) any {
+	if b.d == PostgreSQL {
+		return t.In(b.zone()).Truncate(time.Microsecond)
+	}
+	return b.formatTime(t)
+}
+
+// forever returns expires of a value that never expires: Django's
+// datetime.max without microseconds, in the zone Django writes it.
+func (b *Backend) forever() any {
+	if b.d == PostgreSQL {
+		return time.Date(9999, 12, 31, 23, 59, 59, 0, b.zone())
+	}
+	return foreverText
+}
+
+// parseTime reads an expires value: a time.Time from the driver, or
+// Django's text, with or without microseconds or a UTC offset.
 func (b *Backend) parseTime(v any) (time.Time, error) {
 	switch x := v.(type) {
 	case time.Time:
-		// The driver parsed the text as UTC; naive local text means the
-		// same wall clock in the local zone.
-		if b.local {
+		// On SQLite the driver parsed the text as UTC; naive local text
+		// means the same wall clock in the local zone. PostgreSQL's
+		// timestamp with time zone is an instant.
+		if b.local && b.d == SQLite {
 			return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.Local), nil
 		}
 		return x, nil
@@ -285,35 +335,31 @@ func (b *Backend) parseTime(v any) (time.Time, error) {
 	if !ok {
 		return time.Time{}, fmt.Errorf("expires is a %T, not a datetime", v)
 	}
-	loc := time.UTC
-	if b.local {
-		loc = time.Local
-	}
 	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999Z07:00"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+		if t, err := time.ParseInLocation(layout, s, b.zone()); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("expires %q is not a datetime", s)
 }
 
-// nowText returns the clock's time as expires text.
-func (b *Backend) nowText() string { return b.formatTime(b.now()) }
+// nowArg returns the clock's time as a statement argument.
+func (b *Backend) nowArg() any { return b.timeArg(b.now()) }
 
-// expiresText returns the expires of a value stored now with timeout, as
+// expiresArg returns expires of a value stored now with timeout, as
 // Django computes it (now + timeout; Expired gives now - 1 s). Unlike
 // Django, which drops them, microseconds are kept: Django reads them.
-func (b *Backend) expiresText(timeout cache.Timeout) string {
+func (b *Backend) expiresArg(timeout cache.Timeout) any {
 	now := b.now()
 	d, never := timeout.Deadline(now)
 	if never {
-		return foreverText
+		return b.forever()
 	}
 	t := time.Unix(0, d)
-	if t.Year() > 9999 {
-		return foreverText
+	if t.In(b.zone()).Year() > 9999 {
+		return b.forever()
 	}
-	return b.formatTime(t)
+	return b.timeArg(t)
 }
 
 // encode returns the value column for value: base64 of a protocol-5 pickle
@@ -368,11 +414,6 @@ func decode(key string, column any) ([]byte, error) {
 	return out, nil
 }
 
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // maxVars is how many keys one statement binds at most: SQLite's old
 // default limit of host parameters is 999.
 const maxVars = 900
@@ -398,12 +439,11 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 	out := make(map[string][]byte, len(keys))
 	var valid []string
 	for _, k := range keys {
-		if checkKey(k) == nil {
+		if b.checkKey(k) == nil {
 			valid = append(valid, k)
 		}
 	}
 	now := b.now()
-	nowText := b.formatTime(now)
 	var expired []string
 	var firstErr error
 	for start := 0; start < len(valid); start += maxVars {
@@ -412,7 +452,11 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 		for i, k := range chunk {
 			args[i] = k
 		}
-		rows, err := b.db.QueryContext(ctx, `SELECT "cache_key", "value", "expires" FROM `+b.table+` WHERE "cache_key" IN (`+placeholders(len(chunk))+`)`, args...)
+		query := b.q.get1
+		if len(chunk) > 1 {
+			query = b.d.in(`SELECT "cache_key", "value", "expires" FROM `+b.table+` WHERE "cache_key" `, 1, len(chunk))
+		}
+		rows, err := b.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, b.fail("select", err)
 		}
@@ -455,14 +499,18 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 		rows.Close()
 	}
 	if len(expired) > 0 {
-		args := []any{nowText}
+		args := []any{b.timeArg(now)}
 		for _, k := range expired {
 			args = append(args, k)
 		}
 		if err := b.lock(ctx); err != nil {
 			return nil, err
 		}
-		_, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "expires" < ? AND "cache_key" IN (`+placeholders(len(expired))+`)`, args...)
+		query := b.q.deleteExpired1
+		if len(expired) > 1 {
+			query = b.d.in(b.d.rebind(`DELETE FROM `+b.table+` WHERE "expires" < ? AND "cache_key" `), 2, len(expired))
+		}
+		_, err := b.db.ExecContext(ctx, query, args...)
 		b.unlock()
 		if err != nil {
 			return nil, b.fail("delete expired", err)
@@ -478,34 +526,34 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 // Django's _base_set does before each write.
 func (b *Backend) maybeCull(ctx context.Context) error {
 	var n int
-	if err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+b.table).Scan(&n); err != nil {
+	if err := b.db.QueryRowContext(ctx, b.q.count).Scan(&n); err != nil {
 		return b.fail("count", err)
 	}
 	if n <= b.max {
 		return nil
 	}
 	if b.cull == CullAll {
-		_, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table)
+		_, err := b.db.ExecContext(ctx, b.q.deleteAll)
 		return b.fail("cull", err)
 	}
-	if _, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "expires" < ?`, b.nowText()); err != nil {
+	if _, err := b.db.ExecContext(ctx, b.q.cullExpired, b.nowArg()); err != nil {
 		return b.fail("cull", err)
 	}
-	if err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+b.table).Scan(&n); err != nil {
+	if err := b.db.QueryRowContext(ctx, b.q.count).Scan(&n); err != nil {
 		return b.fail("count", err)
 	}
 	if n <= b.max {
 		return nil
 	}
 	var k string
-	err := b.db.QueryRowContext(ctx, `SELECT "cache_key" FROM `+b.table+` ORDER BY "cache_key" LIMIT 1 OFFSET ?`, n/b.cull).Scan(&k)
+	err := b.db.QueryRowContext(ctx, b.q.cullKey, n/b.cull).Scan(&k)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return b.fail("cull", err)
 	}
-	_, err = b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "cache_key" < ?`, k)
+	_, err = b.db.ExecContext(ctx, b.q.cullBelow, k)
 	return b.fail("cull", err)
 }
 
@@ -514,7 +562,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 	if err := b.begin(ctx); err != nil {
 		return err
 	}
-	if err := checkKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return err
 	}
 	if err := b.lock(ctx); err != nil {
@@ -524,8 +572,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 	if err := b.maybeCull(ctx); err != nil {
 		return err
 	}
-	_, err := b.db.ExecContext(ctx, `INSERT INTO `+b.table+` ("cache_key", "value", "expires") VALUES (?, ?, ?) ON CONFLICT ("cache_key") DO UPDATE SET "value" = excluded."value", "expires" = excluded."expires"`,
-		key, encode(value), b.expiresText(timeout))
+	_, err := b.db.ExecContext(ctx, b.q.set, key, encode(value), b.expiresArg(timeout))
 	return b.fail("set", err)
 }
 
@@ -554,7 +601,7 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 	if err := b.begin(ctx); err != nil {
 		return false, err
 	}
-	if err := checkKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return false, err
 	}
 	if err := b.lock(ctx); err != nil {
@@ -564,13 +611,12 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 	if err := b.maybeCull(ctx); err != nil {
 		return false, err
 	}
-	return b.addRow(ctx, "add", key, encode(value), b.expiresText(timeout))
+	return b.addRow(ctx, "add", key, encode(value), b.expiresArg(timeout))
 }
 
 // addRow inserts a row, or replaces one that has expired.
-func (b *Backend) addRow(ctx context.Context, op, key, value, expires string) (bool, error) {
-	res, err := b.db.ExecContext(ctx, `INSERT INTO `+b.table+` ("cache_key", "value", "expires") VALUES (?, ?, ?) ON CONFLICT ("cache_key") DO UPDATE SET "value" = excluded."value", "expires" = excluded."expires" WHERE `+b.table+`."expires" < ?`,
-		key, value, expires, b.nowText())
+func (b *Backend) addRow(ctx context.Context, op, key, value string, expires any) (bool, error) {
+	res, err := b.db.ExecContext(ctx, b.q.add, key, value, expires, b.nowArg())
 	if err != nil {
 		return false, b.fail(op, err)
 	}
@@ -586,7 +632,7 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 	if err := b.begin(ctx); err != nil {
 		return false, err
 	}
-	if err := checkKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return false, err
 	}
 	if err := b.lock(ctx); err != nil {
@@ -596,7 +642,7 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 	if err := b.maybeCull(ctx); err != nil {
 		return false, err
 	}
-	res, err := b.db.ExecContext(ctx, `UPDATE `+b.table+` SET "expires" = ? WHERE "cache_key" = ? AND "expires" >= ?`, b.expiresText(timeout), key, b.nowText())
+	res, err := b.db.ExecContext(ctx, b.q.touch, b.expiresArg(timeout), key, b.nowArg())
 	if err != nil {
 		return false, b.fail("touch", err)
 	}
@@ -612,11 +658,11 @@ func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 	if err := b.begin(ctx); err != nil {
 		return false, err
 	}
-	if checkKey(key) != nil {
+	if b.checkKey(key) != nil {
 		return false, nil
 	}
 	var n int
-	err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+b.table+` WHERE "cache_key" = ? AND "expires" >= ?`, key, b.nowText()).Scan(&n)
+	err := b.db.QueryRowContext(ctx, b.q.has, key, b.nowArg()).Scan(&n)
 	if err != nil {
 		return false, b.fail("has", err)
 	}
@@ -643,7 +689,7 @@ func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, er
 	}
 	var valid []any
 	for _, k := range keys {
-		if checkKey(k) == nil {
+		if b.checkKey(k) == nil {
 			valid = append(valid, k)
 		}
 	}
@@ -654,7 +700,7 @@ func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, er
 	defer b.unlock()
 	for start := 0; start < len(valid); start += maxVars {
 		chunk := valid[start:min(start+maxVars, len(valid))]
-		res, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "cache_key" IN (`+placeholders(len(chunk))+`)`, chunk...)
+		res, err := b.db.ExecContext(ctx, b.d.in(`DELETE FROM `+b.table+` WHERE "cache_key" `, 1, len(chunk)), chunk...)
 		if err != nil {
 			return total, b.fail("delete", err)
 		}
@@ -676,7 +722,7 @@ func (b *Backend) Clear(ctx context.Context) error {
 		return err
 	}
 	defer b.unlock()
-	_, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table)
+	_, err := b.db.ExecContext(ctx, b.q.deleteAll)
 	return b.fail("clear", err)
 }
 

@@ -2,7 +2,9 @@ package db_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,18 +13,24 @@ import (
 	"github.com/fragcache/fragcache/internal/testserver"
 )
 
-// djangoDBScript runs Django's DatabaseCache on the SQLite file and table
-// given on stdin as JSON {"path", "table", "op", "use_tz"}. op "create"
+// djangoDBScript runs Django's DatabaseCache on the database and table
+// given on stdin as JSON {"database", "table", "op", "use_tz"}, database
+// being Django's DATABASES["default"]. op "create"
 // runs createcachetable; "write" stores a str, an int, a SafeString and a
 // {% cache %} fragment; "read" prints the values Go wrote as JSON.
 const djangoDBScript = `
-import json, sys
+import json, os, sys, time
 args = json.load(sys.stdin)
+# What Django's settings module does with TIME_ZONE (settings.configure
+# does not): the process runs in the zone its datetimes are naive in.
+os.environ["TZ"] = args["time_zone"]
+time.tzset()
 import django
 from django.conf import settings
 settings.configure(
     USE_TZ=args["use_tz"],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": args["path"]}},
+    TIME_ZONE=args["time_zone"],
+    DATABASES={"default": args["database"]},
     CACHES={"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": args["table"]}},
     TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates"}],
 )
@@ -50,10 +58,41 @@ elif op == "read":
 `
 
 type djangoArgs struct {
-	Path  string `json:"path"`
-	Table string `json:"table"`
-	Op    string `json:"op"`
-	UseTZ bool   `json:"use_tz"`
+	Database map[string]string `json:"database"`
+	Table    string            `json:"table"`
+	Op       string            `json:"op"`
+	UseTZ    bool              `json:"use_tz"`
+	// TimeZone is Django's TIME_ZONE: the zone Go runs in, which Django
+	// must share with use_tz=0.
+	TimeZone string `json:"time_zone"`
+}
+
+// localZone returns the name of the time zone this process runs in: $TZ,
+// else /etc/localtime's, else UTC.
+func localZone() string {
+	if tz := os.Getenv("TZ"); tz != "" {
+		return strings.TrimPrefix(tz, ":")
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok {
+			return name
+		}
+	}
+	return "UTC"
+}
+
+// sqliteDatabase is Django's DATABASES entry for the SQLite file path.
+func sqliteDatabase(path string) map[string]string {
+	return map[string]string{"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+}
+
+// postgresDatabase is Django's DATABASES entry for database name of pg.
+func postgresDatabase(pg *testserver.Postgres, name string) map[string]string {
+	return map[string]string{
+		"ENGINE": "django.db.backends.postgresql", "NAME": name,
+		"USER": testserver.PostgresUser, "PASSWORD": testserver.PostgresPassword,
+		"HOST": pg.Host, "PORT": strconv.Itoa(pg.Port),
+	}
 }
 
 func runDjango(t *testing.T, d *testserver.Django, a djangoArgs) []byte {
@@ -65,18 +104,38 @@ func runDjango(t *testing.T, d *testserver.Django, a djangoArgs) []byte {
 	return d.Run(t, djangoDBScript, in)
 }
 
-// TestDjangoInterop shares one SQLite file and table with Django 3.2, 5.2 and 6.1 both
-// ways, with use_tz 1 and 0: Django creates the table and writes str, int
-// and SafeString values and a {% cache %} fragment; Go reads them and
-// invalidates the fragment by name; Go writes str, int, bytes and a
-// forever value; Django reads them.
+// TestDjangoInterop shares one SQLite file and table with Django 3.2, 5.2
+// and 6.1 both ways, with use_tz 1 and 0: Django creates the table and
+// writes str, int and SafeString values and a {% cache %} fragment; Go
+// reads them and invalidates the fragment by name; Go writes str, int,
+// bytes and a forever value; Django reads them.
 func TestDjangoInterop(t *testing.T) {
 	for _, version := range testserver.DjangoVersions {
-		t.Run(version, func(t *testing.T) { djangoInterop(t, version) })
+		t.Run(version, func(t *testing.T) {
+			djangoInterop(t, version, func(t *testing.T, useTZ string) (map[string]string, string) {
+				path := filepath.Join(t.TempDir(), "shared.sqlite3")
+				return sqliteDatabase(path), "sqlite://" + path + "?use_tz=" + useTZ
+			})
+		})
 	}
 }
 
-func djangoInterop(t *testing.T, version string) {
+// TestDjangoInteropPostgres is TestDjangoInterop on a real PostgreSQL,
+// with Django 3.2 and Debian's psycopg2. (Django 5.2 and 6.1 need a
+// psycopg2 ≥ 2.9.9 or psycopg ≥ 3.1.12 for their Python ≥ 3.12, which
+// Debian 12 does not package.)
+func TestDjangoInteropPostgres(t *testing.T) {
+	pg := testserver.SharedPostgres(t)
+	djangoInterop(t, "3.2", func(t *testing.T, useTZ string) (map[string]string, string) {
+		name := pg.CreateDatabase(t)
+		return postgresDatabase(pg, name), pg.URL(name, "use_tz="+useTZ)
+	})
+}
+
+// djangoInterop runs the interop test with Django version on the
+// database newDB returns for each use_tz ("1", "0"): Django's DATABASES
+// entry, and the cache URL (without table) Go opens.
+func djangoInterop(t *testing.T, version string, newDB func(t *testing.T, useTZ string) (map[string]string, string)) {
 	d := testserver.NewDjango(t, version)
 	release := map[string]string{"3.2": "3.2.25-debian", "5.2": "5.2.19", "6.1": "6.1.1"}[version]
 	for _, useTZ := range []bool{true, false} {
@@ -85,8 +144,12 @@ func djangoInterop(t *testing.T, version string) {
 			name = "use_tz=0"
 		}
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "shared.sqlite3")
-			a := djangoArgs{Path: path, Table: "my_cache_table", UseTZ: useTZ}
+			tz := "1"
+			if !useTZ {
+				tz = "0"
+			}
+			database, cacheURL := newDB(t, tz)
+			a := djangoArgs{Database: database, Table: "my_cache_table", UseTZ: useTZ, TimeZone: localZone()}
 			a.Op = "create"
 			runDjango(t, d, a)
 			a.Op = "write"
@@ -94,12 +157,8 @@ func djangoInterop(t *testing.T, version string) {
 			if err := json.Unmarshal(runDjango(t, d, a), &w); err != nil {
 				t.Fatal(err)
 			}
-			tz := "1"
-			if !useTZ {
-				tz = "0"
-			}
 			reg, err := db.OpenRegistry(map[string]string{
-				"default": "sqlite://" + path + "?table=my_cache_table&django=" + release + "&failopen=0&use_tz=" + tz,
+				"default": cacheURL + "&table=my_cache_table&django=" + release + "&failopen=0",
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -1,22 +1,32 @@
 // Package db is a cache backend over a SQL database table, with the
 // behaviour of Django's DatabaseCache (django.core.cache.backends.db) and
 // its table, so that a Go application and a Django project share one
-// table: each reads what the other writes. It is built on database/sql;
-// this release speaks SQLite, through the pure-Go driver
-// modernc.org/sqlite (no cgo: go build and go run work on a machine with
-// no C toolchain).
+// table: each reads what the other writes. It is built on database/sql
+// and speaks two databases (Dialect):
+//
+//   - SQLite, through the pure-Go driver modernc.org/sqlite (no cgo: go
+//     build and go run work on a machine with no C toolchain);
+//   - PostgreSQL, through pgx (github.com/jackc/pgx/v5) and its
+//     database/sql adapter.
+//
+// Open a backend with OpenSQLite or OpenPostgres:
 //
 //	b, err := db.OpenSQLite(ctx, db.SQLiteOptions{Path: "/var/lib/myapp/db.sqlite3", Options: db.Options{Table: "my_cache_table"}})
+//	b, err := db.OpenPostgres(ctx, db.PostgresOptions{DSN: "postgres://app:secret@db.internal/app", Options: db.Options{Table: "my_cache_table"}})
 //	c, err := cache.New(b)
 //
-// or with a URL:
+// or with a URL (OpenSQLiteURL and OpenPostgresURL list the options):
 //
 //	sqlite:///var/lib/myapp/db.sqlite3?table=my_cache_table&max_entries=1000
+//	postgres://app:p%40ss@db.internal:5432/app?table=my_cache_table&sslmode=verify-full
+//
+// New takes a *sql.DB opened by other means, with its Dialect.
 //
 // # Registering the scheme
 //
-// The sqlite:// scheme is not among cache/backends' built-in schemes, so
-// that a program using other backends links no database driver. Importing
+// The sqlite://, postgres:// and postgresql:// schemes are not among
+// cache/backends' built-in schemes, so that a program using other backends
+// links no database driver. Importing
 // this package makes it available: Schemes returns its openers (each
 // wrapped in fail-open, as memcached and Redis are), With adds them to
 // others, and Open and OpenRegistry open URLs with every built-in backend
@@ -30,9 +40,9 @@
 //
 // # The table
 //
-// The table is Django's, as manage.py createcachetable makes it on SQLite
+// The table is Django's, as manage.py createcachetable makes it
 // (CreateTableStatements; Backend.CreateTable runs them when the table is
-// missing):
+// missing, and the command fragcache createcachetable too):
 //
 //	CREATE TABLE "my_cache_table" (
 //	    "cache_key" varchar(255) NOT NULL PRIMARY KEY,
@@ -41,7 +51,8 @@
 //	);
 //	CREATE INDEX "my_cache_table_expires" ON "my_cache_table" ("expires");
 //
-// Opening does not create it. A missing table makes every operation fail
+// with expires "timestamp with time zone" on PostgreSQL. Opening does not
+// create it. A missing table makes every operation fail
 // with an error wrapping ErrNoTable that names the table (under fail-open,
 // a miss: the page still renders). Table names must match
 // [A-Za-z_][A-Za-z0-9_]{0,62} and are always quoted.
@@ -62,7 +73,9 @@
 //
 // # Expiry and culling, as Django
 //
-// expires is text in Django's SQLite format, str(datetime): naive UTC
+// On PostgreSQL expires is a timestamp with time zone: an instant, which
+// Go and Django read alike whatever their zones. On SQLite it is
+// text in Django's format, str(datetime): naive UTC
 // "2026-12-03 18:00:00" by default (Django's USE_TZ=True), naive local
 // time with Options.NaiveLocalTime (URL use_tz=0, USE_TZ=False; Go and
 // Django must then run in the same time zone). Forever is Django's
@@ -107,6 +120,18 @@
 // persistent property of a file a Django project may own: the file is
 // switched to WAL only when OpenSQLite creates it, or when asked
 // (SQLiteOptions.WAL, URL journal_mode=wal).
+//
+// # PostgreSQL
+//
+// OpenPostgres does not connect: a process starts while the database is
+// down, and its operations are then failures (under fail-open, counted
+// misses and dropped writes; database/sql reconnects when the server is
+// back). The password is hidden in every message and log line. Made keys
+// holding a NUL byte or invalid UTF-8, which PostgreSQL's text cannot
+// store (Django fails on them too), are refused like keys that are too
+// long. Writes run concurrently; Add is still one atomic upsert.
+//
+// # SQLite writes
 //
 // Within a process, one statement writes at a time (SQLite admits one
 // writer per file, and its busy handler is not fair: goroutines racing

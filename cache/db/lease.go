@@ -37,7 +37,7 @@ func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.
 		return false, err
 	}
 	defer b.unlock()
-	return b.addRow(ctx, "acquire lease", leaseRowKey(key), encode([]byte(token)), b.formatTime(b.now().Add(ttl)))
+	return b.addRow(ctx, "acquire lease", leaseRowKey(key), encode([]byte(token)), b.timeArg(b.now().Add(ttl)))
 }
 
 // ReleaseLease deletes the lease row of key only if it still holds token.
@@ -49,7 +49,7 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 		return false, err
 	}
 	defer b.unlock()
-	res, err := b.db.ExecContext(ctx, `DELETE FROM `+b.table+` WHERE "cache_key" = ? AND "value" = ?`, leaseRowKey(key), encode([]byte(token)))
+	res, err := b.db.ExecContext(ctx, b.q.release, leaseRowKey(key), encode([]byte(token)))
 	if err != nil {
 		return false, b.fail("release lease", err)
 	}

@@ -17,12 +17,13 @@ import (
 	"github.com/fragcache/fragcache/cache/backends"
 	"github.com/fragcache/fragcache/cache/dummy"
 	"github.com/fragcache/fragcache/cache/failopen"
+	"github.com/fragcache/fragcache/internal/testserver"
 )
 
 func TestMain(m *testing.M) {
 	// The tests choose the cache URL themselves.
 	os.Unsetenv(cacheEnv)
-	os.Exit(m.Run())
+	os.Exit(testserver.Main(m))
 }
 
 // tty is a stdin that a person types at.

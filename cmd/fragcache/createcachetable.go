@@ -13,10 +13,12 @@ func createCacheTableCommand() *command {
 		name:     "createcachetable",
 		synopsis: "create the table of a database cache, as Django's createcachetable",
 		usage:    "fragcache createcachetable --cache URL [--timeout D] [--dry-run]",
-		help: `Create the table of the database cache at URL (sqlite:///abs/path.db?table=NAME)
-and its index on expires, with the statements Django's manage.py
-createcachetable runs; nothing when the table exists. With --dry-run, print
-the statements instead, as Django's --dry-run does, and change nothing.
+		help: `Create the table of the database cache at URL (sqlite:///abs/path.db?table=NAME
+or postgres://user:password@host:5432/dbname?table=NAME) and its index on
+expires, with the statements Django's manage.py createcachetable runs; when
+the table exists, say so, as Django does, and change nothing. With
+--dry-run, print the statements instead, as Django's --dry-run does, and
+change nothing.
 A Django project sharing the database may create the table itself: the
 two are the same. --cache defaults to $` + cacheEnv + `.
 `,
@@ -38,10 +40,21 @@ two are the same. --cache defaults to $` + cacheEnv + `.
 			defer cc.Close()
 			b, ok := cache.As[*db.Backend](cc.Backend())
 			if !ok {
-				return usageError(std.stderr, c, fmt.Sprintf("%s:// is not a database cache (want sqlite://…?table=NAME)", cf.scheme()))
+				return usageError(std.stderr, c, fmt.Sprintf("%s:// is not a database cache (want sqlite://…?table=NAME or postgres://…?table=NAME)", cf.scheme()))
+			}
+			ctx, cancel := cf.context()
+			defer cancel()
+			exists, err := b.TableExists(ctx)
+			if err != nil {
+				return cf.opError(c, std.stderr, fmt.Sprintf("looking for the table %q", b.Table()), err)
+			}
+			if exists {
+				// Django's words, with or without --dry-run.
+				fmt.Fprintf(std.stdout, "Cache table '%s' already exists.\n", b.Table())
+				return exitOK
 			}
 			if *dry {
-				stmts, err := db.CreateTableStatements(b.Table())
+				stmts, err := db.CreateTableStatements(b.Dialect(), b.Table())
 				if err != nil {
 					return usageError(std.stderr, c, err.Error())
 				}
@@ -50,8 +63,6 @@ two are the same. --cache defaults to $` + cacheEnv + `.
 				}
 				return exitOK
 			}
-			ctx, cancel := cf.context()
-			defer cancel()
 			if err := b.CreateTable(ctx); err != nil {
 				return cf.opError(c, std.stderr, fmt.Sprintf("creating the table %q", b.Table()), err)
 			}
