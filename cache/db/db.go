@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/pickle"
@@ -109,6 +110,7 @@ type Backend struct {
 	now     func() time.Time
 	closeDB bool
 	q       statements
+	prep    *preparer // SQLite's prepared statements; nil on PostgreSQL
 	// redact is a secret (a password) hidden from every error message.
 	redact string
 
@@ -156,6 +158,12 @@ func New(db *sql.DB, o Options) (*Backend, error) {
 		b.writer = make(chan struct{}, 1)
 	}
 	b.q = b.d.statements(b.table)
+	if b.d == SQLite {
+		b.prep = &preparer{fixed: map[string]bool{}}
+		for _, q := range b.q.all() {
+			b.prep.fixed[q] = true
+		}
+	}
 	return b, nil
 }
 
@@ -392,7 +400,9 @@ func decode(key string, column any) ([]byte, error) {
 	var s []byte
 	switch x := column.(type) {
 	case string:
-		s = []byte(x)
+		// A read-only view of the driver's string, not a copy: base64
+		// decoding only reads it.
+		s = unsafe.Slice(unsafe.StringData(x), len(x))
 	case []byte:
 		s = x
 	default:
@@ -452,11 +462,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 		for i, k := range chunk {
 			args[i] = k
 		}
-		query := b.q.get1
-		if len(chunk) > 1 {
-			query = b.d.in(`SELECT "cache_key", "value", "expires" FROM `+b.table+` WHERE "cache_key" `, 1, len(chunk))
-		}
-		rows, err := b.db.QueryContext(ctx, query, args...)
+		rows, err := b.query(ctx, b.q.selectIn(b.d, b.table, len(chunk)), args...)
 		if err != nil {
 			return nil, b.fail("select", err)
 		}
@@ -506,11 +512,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 		if err := b.lock(ctx); err != nil {
 			return nil, err
 		}
-		query := b.q.deleteExpired1
-		if len(expired) > 1 {
-			query = b.d.in(b.d.rebind(`DELETE FROM `+b.table+` WHERE "expires" < ? AND "cache_key" `), 2, len(expired))
-		}
-		_, err := b.db.ExecContext(ctx, query, args...)
+		_, err := b.exec(ctx, b.q.deleteExpired(b.d, b.table, len(expired)), args...)
 		b.unlock()
 		if err != nil {
 			return nil, b.fail("delete expired", err)
@@ -526,7 +528,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 // Django's _base_set does before each write.
 func (b *Backend) maybeCull(ctx context.Context) error {
 	var n int
-	if err := b.db.QueryRowContext(ctx, b.q.count).Scan(&n); err != nil {
+	if err := b.queryRow(ctx, b.q.count).Scan(&n); err != nil {
 		return b.fail("count", err)
 	}
 	if n <= b.max {
@@ -539,7 +541,7 @@ func (b *Backend) maybeCull(ctx context.Context) error {
 	if _, err := b.db.ExecContext(ctx, b.q.cullExpired, b.nowArg()); err != nil {
 		return b.fail("cull", err)
 	}
-	if err := b.db.QueryRowContext(ctx, b.q.count).Scan(&n); err != nil {
+	if err := b.queryRow(ctx, b.q.count).Scan(&n); err != nil {
 		return b.fail("count", err)
 	}
 	if n <= b.max {
@@ -572,7 +574,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 	if err := b.maybeCull(ctx); err != nil {
 		return err
 	}
-	_, err := b.db.ExecContext(ctx, b.q.set, key, encode(value), b.expiresArg(timeout))
+	_, err := b.exec(ctx, b.q.set, key, encode(value), b.expiresArg(timeout))
 	return b.fail("set", err)
 }
 
@@ -616,7 +618,7 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 
 // addRow inserts a row, or replaces one that has expired.
 func (b *Backend) addRow(ctx context.Context, op, key, value string, expires any) (bool, error) {
-	res, err := b.db.ExecContext(ctx, b.q.add, key, value, expires, b.nowArg())
+	res, err := b.exec(ctx, b.q.add, key, value, expires, b.nowArg())
 	if err != nil {
 		return false, b.fail(op, err)
 	}
@@ -642,7 +644,7 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 	if err := b.maybeCull(ctx); err != nil {
 		return false, err
 	}
-	res, err := b.db.ExecContext(ctx, b.q.touch, b.expiresArg(timeout), key, b.nowArg())
+	res, err := b.exec(ctx, b.q.touch, b.expiresArg(timeout), key, b.nowArg())
 	if err != nil {
 		return false, b.fail("touch", err)
 	}
@@ -662,7 +664,7 @@ func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 		return false, nil
 	}
 	var n int
-	err := b.db.QueryRowContext(ctx, b.q.has, key, b.nowArg()).Scan(&n)
+	err := b.queryRow(ctx, b.q.has, key, b.nowArg()).Scan(&n)
 	if err != nil {
 		return false, b.fail("has", err)
 	}
@@ -735,6 +737,7 @@ func (b *Backend) KeyCheck() cache.KeyCheck { return cache.KeyCheckWarn }
 // to call twice.
 func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
+		b.prep.close()
 		if b.closeDB {
 			b.closeErr = b.db.Close()
 		}

@@ -114,13 +114,45 @@ func (d Dialect) noTable(err error) bool {
 type statements struct {
 	get1, count, deleteAll, cullExpired, cullKey, cullBelow string
 	set, add, touch, has, deleteExpired1, release           string
+	// getIn[n] and deleteExpiredIn[n] are the multi-key SELECT and
+	// expired-row DELETE for n keys, 1 <= n <= preparedIn.
+	getIn, deleteExpiredIn [preparedIn + 1]string
+}
+
+// preparedIn is the most keys of the multi-key statements kept ready
+// (and prepared, on SQLite): a page's prefetch reads a few keys.
+const preparedIn = 32
+
+// selectIn returns the SELECT of n keys.
+func (q *statements) selectIn(d Dialect, table string, n int) string {
+	if n <= preparedIn {
+		return q.getIn[n]
+	}
+	return d.in(`SELECT "cache_key", "value", "expires" FROM `+table+` WHERE "cache_key" `, 1, n)
+}
+
+// deleteExpired returns the DELETE of n keys' rows still expired.
+func (q *statements) deleteExpired(d Dialect, table string, n int) string {
+	if n <= preparedIn {
+		return q.deleteExpiredIn[n]
+	}
+	return d.in(d.rebind(`DELETE FROM `+table+` WHERE "expires" < ? AND "cache_key" `), 2, n)
+}
+
+// all returns the statements worth preparing.
+func (q *statements) all() []string {
+	out := []string{q.get1, q.count, q.set, q.add, q.touch, q.has, q.deleteExpired1}
+	for n := 2; n <= preparedIn; n++ {
+		out = append(out, q.getIn[n], q.deleteExpiredIn[n])
+	}
+	return out
 }
 
 // statements returns the fixed queries over the quoted table t.
 func (d Dialect) statements(t string) statements {
 	r := d.rebind
 	upsert := `INSERT INTO ` + t + ` ("cache_key", "value", "expires") VALUES (?, ?, ?) ON CONFLICT ("cache_key") DO UPDATE SET "value" = excluded."value", "expires" = excluded."expires"`
-	return statements{
+	q := statements{
 		get1:           r(`SELECT "cache_key", "value", "expires" FROM ` + t + ` WHERE "cache_key" = ?`),
 		count:          `SELECT COUNT(*) FROM ` + t,
 		deleteAll:      `DELETE FROM ` + t,
@@ -134,6 +166,12 @@ func (d Dialect) statements(t string) statements {
 		deleteExpired1: r(`DELETE FROM ` + t + ` WHERE "expires" < ? AND "cache_key" = ?`),
 		release:        r(`DELETE FROM ` + t + ` WHERE "cache_key" = ? AND "value" = ?`),
 	}
+	q.getIn[1], q.deleteExpiredIn[1] = q.get1, q.deleteExpired1
+	for n := 2; n <= preparedIn; n++ {
+		q.getIn[n] = d.in(`SELECT "cache_key", "value", "expires" FROM `+t+` WHERE "cache_key" `, 1, n)
+		q.deleteExpiredIn[n] = d.in(r(`DELETE FROM `+t+` WHERE "expires" < ? AND "cache_key" `), 2, n)
+	}
+	return q
 }
 
 // in returns prefix followed by "IN (…)" with n placeholders, the first

@@ -76,6 +76,10 @@ func OpenSQLite(ctx context.Context, o SQLiteOptions) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite cache: open %s: %w", o.Path, err)
 	}
+	// database/sql keeps 2 idle connections: a busy process would open
+	// and close SQLite connections (each reading the schema anew) all the
+	// time.
+	sdb.SetMaxIdleConns(DefaultMaxIdleConns)
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("sqlite cache: open %s: %w", o.Path, err)

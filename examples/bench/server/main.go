@@ -50,7 +50,7 @@ import (
 	"github.com/flosch/pongo2/v6"
 
 	"github.com/fragcache/fragcache/cache"
-	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/db"
 	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/render"
 )
@@ -178,9 +178,19 @@ func newApp(cfg config) (*app, error) {
 	default:
 		return nil, fmt.Errorf("unknown mode %q (none, fragment or page)", cfg.Mode)
 	}
-	reg, err := backends.OpenRegistry(map[string]string{cache.DefaultAlias: url})
+	// db.OpenRegistry: the built-in backends and the database ones
+	// (sqlite://, postgres://), whose table is created when missing.
+	reg, err := db.OpenRegistry(map[string]string{cache.DefaultAlias: url})
 	if err != nil {
 		return nil, err
+	}
+	if c, err := reg.Default(); err == nil {
+		if b, ok := cache.As[*db.Backend](c.Backend()); ok {
+			if err := b.CreateTable(context.Background()); err != nil {
+				reg.Close()
+				return nil, err
+			}
+		}
 	}
 	rd, err := render.New(render.Options{FS: cfg.Templates, Registry: reg, NoPrefetch: cfg.NoPrefetch})
 	if err != nil {
