@@ -3,6 +3,8 @@ package db_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,11 +12,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/db"
 	"github.com/fragcache/fragcache/internal/testserver"
+	"github.com/fragcache/fragcache/render"
 )
 
 // sqlFor rewrites the "?" placeholders of a test's statement for b.
@@ -246,3 +250,52 @@ func makeReadOnly(t *testing.T, path string) {
 	}
 	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
 }
+
+// TestMissingTablePageRenders: a page with {% cache %} fragments on a
+// database cache whose table was never created renders, with the
+// fragments computed, and the failure is logged naming the table and
+// createcachetable, and counted.
+func TestMissingTablePageRenders(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	path := filepath.Join(t.TempDir(), "notable.db")
+	reg, err := db.OpenRegistry(map[string]string{"default": "sqlite://" + path + "?table=never_created"}, cache.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	rd, err := render.New(render.Options{
+		FS:       fstest.MapFS{"page.html": {Data: []byte(`{% load cache %}<p>{% cache 60 side %}side {{ n }}{% endcache %}</p>`)}},
+		Registry: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	for i := 0; i < 2; i++ {
+		rec := httptest.NewRecorder()
+		rd.Render(rec, httptest.NewRequest("GET", "/", nil), "page.html", map[string]any{"n": i})
+		if rec.Code != 200 || rec.Body.String() != fmt.Sprintf("<p>side %d</p>", i) {
+			t.Errorf("render %d: %d %q", i, rec.Code, rec.Body.String())
+		}
+	}
+	mu.Lock()
+	got := logs.String()
+	mu.Unlock()
+	if !strings.Contains(got, `never_created`) || !strings.Contains(got, "createcachetable") {
+		t.Errorf("the log does not name the table and createcachetable:\n%s", got)
+	}
+	c, _ := reg.Default()
+	if st := c.Stats(); st.Backend.Failures == 0 {
+		t.Errorf("no failure counted: %+v", st.Backend)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
