@@ -70,15 +70,19 @@ func ConditionalGet(next http.Handler) http.Handler {
 
 // needsETag is Django 6.1's ConditionalGetMiddleware.needs_etag: false when
 // a Cache-Control directive name is no-store.
-func needsETag(h http.Header) bool {
+func needsETag(h http.Header) bool { return !hasCacheDirective(h, "no-store") }
+
+// hasCacheDirective reports whether a Cache-Control directive of the
+// response is named name (any case, with or without a value).
+func hasCacheDirective(h http.Header, name string) bool {
 	v, _ := httpheader.ResponseHeader(h, httpheader.CacheControl)
 	for part, i, ok := httpheader.NextPart(v, 0); ok; part, i, ok = httpheader.NextPart(v, i) {
-		name, _, _ := strings.Cut(part, "=")
-		if httpheader.LowerEqual(httpheader.Strip(name), "no-store") {
-			return false
+		n, _, _ := strings.Cut(part, "=")
+		if httpheader.LowerEqual(httpheader.Strip(n), name) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // bodyETag is Django's set_response_etag value: the quoted md5 hex digest.

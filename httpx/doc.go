@@ -5,7 +5,8 @@
 // PatchVaryHeaders, HasVaryHeader, QuoteETag, ParseETags, HTTPDate,
 // ParseHTTPDate), conditional request processing (EvaluatePreconditions) and
 // the decorators and middleware built on them (VaryOnHeaders, VaryOnCookie,
-// CacheControl, NeverCache, Condition, ETag, LastModified, ConditionalGet).
+// CacheControl, NeverCache, Condition, ETag, LastModified, ConditionalGet),
+// and response compression (Compress: Django's GZipMiddleware, plus Brotli).
 //
 // The results are byte-identical to Django 6.1 (the golden vectors in
 // internal/golden are checked by the tests). Where older Django versions
@@ -33,7 +34,23 @@
 // handler ran) patch the header map just before the handler's response header
 // is written, without buffering the body. ConditionalGet has to see the whole
 // body to compute an ETag, so it buffers the response; a handler that calls
-// Flush streams, and its response then passes through untouched.
+// Flush streams, and its response then passes through untouched. Compress
+// buffers too (up to 256 KiB), so that it can leave short bodies alone and
+// send a compressed one with its Content-Length; a handler that calls Flush
+// gets its response compressed as it streams.
+//
+// # Compression and the page cache
+//
+// Compress belongs inside the page cache, as Django lists GZipMiddleware
+// after UpdateCacheMiddleware:
+//
+//	pagecache.Page(timeout, opts...)(httpx.Compress()(h))
+//
+// The page cache then learns Vary: Accept-Encoding from the response and
+// stores one compressed copy per distinct raw Accept-Encoding header, which
+// its hits serve without compressing again. Outside the page cache every
+// hit is compressed anew. See Compress for the rules and the BREACH
+// mitigation.
 //
 // # Page cache
 //

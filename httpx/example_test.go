@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/fragcache/fragcache/httpx"
@@ -119,4 +120,25 @@ func ExampleParseETags() {
 	// Output:
 	// ["\"a\"" "W/\"b\""]
 	// "abc" W/"x"
+}
+
+func ExampleCompress() {
+	page := httpx.Compress()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprint(w, strings.Repeat("<p>Hello, compressed world.</p>\n", 20))
+	}))
+
+	for _, ae := range []string{"gzip, deflate, br", "gzip", ""} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Accept-Encoding", ae)
+		rr := httptest.NewRecorder()
+		page.ServeHTTP(rr, req)
+		fmt.Printf("%q: encoding=%q vary=%q etag=%s\n", ae,
+			rr.Header().Get("Content-Encoding"), rr.Header().Get("Vary"), rr.Header().Get("ETag"))
+	}
+	// Output:
+	// "gzip, deflate, br": encoding="br" vary="Accept-Encoding" etag=W/"v1"
+	// "gzip": encoding="gzip" vary="Accept-Encoding" etag=W/"v1"
+	// "": encoding="" vary="Accept-Encoding" etag="v1"
 }

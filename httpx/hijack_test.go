@@ -29,6 +29,7 @@ func TestWebSocketBehindMiddleware(t *testing.T) {
 		"CacheControl":   CacheControl(Public()),
 		"NeverCache":     NeverCache,
 		"ConditionalGet": ConditionalGet,
+		"Compress":       Compress(),
 		"Condition":      Condition(func(*http.Request) string { return "" }, nil),
 	} {
 		t.Run(name, func(t *testing.T) {
