@@ -168,29 +168,36 @@ func (a *App) routesHandler() http.Handler {
 	csrf := http.NewCrossOriginProtection() // rejects cross-site POSTs from browsers
 	articleValidators := httpx.Condition(a.articleETag, articleLastModified)
 
+	// Compression (Django's GZipMiddleware, plus Brotli) on every page:
+	// inside the page cache, which then stores one compressed copy per
+	// Accept-Encoding and serves it without compressing again.
+	compress := httpx.Compress()
+
 	// Pages that show who is logged in (in the navbar) vary on Cookie.
-	a.handle(mux, "GET /{$}", "article list", a.articleList, httpx.VaryOnCookie)
+	a.handle(mux, "GET /{$}", "article list", a.articleList, compress, httpx.VaryOnCookie)
 	a.handle(mux, "GET /authors/{id}", "author page", a.authorPage,
-		pagecache.Page(cache.Seconds(authorPageSeconds), a.pageOptions...), // outside VaryOnCookie: it must see the final headers
+		pagecache.Page(cache.Seconds(authorPageSeconds), a.pageOptions...), // outside Compress and VaryOnCookie: it must see the final headers
+		compress,
 		httpx.VaryOnCookie)
 	a.handle(mux, "GET /articles/{id}", "article page", a.articlePage,
+		compress, // weakens no ETag here: articleETag's are weak already
 		httpx.VaryOnCookie,
 		httpx.CacheControl(httpx.Private(), httpx.NoCache()), // browsers revalidate every time…
 		a.loadArticle,
 		articleValidators) // …and get a 304 without the page being rendered
 	a.handle(mux, "GET /articles/{id}/edit", "edit form", a.editForm,
-		httpx.NeverCache, a.loginRequired, a.loadArticle)
+		compress, httpx.NeverCache, a.loginRequired, a.loadArticle)
 	a.handle(mux, "POST /articles/{id}/edit", "edit save", a.saveArticle,
-		httpx.NeverCache, csrf.Handler, a.loginRequired, a.loadArticle)
+		compress, httpx.NeverCache, csrf.Handler, a.loginRequired, a.loadArticle)
 	a.handle(mux, "GET /login", "login", a.login, httpx.NeverCache)
 	a.handle(mux, "GET /logout", "logout", a.logout, httpx.NeverCache)
-	a.handle(mux, "GET /debug/cache", "cache stats", a.debugCache, httpx.NeverCache)
+	a.handle(mux, "GET /debug/cache", "cache stats", a.debugCache, compress, httpx.NeverCache)
 	a.handle(mux, "POST /debug/cache/invalidate", "invalidate a group", a.invalidateGroup,
 		httpx.NeverCache, csrf.Handler, a.loginRequired)
 	// The library's debug page, mounted in one line: every alias (URLs
 	// redacted), breakers, fragments, latest invalidations; ?format=json.
 	mux.Handle("GET /debug/fragcache", cachedebug.Handler(a.caches, cachedebug.WithFragments(a.frags)))
-	a.handle(mux, "/", "not found", a.notFound)
+	a.handle(mux, "/", "not found", a.notFound, compress)
 
 	static, _ := fs.Sub(files, "static")
 	mux.Handle("GET /static/", httpx.CacheControl(httpx.Public(), httpx.MaxAge(3600))(

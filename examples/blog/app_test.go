@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -765,5 +767,69 @@ func TestInvalidateGroups(t *testing.T) {
 		"every variant of fragment sidebar: ", "every cached copy of "+authorPage+": ")
 	if resp, _ := s.do(anon, http.MethodPost, "/debug/cache/invalidate", url.Values{"fragment": {"sidebar"}}, nil); resp.StatusCode == http.StatusSeeOther {
 		t.Error("an anonymous visitor invalidated the sidebars")
+	}
+}
+
+// TestCompression: pages come back gzip-compressed for a gzip client and
+// plain for a client without Accept-Encoding; the author page's page
+// cache keeps one variant per Accept-Encoding and serves each its own.
+func TestCompression(t *testing.T) {
+	s := newSite(t, "memory://")
+	raw := &http.Client{Transport: &http.Transport{DisableCompression: true}} // no transparent gzip
+	fetch := func(path, ae string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
+		if ae != "" {
+			req.Header.Set("Accept-Encoding", ae)
+		}
+		resp, err := raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	for _, path := range []string{"/", "/authors/3", "/articles/42"} {
+		plainResp, plain := fetch(path, "")
+		if plainResp.StatusCode != http.StatusOK || plainResp.Header.Get("Content-Encoding") != "" || !strings.Contains(string(plain), "</html>") {
+			t.Fatalf("%s without Accept-Encoding: %d %v", path, plainResp.StatusCode, plainResp.Header)
+		}
+		mustContain(t, path+" Vary", plainResp.Header.Get("Vary"), "Accept-Encoding")
+		resp, zipped := fetch(path, "gzip")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s with gzip: %d %v", path, resp.StatusCode, resp.Header)
+		}
+		mustContain(t, path+" Vary", resp.Header.Get("Vary"), "Accept-Encoding", "Cookie")
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := io.ReadAll(zr)
+		if err != nil || !strings.Contains(string(page), "</html>") || len(zipped) >= len(page) {
+			t.Errorf("%s: gzip body of %d bytes decodes to %d bytes, %v", path, len(zipped), len(page), err)
+		}
+		if path != "/authors/3" {
+			continue
+		}
+		// The page cache: each variant is a hit of its own, served as stored.
+		views := s.views("author page")
+		resp2, zipped2 := fetch(path, "gzip")
+		if !strings.Contains(resp2.Header.Get("Cache-Status"), "hit") || !bytes.Equal(zipped, zipped2) {
+			t.Errorf("gzip hit: %v (same bytes: %v)", resp2.Header, bytes.Equal(zipped, zipped2))
+		}
+		resp3, plain3 := fetch(path, "")
+		if !strings.Contains(resp3.Header.Get("Cache-Status"), "hit") || resp3.Header.Get("Content-Encoding") != "" || !bytes.Equal(plain, plain3) {
+			t.Errorf("plain hit: %v", resp3.Header)
+		}
+		if s.views("author page") != views {
+			t.Error("a hit ran the view")
+		}
+		if resp4, _ := fetch(path, "gzip, deflate, br"); resp4.Header.Get("Content-Encoding") != "br" {
+			t.Errorf("br client: %v", resp4.Header)
+		}
 	}
 }
