@@ -280,4 +280,21 @@
 // UpdateCacheMiddleware comes first in MIDDLEWARE for this reason).
 // Headers that outer handlers set on the http.ResponseWriter before calling
 // it are neither seen nor stored.
+//
+// # Compression
+//
+// httpx.Compress goes inside the page cache, as Django lists
+// GZipMiddleware after UpdateCacheMiddleware:
+//
+//	pagecache.Page(cache.Seconds(300), pagecache.WithRegistry(reg))(httpx.Compress()(authorPage))
+//
+// The page cache learns Vary: Accept-Encoding from the compressed response
+// and stores one variant per distinct raw Accept-Encoding header (its bytes
+// are hashed into the page key, as Django hashes them: "gzip, br" and
+// "gzip,br" are two variants, and an absent header differs from an empty
+// one), each rendered and compressed once; a hit serves the stored
+// compressed bytes, so it costs what an uncompressed hit costs. A client
+// only ever gets the variant of its own header, hence an encoding it asked
+// for. With Compress outside the page cache, one uncompressed page is
+// stored and every hit is compressed again: correct, but slower.
 package pagecache

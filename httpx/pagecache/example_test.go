@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/memory"
@@ -131,4 +132,37 @@ func ExampleKeys() {
 	// views.decorators.cache.cache_header.settingsprefix.beaf87a9a99ee81c673ea2d67ccbec2a
 	// views.decorators.cache.cache_page.settingsprefix.GET.beaf87a9a99ee81c673ea2d67ccbec2a.d41d8cd98f00b204e9800998ecf8427e
 	// [HTTP_ACCEPT_ENCODING HTTP_COOKIE]
+}
+
+// ExamplePage_compressed puts httpx.Compress inside the page cache, Django's
+// order: each Accept-Encoding value is a variant of its own, rendered and
+// compressed once, then served as stored.
+func ExamplePage_compressed() {
+	c, _ := memory.NewCache(memory.Options{})
+	defer c.Close()
+
+	n := 0
+	page := pagecache.Page(cache.Seconds(60), pagecache.WithCache(c))(httpx.Compress()(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			n++
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, strings.Repeat("<p>A page worth compressing.</p>\n", 20))
+		})))
+
+	for _, ae := range []string{"gzip", "gzip, deflate, br", "", "gzip", "gzip, deflate, br", ""} {
+		r := httptest.NewRequest(http.MethodGet, "/articles/42", nil)
+		r.Header.Set("Accept-Encoding", ae)
+		rr := httptest.NewRecorder()
+		page.ServeHTTP(rr, r)
+		fmt.Printf("%-19q %-5q %s\n", ae, rr.Header().Get("Content-Encoding"), rr.Header().Get("Cache-Status"))
+	}
+	fmt.Println("renders:", n)
+	// Output:
+	// "gzip"              "gzip" fragcache; fwd=uri-miss; stored
+	// "gzip, deflate, br" "br"  fragcache; fwd=vary-miss; stored
+	// ""                  ""    fragcache; fwd=vary-miss; stored
+	// "gzip"              "gzip" fragcache; hit
+	// "gzip, deflate, br" "br"  fragcache; hit
+	// ""                  ""    fragcache; hit
+	// renders: 3
 }
