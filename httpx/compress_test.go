@@ -492,3 +492,40 @@ func TestCompressBadOptions(t *testing.T) {
 		t.Errorf("defaults not kept: %+v", c)
 	}
 }
+
+// FuzzCompress: any Accept-Encoding, body, chunking and handler headers:
+// no panic, the decoded body is the handler's, and the encoding used is
+// one the client listed with q > 0.
+func FuzzCompress(f *testing.F) {
+	f.Add("gzip", []byte(strings.Repeat("abc", 100)), uint8(0), "")
+	f.Add("br;q=0.5, gzip;q=0.4", []byte(strings.Repeat("xyz", 300)), uint8(7), `"e"`)
+	f.Add("gzip;q=0", []byte("short"), uint8(1), "")
+	f.Add("*, identity;q=1", []byte(strings.Repeat("é", 200)), uint8(3), `W/"w"`)
+	f.Fuzz(func(t *testing.T, ae string, body []byte, flushEvery uint8, etag string) {
+		h := Compress()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if etag != "" {
+				w.Header()["Etag"] = []string{etag}
+			}
+			for i := 0; i < len(body); i += 97 {
+				_, _ = w.Write(body[i:min(len(body), i+97)])
+				if flushEvery > 0 && (i/97)%int(flushEvery) == 0 {
+					w.(http.Flusher).Flush()
+				}
+			}
+		}))
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header["Accept-Encoding"] = []string{ae}
+		rr := httptest.NewRecorder()
+		h.ServeHTTP(rr, req)
+		ce := rr.Header().Get("Content-Encoding")
+		switch want := negotiate([]string{ae}, true); {
+		case ce == "":
+		case ce == "gzip" && want == encGzip, ce == "br" && want == encBrotli:
+		default:
+			t.Fatalf("Content-Encoding %q for Accept-Encoding %q", ce, ae)
+		}
+		if got := decodeBody(t, ce, rr.Body.Bytes()); !bytes.Equal(got, body) {
+			t.Fatalf("decoded body differs")
+		}
+	})
+}
