@@ -230,7 +230,11 @@ func (cw *compressWriter) start(final bool) error {
 		cw.sendPlain()
 		return nil
 	}
-	PatchVaryHeaders(h, "Accept-Encoding")
+	if _, ok := h["Vary"]; ok {
+		PatchVaryHeaders(h, "Accept-Encoding")
+	} else {
+		h["Vary"] = []string{"Accept-Encoding"} // PatchVaryHeaders' result, one allocation fewer
+	}
 	if cw.enc == encIdentity {
 		cw.sendPlain()
 		return nil
