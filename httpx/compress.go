@@ -85,6 +85,11 @@ const compressMaxBuffer = 256 << 10
 //   - Responses that have no body (1xx, 204, 304) are left alone (Django
 //     skips them too, as shorter than 200 bytes).
 //
+// Like Django, Compress looks at no Content-Type: any body that compresses
+// to fewer bytes is sent compressed, and one that does not (an image, an
+// archive) costs a compression for nothing. Put it on the routes that
+// serve text (HTML, JSON, CSS, JavaScript).
+//
 // A HEAD request is treated as GET's would be: what the handler writes is
 // compressed and its headers set (net/http then discards the body); a
 // handler that writes no body for HEAD keeps its headers.

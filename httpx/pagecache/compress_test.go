@@ -245,3 +245,29 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// TestCompressStreamedNotStored: a handler that flushes under Compress
+// inside the page cache streams compressed and is never stored.
+func TestCompressStreamedNotStored(t *testing.T) {
+	tc := newTestCaches(t)
+	var calls atomic.Int64
+	h := Page(cache.Seconds(600), tc.opts()...)(httpx.Compress()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.WriteString(w, compressPage[:100])
+		w.(http.Flusher).Flush()
+		_, _ = io.WriteString(w, compressPage[100:])
+	})))
+	for range 2 {
+		rr := serveReq(h, aeRequest(http.MethodGet, []string{"gzip"}))
+		if rr.Header().Get("Content-Encoding") != "gzip" || rr.Header().Get("Content-Length") != "" ||
+			!strings.Contains(rr.Header().Get("Cache-Status"), "detail=streamed") {
+			t.Errorf("streamed: %v", rr.Header())
+		}
+		if got := decoded(t, "gzip", rr.Body.Bytes()); got != compressPage {
+			t.Error("wrong page")
+		}
+	}
+	if calls.Load() != 2 {
+		t.Errorf("%d renders, want 2 (never stored)", calls.Load())
+	}
+}
