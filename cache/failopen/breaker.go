@@ -65,6 +65,11 @@ type Stats struct {
 	DroppedWrites uint64
 	// Opens counts the times the breaker opened.
 	Opens uint64
+	// Isolated counts the calls that failed at some of the wrapped
+	// backend's servers while others served (cache.ErrPartialOutage, e.g.
+	// one server of a memcached pool down): failed open, but neither
+	// counted in Failures nor against the breaker.
+	Isolated uint64
 	// LastError is the message of the last failure, and LastErrorAt its
 	// time (zero before any).
 	LastError   string
@@ -103,6 +108,7 @@ type breaker struct {
 	mu        sync.Mutex
 
 	nFailures, nTimeouts, nShort, nDropped, nOpens atomic.Uint64
+	nIsolated                                      atomic.Uint64
 	last                                           atomic.Pointer[lastError]
 	recentMu                                       sync.Mutex
 	recent                                         []TimedError // the latest failures, oldest first
@@ -126,6 +132,7 @@ func (b *breaker) stats() Stats {
 		ShortCircuited:      b.nShort.Load(),
 		DroppedWrites:       b.nDropped.Load(),
 		Opens:               b.nOpens.Load(),
+		Isolated:            b.nIsolated.Load(),
 	}
 	if s.State == Open {
 		s.OpenUntil = time.Unix(0, b.openUntil.Load())

@@ -30,6 +30,21 @@
 //	                  to empty the cache must learn that it was not emptied
 //	Close             always passed through
 //
+// # Backends over several servers
+//
+// A backend that isolates a failing server itself (cache/memcached with a
+// pool of servers, which keeps a breaker per server) reports a failure
+// confined to some servers with an error satisfying errors.Is(err,
+// cache.ErrPartialOutage). The wrapper answers such a call as any failure
+// (a miss, a write not done, counted in DroppedWrites), except that
+// GetMany returns the hits of the servers that answered and SetMany the
+// keys the backend reports as not stored; but it is counted in
+// Stats.Isolated only, not as a failure: it neither opens the breaker nor
+// makes the rest of the request skip the backend (cache.Budget), and a
+// half-open probe answered so closes the breaker. So one server of three
+// down costs the keys on it, and the breaker opens only when every server
+// fails.
+//
 // A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany,
 // AcquireLease, ReleaseLease) is counted in Stats.DroppedWrites, and
 // reported to the Cache (cache.ReportSwallowed), which counts it as an
@@ -281,6 +296,12 @@ func (b *Backend) call(ctx context.Context, op string, f func(context.Context) e
 	case ctx.Err() != nil || passThrough(err):
 		b.neutral(probe)
 		return passed, err
+	case errors.Is(err, cache.ErrPartialOutage):
+		// One server of several failed and the backend isolates it:
+		// fail open for this call, but the backend serves.
+		b.nIsolated.Add(1)
+		b.succeeded(probe)
+		return failure, err
 	}
 	if !timedOut && errors.Is(err, context.DeadlineExceeded) {
 		timedOut = true // the backend's own deadline, or ours seen first by the backend
@@ -477,10 +498,12 @@ func (b *Backend) getMany(ctx context.Context, keys []string) (map[string][]byte
 		}
 		return nil
 	})
-	switch o {
-	case passed:
+	switch {
+	case o == passed:
 		return nil, err
-	case failure:
+	case o == failure && m != nil && errors.Is(err, cache.ErrPartialOutage):
+		return m, nil // the hits of the servers that answered
+	case o == failure:
 		return map[string][]byte{}, nil
 	}
 	return m, nil
@@ -542,10 +565,12 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 		return nil
 	})
 	b.dropped(ctx, o)
-	switch o {
-	case passed:
+	switch {
+	case o == passed:
 		return nil, err
-	case failure:
+	case o == failure && failed != nil && errors.Is(err, cache.ErrPartialOutage):
+		return failed, nil // the keys of the failed servers, and those refused
+	case o == failure:
 		all := make([]string, len(entries))
 		for i, e := range entries {
 			all[i] = e.Key

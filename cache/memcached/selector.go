@@ -175,6 +175,9 @@ func (s *selector) pick(key string) int {
 // joined. Unlike memcache.ServerList it does not stop at the first error,
 // so that FlushAll and Ping reach every server.
 func (s *selector) Each(f func(net.Addr) error) error {
+	if len(s.nodes) == 1 { // a server's own client: the caller names it
+		return f(s.nodes[0].addr)
+	}
 	var errs []error
 	for i := range s.nodes {
 		if err := f(s.nodes[i].addr); err != nil {
