@@ -113,8 +113,11 @@ type BackendHealth struct {
 	// for a backend without one.
 	Breaker string
 	// Failures counts the backend's failed operations, timeouts included;
-	// ShortCircuited the calls the open breaker answered without it.
-	Failures, ShortCircuited uint64
+	// ShortCircuited the calls the open breaker answered without it;
+	// Isolated the calls that failed at some of the backend's servers
+	// while others served (ErrPartialOutage), which are answered as
+	// failures but not counted in Failures nor against the breaker.
+	Failures, ShortCircuited, Isolated uint64
 	// LastError is the last failure's message (credentials redacted), and
 	// LastErrorAt its time; zero before any.
 	LastError   string

@@ -333,7 +333,7 @@ func (b *Backend) dropped(ctx context.Context, o outcome) {
 func (b *Backend) Health() cache.BackendHealth {
 	st := b.Stats()
 	return cache.BackendHealth{Breaker: st.State.String(), Failures: st.Failures, ShortCircuited: st.ShortCircuited,
-		LastError: st.LastError, LastErrorAt: st.LastErrorAt}
+		Isolated: st.Isolated, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 }
 
 // RecentErrors returns the latest failures (at most 10), newest first: for
