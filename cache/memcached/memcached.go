@@ -786,12 +786,14 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 
 // Clear implements cache.Backend with flush_all on every server. Like
 // Django's, it empties the servers whatever the cache's key prefix, and so
-// removes other applications' data on a shared server too.
+// removes other applications' data on a shared server too. A server of a
+// pool that the flush does not reach makes Clear fail, and is flushed
+// when it answers again, before its keys are served.
 func (b *Backend) Clear(ctx context.Context) error {
 	if err := b.ready(ctx); err != nil {
 		return err
 	}
-	if err := b.eachServer(ctx, "flush_all", (*memcache.Client).FlushAll); err != nil {
+	if err := b.eachServer(ctx, "flush_all", true, (*memcache.Client).FlushAll); err != nil {
 		return fmt.Errorf("memcached: flush_all: %w", err)
 	}
 	return nil
@@ -802,7 +804,7 @@ func (b *Backend) Ping(ctx context.Context) error {
 	if err := b.ready(ctx); err != nil {
 		return err
 	}
-	if err := b.eachServer(ctx, "version", (*memcache.Client).Ping); err != nil {
+	if err := b.eachServer(ctx, "version", false, (*memcache.Client).Ping); err != nil {
 		return fmt.Errorf("memcached: ping: %w", err)
 	}
 	return nil

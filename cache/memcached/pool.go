@@ -285,7 +285,9 @@ func (b *Backend) fail(ctx context.Context, s *server, op string, err error, pro
 			b.open(s, now, err, false)
 		}
 	}
-	b.logFailure(ctx, s, now, op, err)
+	if s.pooled { // a single server's failures are the fail-open wrapper's to log
+		b.logFailure(ctx, s, now, op, err)
+	}
 	return &ServerError{Server: s.node.name, Err: err, Partial: b.othersUp(s)}
 }
 
@@ -370,8 +372,13 @@ func (b *Backend) do(ctx context.Context, op, k string, retry bool, f func(*memc
 func (b *Backend) doOn(ctx context.Context, s *server, op string, n int, retry bool, f func(*memcache.Client) error) error {
 	probe := false
 	if s.pooled {
+		// A request that already waited for this server once does not
+		// wait again (cache.Budget), and takes no probe.
+		if cache.BudgetFrom(ctx).Failed(s) {
+			return b.skipped(s, n)
+		}
 		ok, p := s.allow()
-		if !ok || cache.BudgetFrom(ctx).Failed(s) {
+		if !ok {
 			return b.skipped(s, n)
 		}
 		probe = p
@@ -432,13 +439,20 @@ func (b *Backend) doWrite(ctx context.Context, op, k string, retry bool, f func(
 }
 
 // eachServer runs f(s) for every server and joins the errors, each
-// naming its server.
-func (b *Backend) eachServer(ctx context.Context, op string, f func(*memcache.Client) error) error {
+// naming its server. With flush, a server of a pool that f did not reach
+// is flushed when it answers again (see replay), as Clear asks.
+func (b *Backend) eachServer(ctx context.Context, op string, flush bool, f func(*memcache.Client) error) error {
 	var errs []error
 	for _, s := range b.servers {
 		if err := b.doOn(ctx, s, op, 0, true, f); err != nil {
 			if _, ok := err.(*ServerError); !ok {
 				err = fmt.Errorf("%s: %w", s.node.name, err)
+			} else if flush && s.pooled {
+				s.pendingMu.Lock()
+				s.overflow, s.pending = true, nil
+				s.npending.Store(-1)
+				s.hasPending.Store(true)
+				s.pendingMu.Unlock()
 			}
 			errs = append(errs, err)
 		}

@@ -2,6 +2,7 @@ package memcached_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -194,6 +195,110 @@ func TestPool(t *testing.T) {
 	t.Run("Hang", func(t *testing.T) { testPoolHang(t, srvs) })
 	t.Run("AllDown", func(t *testing.T) { testPoolAllDown(t, srvs) })
 	t.Run("NoFailOpen", func(t *testing.T) { testPoolNoFailOpen(t, srvs) })
+	t.Run("Pymemcache", func(t *testing.T) { testPoolPymemcache(t, srvs) })
+	t.Run("ClearWhileDown", func(t *testing.T) { testPoolClearWhileDown(t, srvs) })
+}
+
+// testPoolClearWhileDown: a Clear that cannot reach a hung server fails,
+// and the server is flushed when it answers again, before its keys are
+// served: none of the values Clear meant to remove comes back.
+func testPoolClearWhileDown(t *testing.T, srvs []*testserver.Server) {
+	c, b, _ := poolCache(t, srvs, "server_cool_down=200ms&op_timeout=300ms")
+	keys, home := poolKeys(t, c, b, 60)
+	victim := srvs[0]
+	victim.Hang()
+	t.Cleanup(victim.Resume)
+	time.Sleep(100 * time.Millisecond)
+	err := c.Clear(bg)
+	if !errors.Is(err, cache.ErrPartialOutage) || !strings.Contains(err.Error(), victim.Addr) {
+		t.Errorf("Clear with a server hung: %v, want a partial outage naming it", err)
+	}
+	if st := serverStats(t, c, victim.Addr); st.Pending != -1 {
+		t.Errorf("hung server after a Clear it missed: %+v, want a flush pending", st)
+	}
+	victim.Resume()
+	for _, k := range keys {
+		if _, hit, err := c.Get(bg, k); err != nil || hit {
+			t.Errorf("Get %s (on %s) after Clear: hit %v, %v", k, home[k], hit, err)
+		}
+	}
+	if st := serverStats(t, c, victim.Addr); st.Flushes != 1 || st.Pending != 0 {
+		t.Errorf("server back after a Clear it missed: %+v, want one flush", st)
+	}
+}
+
+// testPoolPymemcache checks what the package documentation says of
+// Django's client with a server of the pool down, against the real
+// pymemcache HashClient with Django's options: by default it raises, then
+// moves the dead server's keys to the server this selector picks among
+// the others; with ignore_exc it moves them without raising; with
+// ignore_exc and retry_attempts=10**9 (the recommended OPTIONS) it never
+// moves them, as this backend.
+func testPoolPymemcache(t *testing.T, srvs []*testserver.Server) {
+	python := memcached.PythonWithPymemcache(t)
+	addrs := []string{srvs[0].Addr, srvs[1].Addr, srvs[2].Addr}
+	all, err := memcached.New(memcached.Options{Servers: addrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	dead := srvs[1]
+	survivors, err := memcached.New(memcached.Options{Servers: []string{srvs[0].Addr, srvs[2].Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer survivors.Close()
+	var key string
+	for i := 0; key == ""; i++ {
+		if k := ":1:k" + strconv.Itoa(i); all.ServerFor(k) == dead.Addr {
+			key = k
+		}
+	}
+	dead.Stop()
+	defer dead.Restart()
+	// retry_timeout is shortened from 1 s so that the test takes a second.
+	const script = `
+import json, sys, time
+import pymemcache.serde
+from pymemcache.client.hash import HashClient
+req = json.load(sys.stdin)
+configs = {"django": {}, "ignore_exc": {"ignore_exc": True},
+           "recommended": {"ignore_exc": True, "retry_attempts": 10**9}}
+out = {}
+for name, extra in configs.items():
+    opts = {"allow_unicode_keys": True, "default_noreply": False,
+            "serde": pymemcache.serde.pickle_serde, "retry_timeout": 0.05}
+    opts.update(extra)
+    c = HashClient(req["servers"], **opts)
+    raised = 0
+    for i in range(12):
+        try:
+            c.get(req["key"])
+        except Exception:
+            raised += 1
+        time.sleep(0.06)
+    out[name] = {"raised": raised, "node": c.hasher.get_node(req["key"])}
+json.dump(out, sys.stdout)
+`
+	in, _ := json.Marshal(map[string]any{"servers": addrs, "key": key})
+	var got map[string]struct {
+		Raised int
+		Node   string
+	}
+	if err := json.Unmarshal(memcached.RunPython(t, python, script, in), &got); err != nil {
+		t.Fatal(err)
+	}
+	moved := survivors.ServerFor(key)
+	t.Logf("pymemcache with %s down, key %s: %+v; Go's selector over the others: %s", dead.Addr, key, got, moved)
+	if g := got["django"]; g.Raised == 0 || g.Node != moved {
+		t.Errorf("Django's defaults: %+v, want exceptions and the key moved to %s", g, moved)
+	}
+	if g := got["ignore_exc"]; g.Raised != 0 || g.Node != moved {
+		t.Errorf("ignore_exc: %+v, want no exception and the key moved to %s", g, moved)
+	}
+	if g := got["recommended"]; g.Raised != 0 || g.Node != dead.Addr {
+		t.Errorf("ignore_exc with retry_attempts=10**9: %+v, want no exception and the key left on %s", g, dead.Addr)
+	}
 }
 
 // testPoolStopOne: one server of three stopped under load costs only its

@@ -29,7 +29,8 @@ const (
 	//
 	// pymemcache also takes a failing server out of the ring for a while
 	// (retry_attempts, dead_timeout); this selector does not, so while a
-	// server is down its keys fail rather than move.
+	// server is down its keys miss rather than move (see the package
+	// documentation, "Pools").
 	SelectorDjango Selector = iota
 	// SelectorGomemcache places keys as gomemcache's memcache.ServerList
 	// does: crc32 (IEEE) of the key modulo the number of servers, so keys
