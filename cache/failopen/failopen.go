@@ -118,6 +118,7 @@ import (
 	"unsafe"
 
 	"github.com/fragcache/fragcache/cache"
+	cb "github.com/fragcache/fragcache/internal/breaker"
 )
 
 // Wrapper is what New returns: a cache.Backend with the optional
@@ -204,13 +205,11 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 		keyCheck:  cache.KeyCheckWarn,
 		opTimeout: cfg.opTimeout,
 		breaker: breaker{
-			threshold: int32(cfg.failureThreshold),
-			coolDown:  cfg.coolDown,
-			jitter:    cfg.jitter,
-			now:       cfg.now,
-			logger:    cfg.logger,
-			logEvery:  int64(cfg.logInterval),
-			name:      cfg.name,
+			cb:       cb.Breaker{Threshold: int32(cfg.failureThreshold), CoolDown: cfg.coolDown, Jitter: cfg.jitter, Now: cfg.now},
+			now:      cfg.now,
+			logger:   cfg.logger,
+			logEvery: cfg.logInterval,
+			name:     cfg.name,
 		},
 	}
 	w.many, _ = b.(cache.ManyGetter)
@@ -239,7 +238,7 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 func (b *Backend) Unwrap() cache.Backend { return b.inner }
 
 // State returns the breaker's state.
-func (b *Backend) State() State { return State(b.state.Load()) }
+func (b *Backend) State() State { return b.cb.State() }
 
 // Stats returns the counters.
 func (b *Backend) Stats() Stats { return b.breaker.stats() }
@@ -352,7 +351,7 @@ func (b *Backend) OpTimeout() time.Duration { return b.opTimeout }
 // unhealthy reports whether calls should read the near cache first: the
 // breaker is not closed, or this request saw the backend fail.
 func (b *Backend) unhealthy(ctx context.Context) bool {
-	return State(b.state.Load()) != Closed || (ctx != nil && cache.BudgetFrom(ctx).Failed(b))
+	return b.cb.State() != Closed || (ctx != nil && cache.BudgetFrom(ctx).Failed(b))
 }
 
 // nearFirst returns the near cache's copy of key.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/fragcache/fragcache/cache"
+	cb "github.com/fragcache/fragcache/internal/breaker"
 )
 
 // Defaults of the per-server breakers of a pool (see Options).
@@ -61,23 +61,6 @@ func (e *ServerError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, cache.ErrPartialOutage) true when Partial is set.
 func (e *ServerError) Is(target error) bool { return target == cache.ErrPartialOutage && e.Partial }
 
-// breaker states, as failopen's.
-const (
-	stateClosed int32 = iota
-	stateOpen
-	stateHalfOpen
-)
-
-func stateName(s int32) string {
-	switch s {
-	case stateOpen:
-		return "open"
-	case stateHalfOpen:
-		return "half-open"
-	}
-	return "closed"
-}
-
 // server is one server of the backend: its own gomemcache client (so that
 // each operation knows which server it reached), its breaker (in a pool)
 // and its counters.
@@ -91,15 +74,10 @@ type server struct {
 	keys     atomic.Uint64 // keys asked of or written to the server
 	failures atomic.Uint64 // operations that failed at the server
 	short    atomic.Uint64 // keys skipped while it was marked down
-	opens    atomic.Uint64
 
-	state     atomic.Int32
-	run       atomic.Int32 // consecutive failures while closed
-	openUntil atomic.Int64 // Unix nanoseconds
-	mu        sync.Mutex   // transitions
-	last      atomic.Pointer[lastError]
-	lastLog   atomic.Int64 // Unix nanoseconds; 0 = never
-	muted     atomic.Uint64
+	br       cb.Breaker // in a pool only
+	last     atomic.Pointer[lastError]
+	logLimit cb.Limiter
 
 	// The keys of the writes the server missed (see replay).
 	hasPending atomic.Bool
@@ -218,27 +196,6 @@ func (b *Backend) serverOf(k string) *server {
 	return b.servers[b.sel.pick(k)]
 }
 
-// allow reports whether an operation may reach s, and whether it is the
-// probe of a server marked down.
-func (s *server) allow() (ok, probe bool) {
-	switch s.state.Load() {
-	case stateClosed:
-		return true, false
-	case stateHalfOpen:
-		return false, false
-	}
-	if time.Now().UnixNano() < s.openUntil.Load() {
-		return false, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state.Load() == stateOpen && time.Now().UnixNano() >= s.openUntil.Load() {
-		s.state.Store(stateHalfOpen)
-		return true, true
-	}
-	return false, false
-}
-
 // serverFailure reports whether err says the server is unreachable or
 // broken, as opposed to an answer (a miss, not stored, a refusal).
 func serverFailure(err error) bool {
@@ -255,19 +212,11 @@ func serverFailure(err error) bool {
 
 // ok records an answer of s.
 func (b *Backend) ok(s *server, probe bool) {
-	if probe {
-		s.mu.Lock()
-		s.run.Store(0)
-		s.state.Store(stateClosed)
-		s.mu.Unlock()
+	if s.br.Success(probe) {
 		if l := b.breakers.logger; l != nil {
 			l.LogAttrs(context.Background(), slog.LevelInfo, "fragcache: memcached server is back; its keys are served again",
 				slog.String("server", s.node.name))
 		}
-		return
-	}
-	if s.run.Load() != 0 {
-		s.run.Store(0)
 	}
 }
 
@@ -279,24 +228,20 @@ func (b *Backend) fail(ctx context.Context, s *server, op string, err error, pro
 	s.last.Store(&lastError{msg: err.Error(), at: now})
 	if s.pooled {
 		cache.BudgetFrom(ctx).Fail(s)
-		if probe {
-			b.open(s, now, err, true)
-		} else if n := s.run.Add(1); n >= b.breakers.threshold && s.state.Load() == stateClosed {
-			b.open(s, now, err, false)
+		if opened, cool := s.br.Failure(probe); opened && b.breakers.logger != nil {
+			level := slog.LevelWarn
+			if probe {
+				level = slog.LevelDebug // one Warn per outage
+			}
+			b.breakers.logger.LogAttrs(ctx, level, "fragcache: memcached server failing; marked down, its keys miss",
+				slog.String("server", s.node.name), slog.Duration("cool_down", cool),
+				slog.Bool("other_servers_serving", b.othersUp(s)), slog.String("error", err.Error()))
 		}
 	}
 	if s.pooled { // a single server's failures are the fail-open wrapper's to log
 		b.logFailure(ctx, s, now, op, err)
 	}
 	return &ServerError{Server: s.node.name, Err: err, Partial: b.othersUp(s)}
-}
-
-// reopen puts a half-open s back to open, ready for the next probe.
-func (b *Backend) reopen(s *server) {
-	s.mu.Lock()
-	s.openUntil.Store(time.Now().UnixNano())
-	s.state.Store(stateOpen)
-	s.mu.Unlock()
 }
 
 // skipped is the error of an operation on s while it is marked down.
@@ -309,34 +254,11 @@ func (b *Backend) skipped(s *server, n int) error {
 // down: then a failure of s is confined to its keys.
 func (b *Backend) othersUp(s *server) bool {
 	for _, o := range b.servers {
-		if o != s && o.state.Load() == stateClosed {
+		if o != s && o.br.State() == cb.Closed {
 			return true
 		}
 	}
 	return false
-}
-
-// open marks s down for the cool-down.
-func (b *Backend) open(s *server, now time.Time, err error, probe bool) {
-	s.mu.Lock()
-	if s.state.Load() == stateOpen {
-		s.mu.Unlock()
-		return
-	}
-	s.openUntil.Store(now.Add(b.breakers.coolDown).UnixNano())
-	s.state.Store(stateOpen)
-	s.run.Store(0)
-	s.mu.Unlock()
-	s.opens.Add(1)
-	if l := b.breakers.logger; l != nil {
-		level := slog.LevelWarn
-		if probe {
-			level = slog.LevelDebug // one Warn per outage
-		}
-		l.LogAttrs(context.Background(), level, "fragcache: memcached server failing; marked down, its keys miss",
-			slog.String("server", s.node.name), slog.Duration("cool_down", b.breakers.coolDown),
-			slog.Bool("other_servers_serving", b.othersUp(s)), slog.String("error", err.Error()))
-	}
 }
 
 // logFailure logs at most one failure of s per log interval, with the
@@ -346,15 +268,13 @@ func (b *Backend) logFailure(ctx context.Context, s *server, now time.Time, op s
 	if l == nil {
 		return
 	}
-	n := now.UnixNano()
-	last := s.lastLog.Load()
-	if last != 0 && n-last < int64(b.breakers.logEvery) || !s.lastLog.CompareAndSwap(last, n) {
-		s.muted.Add(1)
+	ok, suppressed := s.logLimit.Allow(now, b.breakers.logEvery)
+	if !ok {
 		return
 	}
 	l.LogAttrs(ctx, slog.LevelWarn, "fragcache: memcached server failed",
 		slog.String("server", s.node.name), slog.String("op", op), slog.String("error", err.Error()),
-		slog.Uint64("suppressed", s.muted.Swap(0)))
+		slog.Uint64("suppressed", suppressed))
 }
 
 // do runs op, a command on the server of the wire key k, through that
@@ -377,7 +297,7 @@ func (b *Backend) doOn(ctx context.Context, s *server, op string, n int, retry b
 		if cache.BudgetFrom(ctx).Failed(s) {
 			return b.skipped(s, n)
 		}
-		ok, p := s.allow()
+		ok, p := s.br.Allow()
 		if !ok {
 			return b.skipped(s, n)
 		}
@@ -388,9 +308,7 @@ func (b *Backend) doOn(ctx context.Context, s *server, op string, n int, retry b
 		// The server missed writes: its keys are skipped until they are
 		// replayed (by one operation; in the background for a probe).
 		if !s.replaying.CompareAndSwap(false, true) {
-			if probe {
-				b.reopen(s)
-			}
+			s.br.Neutral(probe) // a probe: let the next call probe
 			return b.skipped(s, n)
 		}
 		if probe {
@@ -472,16 +390,14 @@ func (b *Backend) ServerStats() []cache.ServerStats {
 			Keys:           s.keys.Load(),
 			Failures:       s.failures.Load(),
 			ShortCircuited: s.short.Load(),
-			Opens:          s.opens.Load(),
+			Opens:          s.br.Opens(),
 			Replayed:       s.replayed.Load(),
 			Flushes:        s.flushes.Load(),
 		}
 		st.Pending = int(s.npending.Load())
 		if s.pooled {
-			st.Breaker = stateName(s.state.Load())
-			if st.Breaker == "open" {
-				st.OpenUntil = time.Unix(0, s.openUntil.Load())
-			}
+			st.Breaker = s.br.State().String()
+			st.OpenUntil = s.br.OpenUntil()
 		}
 		if l := s.last.Load(); l != nil {
 			st.LastError, st.LastErrorAt = l.msg, l.at
@@ -494,6 +410,7 @@ func (b *Backend) ServerStats() []cache.ServerStats {
 // newServer returns the server of n with its client.
 func (b *Backend) newServer(n node, opts *Options, pooled bool) *server {
 	s := &server{node: n, pooled: pooled}
+	s.br.Threshold, s.br.CoolDown = b.breakers.threshold, b.breakers.coolDown
 	s.client = memcache.NewFromSelector(&selector{kind: opts.Selector, nodes: []node{n}})
 	s.client.MaxIdleConns = opts.MaxIdleConns
 	if s.client.MaxIdleConns == 0 {
@@ -506,8 +423,6 @@ func (b *Backend) newServer(n node, opts *Options, pooled bool) *server {
 	s.client.DialContext = b.dialTracked
 	return s
 }
-
-var _ net.Addr = staticAddr{}
 
 // getMulti gets the wire keys with one multi-get per server, the servers
 // queried concurrently. It returns when every server answered, failed or
