@@ -226,7 +226,8 @@ func (b *Backend) fail(ctx context.Context, s *server, op string, err error, pro
 	now := time.Now()
 	s.failures.Add(1)
 	s.last.Store(&lastError{msg: err.Error(), at: now})
-	if s.pooled {
+	if s.pooled { // a single server's failures are the fail-open wrapper's to log
+		b.logFailure(ctx, s, now, op, err)
 		cache.BudgetFrom(ctx).Fail(s)
 		if opened, cool := s.br.Failure(probe); opened && b.breakers.logger != nil {
 			level := slog.LevelWarn
@@ -237,9 +238,6 @@ func (b *Backend) fail(ctx context.Context, s *server, op string, err error, pro
 				slog.String("server", s.node.name), slog.Duration("cool_down", cool),
 				slog.Bool("other_servers_serving", b.othersUp(s)), slog.String("error", err.Error()))
 		}
-	}
-	if s.pooled { // a single server's failures are the fail-open wrapper's to log
-		b.logFailure(ctx, s, now, op, err)
 	}
 	return &ServerError{Server: s.node.name, Err: err, Partial: b.othersUp(s)}
 }
