@@ -38,6 +38,14 @@ var (
 	// rather than turning it into a miss. Cache.GetRaw hands such a value
 	// over undecoded.
 	ErrForeignValue = errors.New("cache: value stored in a format this backend does not read")
+	// ErrPartialOutage: an operation failed at one server of a backend
+	// spread over several (a memcached pool) while other servers serve.
+	// The backend isolates such a server itself (cache/memcached marks it
+	// down, with a breaker per server), so fail-open wrappers answer the
+	// caller as for any failure (a miss, a write not done) without counting
+	// it against the whole backend, and GetMany returns the hits of the
+	// servers that answered along with such an error.
+	ErrPartialOutage = errors.New("cache: some servers failed while others serve")
 )
 
 // KeyNotFoundError is the error of Incr, Decr and the version methods on a

@@ -29,6 +29,46 @@ type Stats struct {
 	// Index counts the writes of fragment variant indexes (see
 	// InvalidateFragmentVariants).
 	Index IndexStats
+	// Servers describes each server of a backend that reports them (see
+	// ServerReporter: cache/memcached, whose pools isolate a failing
+	// server), in the order configured; nil for others.
+	Servers []ServerStats
+}
+
+// ServerStats is one server of a backend, as ServerReporter reports it.
+type ServerStats struct {
+	// Server names the server, e.g. "10.0.0.1:11211".
+	Server string
+	// Breaker is the state of the server's own breaker: "closed" (used),
+	// "open" (marked down: its keys miss without a round trip until
+	// OpenUntil, then one operation probes it) or "half-open" (the probe is
+	// under way); "" when the server has none (a single server, which a
+	// fail-open wrapper's breaker covers).
+	Breaker   string
+	OpenUntil time.Time
+	// Keys counts the keys asked of or written to the server (each key of
+	// a multi-get counts); Failures the operations that failed at it,
+	// timeouts included; ShortCircuited the keys skipped while it was
+	// marked down; Opens the times it was marked down.
+	Keys, Failures, ShortCircuited, Opens uint64
+	// LastError is the server's last failure, and LastErrorAt its time;
+	// zero before any.
+	LastError   string
+	LastErrorAt time.Time
+	// Pending is the number of keys whose writes (set, add, delete,
+	// touch) did not reach the server, to be deleted on it when it answers
+	// again so that it serves none of the values they replaced; -1 when
+	// there were too many to remember, and the server is flushed instead.
+	// Replayed counts the keys so deleted, Flushes the flushes.
+	Pending  int
+	Replayed uint64
+	Flushes  uint64
+}
+
+// ServerReporter is implemented by backends that report on each of their
+// servers (cache/memcached). Cache.Stats reports it in Stats.Servers.
+type ServerReporter interface {
+	ServerStats() []ServerStats
 }
 
 // NearStats describes a near cache: copies of a shared cache's values
@@ -73,8 +113,11 @@ type BackendHealth struct {
 	// for a backend without one.
 	Breaker string
 	// Failures counts the backend's failed operations, timeouts included;
-	// ShortCircuited the calls the open breaker answered without it.
-	Failures, ShortCircuited uint64
+	// ShortCircuited the calls the open breaker answered without it;
+	// Isolated the calls that failed at some of the backend's servers
+	// while others served (ErrPartialOutage), which are answered as
+	// failures but not counted in Failures nor against the breaker.
+	Failures, ShortCircuited, Isolated uint64
 	// LastError is the last failure's message (credentials redacted), and
 	// LastErrorAt its time; zero before any.
 	LastError   string
@@ -149,6 +192,9 @@ func (c *Cache) Stats() Stats {
 	}
 	if nr, ok := As[NearReporter](c.backend); ok {
 		s.Near = nr.NearStats()
+	}
+	if sr, ok := As[ServerReporter](c.backend); ok {
+		s.Servers = sr.ServerStats()
 	}
 	return s
 }

@@ -4,7 +4,7 @@
 //	memory://[name]?max_entries=300&cull_frequency=3&max_bytes=64MiB
 //	file:///var/tmp/fragcache?max_entries=300&cull_frequency=3&max_value_size=1MiB
 //	dummy://
-//	memcached://host:11211;host2:11211?op_timeout=500ms&max_idle_conns=64&selector=django&hash_long_keys=0&text_flags=0
+//	memcached://host:11211;host2:11211?op_timeout=500ms&max_idle_conns=64&selector=django&hash_long_keys=0&text_flags=0&server_failure_threshold=3&server_cool_down=5s
 //	redis://[[user]:password@]host:6379[/db][;replica:6379…]?dial_timeout=1s&pool_size=20   (rediss:// for TLS)
 //
 // sqlite:///abs/path/file.db?table=my_cache_table is in package cache/db,

@@ -30,6 +30,21 @@
 //	                  to empty the cache must learn that it was not emptied
 //	Close             always passed through
 //
+// # Backends over several servers
+//
+// A backend that isolates a failing server itself (cache/memcached with a
+// pool of servers, which keeps a breaker per server) reports a failure
+// confined to some servers with an error satisfying errors.Is(err,
+// cache.ErrPartialOutage). The wrapper answers such a call as any failure
+// (a miss, a write not done, counted in DroppedWrites), except that
+// GetMany returns the hits of the servers that answered and SetMany the
+// keys the backend reports as not stored; but it is counted in
+// Stats.Isolated only, not as a failure: it neither opens the breaker nor
+// makes the rest of the request skip the backend (cache.Budget), and a
+// half-open probe answered so closes the breaker. So one server of three
+// down costs the keys on it, and the breaker opens only when every server
+// fails.
+//
 // A swallowed write (Set, SetMany, Add, Touch, Delete, DeleteMany,
 // AcquireLease, ReleaseLease) is counted in Stats.DroppedWrites, and
 // reported to the Cache (cache.ReportSwallowed), which counts it as an
@@ -103,6 +118,7 @@ import (
 	"unsafe"
 
 	"github.com/fragcache/fragcache/cache"
+	cb "github.com/fragcache/fragcache/internal/breaker"
 )
 
 // Wrapper is what New returns: a cache.Backend with the optional
@@ -189,13 +205,11 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 		keyCheck:  cache.KeyCheckWarn,
 		opTimeout: cfg.opTimeout,
 		breaker: breaker{
-			threshold: int32(cfg.failureThreshold),
-			coolDown:  cfg.coolDown,
-			jitter:    cfg.jitter,
-			now:       cfg.now,
-			logger:    cfg.logger,
-			logEvery:  int64(cfg.logInterval),
-			name:      cfg.name,
+			cb:       cb.Breaker{Threshold: int32(cfg.failureThreshold), CoolDown: cfg.coolDown, Jitter: cfg.jitter, Now: cfg.now},
+			now:      cfg.now,
+			logger:   cfg.logger,
+			logEvery: cfg.logInterval,
+			name:     cfg.name,
 		},
 	}
 	w.many, _ = b.(cache.ManyGetter)
@@ -224,7 +238,7 @@ func New(b cache.Backend, opts ...Option) (Wrapper, error) {
 func (b *Backend) Unwrap() cache.Backend { return b.inner }
 
 // State returns the breaker's state.
-func (b *Backend) State() State { return State(b.state.Load()) }
+func (b *Backend) State() State { return b.cb.State() }
 
 // Stats returns the counters.
 func (b *Backend) Stats() Stats { return b.breaker.stats() }
@@ -281,6 +295,12 @@ func (b *Backend) call(ctx context.Context, op string, f func(context.Context) e
 	case ctx.Err() != nil || passThrough(err):
 		b.neutral(probe)
 		return passed, err
+	case errors.Is(err, cache.ErrPartialOutage):
+		// One server of several failed and the backend isolates it:
+		// fail open for this call, but the backend serves.
+		b.nIsolated.Add(1)
+		b.succeeded(probe)
+		return failure, err
 	}
 	if !timedOut && errors.Is(err, context.DeadlineExceeded) {
 		timedOut = true // the backend's own deadline, or ours seen first by the backend
@@ -312,7 +332,7 @@ func (b *Backend) dropped(ctx context.Context, o outcome) {
 func (b *Backend) Health() cache.BackendHealth {
 	st := b.Stats()
 	return cache.BackendHealth{Breaker: st.State.String(), Failures: st.Failures, ShortCircuited: st.ShortCircuited,
-		LastError: st.LastError, LastErrorAt: st.LastErrorAt}
+		Isolated: st.Isolated, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 }
 
 // RecentErrors returns the latest failures (at most 10), newest first: for
@@ -331,7 +351,7 @@ func (b *Backend) OpTimeout() time.Duration { return b.opTimeout }
 // unhealthy reports whether calls should read the near cache first: the
 // breaker is not closed, or this request saw the backend fail.
 func (b *Backend) unhealthy(ctx context.Context) bool {
-	return State(b.state.Load()) != Closed || (ctx != nil && cache.BudgetFrom(ctx).Failed(b))
+	return b.cb.State() != Closed || (ctx != nil && cache.BudgetFrom(ctx).Failed(b))
 }
 
 // nearFirst returns the near cache's copy of key.
@@ -477,10 +497,12 @@ func (b *Backend) getMany(ctx context.Context, keys []string) (map[string][]byte
 		}
 		return nil
 	})
-	switch o {
-	case passed:
+	switch {
+	case o == passed:
 		return nil, err
-	case failure:
+	case o == failure && m != nil && errors.Is(err, cache.ErrPartialOutage):
+		return m, nil // the hits of the servers that answered
+	case o == failure:
 		return map[string][]byte{}, nil
 	}
 	return m, nil
@@ -542,10 +564,12 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 		return nil
 	})
 	b.dropped(ctx, o)
-	switch o {
-	case passed:
+	switch {
+	case o == passed:
 		return nil, err
-	case failure:
+	case o == failure && failed != nil && errors.Is(err, cache.ErrPartialOutage):
+		return failed, nil // the keys of the failed servers, and those refused
+	case o == failure:
 		all := make([]string, len(entries))
 		for i, e := range entries {
 			all[i] = e.Key

@@ -52,6 +52,95 @@
 // murmur3), as long as both sides list the same servers under the same
 // names; SelectorGomemcache places keys as a plain gomemcache client does.
 //
+// # Pools: one server failing
+//
+// With two servers or more (a pool), each server has its own breaker,
+// counters and log limiter, so that a failing server costs only the keys
+// that live on it. After Options.ServerFailureThreshold (URL
+// server_failure_threshold, default 3) consecutive failures a server is
+// marked down: operations on its keys fail at once with an error wrapping
+// ErrServerDown, without a round trip, for Options.ServerCoolDown (URL
+// server_cool_down, default 5 s); then one operation probes it (the others
+// are still skipped) and, if the server answers, its keys are served
+// again. A single server has no breaker of its own: the fail-open
+// wrapper's covers it.
+//
+// An operation that failed at, or skipped, one server while another server
+// of the pool is not marked down returns a *ServerError whose Partial is
+// set, and errors.Is(err, cache.ErrPartialOutage) is true. The fail-open
+// wrapper of memcached:// URLs (cache/failopen) answers it as any failure
+// (a miss, a write not done) but counts it in its Stats.Isolated only, not
+// against its own breaker: with one server of three down, two thirds of
+// the keys still hit, the rest miss, no error reaches the caller, and the
+// whole-cache breaker stays closed. When every server fails, the errors
+// are no longer partial and the whole-cache breaker opens as with one
+// server. GetMany sends one multi-get per server concurrently and returns
+// the hits of the servers that answered; the servers that did not answer
+// before ctx is done (the fail-open wrapper's op_timeout) count as failed,
+// so a hung server (one that accepts connections and answers nothing)
+// delays a GetMany by at most the operation timeout until it is marked
+// down, and the other servers' keys not at all.
+//
+// Cache.Stats().Servers reports each server (cache.ServerStats): its
+// breaker, keys, failures, keys skipped while marked down, last error and
+// missed writes; so do fragcache stats, the debug page (httpx/cachedebug)
+// and the Prometheus metrics (httpx/cachemetrics, label server).
+//
+// # Pools: dead servers' keys miss, they do not move
+//
+// pymemcache's HashClient, which Django's PyMemcacheCache uses, removes a
+// server from its ring after retry_attempts (2) failed retries
+// retry_timeout (1 s) apart, for dead_timeout (60 s), and remaps its keys
+// to the other servers (rendezvous hashing over the rest: this selector
+// over the remaining servers, checked against pymemcache). This backend
+// does not: a dead server's keys miss until it is back. Remapping would
+// make every process decide on its own, at its own moment, where a key
+// lives, so that two processes (two Go instances, a Go and a Django
+// process) would write, read and delete a key on different servers during
+// an outage; and a remapped key still has its old value on the dead
+// server, served again when it comes back. Missing costs 1/N of the keys
+// for the outage and keeps every process's placement the same.
+//
+// What that means for invalidations shared with Django during an outage:
+//
+//   - A delete (or a set, add or touch) of this process whose server is
+//     down does not reach it. The backend remembers the keys of such
+//     writes (up to 10,000 per server; past that it flushes the server
+//     instead) and deletes them on the server when its probe succeeds,
+//     before any of its keys is served again: a server that was
+//     unreachable rather than restarted (a network partition, a hang, an
+//     overload) serves none of the values this process replaced or
+//     deleted meanwhile; a Clear that misses a server fails, and the
+//     server is flushed when it is back. A restarted server is empty
+//     anyway. Only writes
+//     that reach this backend are remembered: with every server down the
+//     fail-open wrapper's breaker opens and skips the backend, and the
+//     writes it skips are not.
+//   - Django's deletes during the outage are not replayed by this
+//     process. With Django's defaults, pymemcache raises the first failure
+//     of each retry (a 500 unless the view catches it; OPTIONS
+//     ignore_exc=True turns failures into misses), then, about three
+//     seconds into the outage, removes the dead server and sends its keys'
+//     reads, sets and deletes to another server for 60 s. The dead server,
+//     once back, still holds the values Django deleted meanwhile, and
+//     serves them to every process, Go and Django, until they expire; and
+//     a later outage of the same server can bring back what Django wrote
+//     on the substitute. So a value shared with Django may be stale after
+//     an outage for up to its timeout.
+//   - Recommended: give Django the same behaviour as Go, keys missing
+//     rather than moving, with OPTIONS {"ignore_exc": True,
+//     "retry_attempts": 10**9}: pymemcache then never removes a server,
+//     answers its keys as misses (retrying it every retry_timeout), raises
+//     nothing, and Go and Django agree on every key's server at all times
+//     (both checked against pymemcache by TestPool). Bound the staleness
+//     Django's dropped deletes can leave by the timeouts of shared values,
+//     or flush a server that was unreachable when it is back.
+//
+// With Django's rendezvous hashing, adding a server to a pool of N-1, or
+// removing one of N, moves about 1/N of the keys, all to or from that
+// server; SelectorGomemcache's crc32 modulo moves most keys (24.9% and
+// 75.1% from 3 to 4 servers: BENCHMARKS.md, "memcached pools").
+//
 // # Operations
 //
 // GetMany is one multi-get per server, the servers queried concurrently.
@@ -115,7 +204,8 @@
 // New does not connect; connections are opened on demand and kept, up to
 // Options.MaxIdleConns (default 64, well above gomemcache's 2) idle ones per
 // server. A server that is down makes the operations on its keys fail with
-// an error (connection refused at once, or after Options.Timeout). When a
+// an error (connection refused at once, or after Options.Timeout; in a
+// pool, at once while it is marked down). When a
 // command fails on a connection the server has closed (after a restart,
 // all idle connections are such), the backend drops its idle connections
 // and, for commands that may safely run twice (all but Add and Incr), tries
@@ -124,5 +214,7 @@
 // gomemcache takes no context. The backend checks the context before each
 // operation, and between the commands of SetMany and DeleteMany, but cannot
 // interrupt a command under way: Options.Timeout (default 500 ms) bounds
-// connecting and each read or write, and so each call.
+// connecting and each read or write, and so each call. GetMany over
+// several servers returns when ctx is done, with what the servers that
+// answered sent (see Pools).
 package memcached

@@ -50,3 +50,26 @@ func ExampleOpen() {
 	n, err := c.Incr(context.Background(), "hits", 1)
 	fmt.Println(n, err)
 }
+
+// A pool whose servers refuse connections (nothing listens on ports 1 and
+// 2): the server of the key fails, is marked down (at the first failure
+// here), and its keys miss without an error while the other server is not
+// marked down; Stats().Servers shows each server.
+func Example_pool() {
+	c, err := backends.Open("memcached://127.0.0.1:1;127.0.0.1:2?server_failure_threshold=1&server_cool_down=1m")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	_, hit, err := c.Get(context.Background(), "sidebar")
+	fmt.Println("hit:", hit, "error:", err)
+	for _, s := range c.Stats().Servers {
+		fmt.Println(s.Server, s.Breaker, "failures:", s.Failures)
+	}
+	fmt.Println("whole-cache breaker:", c.Stats().Backend.Breaker, "isolated:", c.Stats().Backend.Isolated)
+	// Output:
+	// hit: false error: <nil>
+	// 127.0.0.1:1 open failures: 1
+	// 127.0.0.1:2 closed failures: 0
+	// whole-cache breaker: closed isolated: 1
+}

@@ -98,7 +98,7 @@ func (b *Backend) IndexAdd(ctx context.Context, key, member string, timeout cach
 			}
 			time.Sleep(time.Duration(rand.Int64N(int64(try)*int64(time.Millisecond)) + 1))
 		}
-		err := b.indexAddOnce(k, key, member, deadline, &compacted)
+		err := b.indexAddOnce(ctx, k, key, member, deadline, &compacted)
 		if err != errIndexRetry {
 			return err
 		}
@@ -107,13 +107,13 @@ func (b *Backend) IndexAdd(ctx context.Context, key, member string, timeout cach
 }
 
 // indexAddOnce is one try of IndexAdd on the item k (whose side key is key).
-func (b *Backend) indexAddOnce(k, key, member string, deadline int64, compacted *bool) error {
+func (b *Backend) indexAddOnce(ctx context.Context, k, key, member string, deadline int64, compacted *bool) error {
 	var it *memcache.Item
-	err := b.retry(func() (err error) { it, err = b.client.Get(k); return err })
+	err := b.do(ctx, "gets", k, true, func(c *memcache.Client) (err error) { it, err = c.Get(k); return err })
 	if err == memcache.ErrCacheMiss {
 		data := indexlist.AppendMember(indexlist.AppendDeadline(nil, deadline), member)
-		err := b.noRetry(func() error {
-			return b.client.Add(&memcache.Item{Key: k, Value: data, Expiration: b.indexExpiration(deadline)})
+		err := b.do(ctx, "add", k, false, func(c *memcache.Client) error {
+			return c.Add(&memcache.Item{Key: k, Value: data, Expiration: b.indexExpiration(deadline)})
 		})
 		switch {
 		case err == nil:
@@ -138,7 +138,7 @@ func (b *Backend) indexAddOnce(k, key, member string, deadline int64, compacted 
 		if *compacted {
 			return fmt.Errorf("memcached: index %q holds %d members with live entries: %w", key, len(l.Members), cache.ErrIndexFull)
 		}
-		if err := b.compactIndex(it, key, l); err != nil {
+		if err := b.compactIndex(ctx, it, key, l); err != nil {
 			return err
 		}
 		*compacted = true
@@ -152,61 +152,61 @@ func (b *Backend) indexAddOnce(k, key, member string, deadline int64, compacted 
 			it.Value = indexlist.AppendMember(it.Value, member)
 		}
 		it.Expiration = b.indexExpiration(deadline)
-		return b.indexCAS(it, key, compacted, l)
+		return b.indexCAS(ctx, it, key, compacted, l)
 	}
 	line := indexlist.AppendMember(nil, member)
-	err = b.noRetry(func() error { return b.client.Append(&memcache.Item{Key: k, Value: line}) })
+	err = b.do(ctx, "append", k, false, func(c *memcache.Client) error { return c.Append(&memcache.Item{Key: k, Value: line}) })
 	switch {
 	case err == nil:
 		return nil
 	case err == memcache.ErrNotStored:
 		// Deleted or expired meanwhile, or (memcached answers the same)
 		// grown past the item size limit.
-		gerr := b.retry(func() error { _, err := b.client.Get(k); return err })
+		gerr := b.do(ctx, "get", k, true, func(c *memcache.Client) error { _, err := c.Get(k); return err })
 		switch {
 		case gerr == memcache.ErrCacheMiss:
 			return errIndexRetry
 		case gerr != nil:
 			return opError("get", key, gerr)
 		}
-		return b.fullBySize(it, key, l, compacted)
+		return b.fullBySize(ctx, it, key, l, compacted)
 	case tooLarge(err) || refused(err):
-		return b.fullBySize(it, key, l, compacted)
+		return b.fullBySize(ctx, it, key, l, compacted)
 	}
 	return opError("append", key, err)
 }
 
 // indexCAS writes it back if unchanged since it was read.
-func (b *Backend) indexCAS(it *memcache.Item, key string, compacted *bool, l *indexlist.List) error {
-	err := b.noRetry(func() error { return b.client.CompareAndSwap(it) })
+func (b *Backend) indexCAS(ctx context.Context, it *memcache.Item, key string, compacted *bool, l *indexlist.List) error {
+	err := b.do(ctx, "cas", it.Key, false, func(c *memcache.Client) error { return c.CompareAndSwap(it) })
 	switch {
 	case err == nil:
 		return nil
 	case err == memcache.ErrCASConflict || err == memcache.ErrNotStored || err == memcache.ErrCacheMiss:
 		return errIndexRetry
 	case tooLarge(err):
-		return b.fullBySize(it, key, l, compacted)
+		return b.fullBySize(ctx, it, key, l, compacted)
 	}
 	return opError("cas", key, err)
 }
 
 // fullBySize handles an index memcached refused to grow: compacted once,
 // then ErrIndexFull.
-func (b *Backend) fullBySize(it *memcache.Item, key string, l *indexlist.List, compacted *bool) error {
+func (b *Backend) fullBySize(ctx context.Context, it *memcache.Item, key string, l *indexlist.List, compacted *bool) error {
 	if *compacted {
 		return fmt.Errorf("memcached: index %q: %w (memcached's item size limit, %d members)", key, cache.ErrIndexFull, len(l.Members))
 	}
 	*compacted = true
 	// Reread: it may hold what the failed write added.
 	var fresh *memcache.Item
-	err := b.retry(func() (err error) { fresh, err = b.client.Get(it.Key); return err })
+	err := b.do(ctx, "gets", it.Key, true, func(c *memcache.Client) (err error) { fresh, err = c.Get(it.Key); return err })
 	switch {
 	case err == memcache.ErrCacheMiss:
 		return errIndexRetry
 	case err != nil:
 		return opError("gets", key, err)
 	}
-	if err := b.compactIndex(fresh, key, indexlist.Parse(fresh.Value)); err != nil {
+	if err := b.compactIndex(ctx, fresh, key, indexlist.Parse(fresh.Value)); err != nil {
 		return err
 	}
 	return errIndexRetry
@@ -215,14 +215,14 @@ func (b *Backend) fullBySize(it *memcache.Item, key string, l *indexlist.List, c
 // compactIndex rewrites the index it (read with gets, parsed as l) without
 // the members whose entries are gone, by cas; a conflict is not an error
 // (the caller tries again).
-func (b *Backend) compactIndex(it *memcache.Item, key string, l *indexlist.List) error {
-	live, err := b.liveMembers(l.Members)
+func (b *Backend) compactIndex(ctx context.Context, it *memcache.Item, key string, l *indexlist.List) error {
+	live, err := b.liveMembers(ctx, l.Members)
 	if err != nil {
 		return fmt.Errorf("memcached: compacting index %q: %w", key, err)
 	}
 	it.Value = indexlist.Encode(live, l.Deadline)
 	it.Expiration = b.indexExpiration(l.Deadline)
-	err = b.noRetry(func() error { return b.client.CompareAndSwap(it) })
+	err = b.do(ctx, "cas", it.Key, false, func(c *memcache.Client) error { return c.CompareAndSwap(it) })
 	switch {
 	case err == nil, err == memcache.ErrCASConflict, err == memcache.ErrNotStored, err == memcache.ErrCacheMiss:
 		return nil
@@ -233,7 +233,7 @@ func (b *Backend) compactIndex(it *memcache.Item, key string, l *indexlist.List)
 // liveMembers returns the members (made keys) whose entries memcached
 // still holds, by multi-gets of their wire keys. A member memcached cannot
 // take is dropped: it has no entry.
-func (b *Backend) liveMembers(members []string) ([]string, error) {
+func (b *Backend) liveMembers(ctx context.Context, members []string) ([]string, error) {
 	live := make([]string, 0, len(members))
 	for start := 0; start < len(members); start += indexCheckBatch {
 		batch := members[start:min(start+indexCheckBatch, len(members))]
@@ -245,8 +245,7 @@ func (b *Backend) liveMembers(members []string) ([]string, error) {
 				made = append(made, m)
 			}
 		}
-		var items map[string]*memcache.Item
-		err := b.retry(func() (err error) { items, err = b.client.GetMulti(wire); return err })
+		items, err := b.getMulti(ctx, wire)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +265,8 @@ func (b *Backend) IndexMembers(ctx context.Context, key string) ([]string, error
 		return nil, err
 	}
 	var it *memcache.Item
-	err := b.retry(func() (err error) { it, err = b.client.Get(leaseKey(key)); return err })
+	k := leaseKey(key)
+	err := b.do(ctx, "get", k, true, func(c *memcache.Client) (err error) { it, err = c.Get(k); return err })
 	switch {
 	case err == memcache.ErrCacheMiss:
 		return nil, nil
@@ -281,7 +281,8 @@ func (b *Backend) IndexDelete(ctx context.Context, key string) error {
 	if err := b.ready(ctx); err != nil {
 		return err
 	}
-	err := b.retry(func() error { return b.client.Delete(leaseKey(key)) })
+	k := leaseKey(key)
+	err := b.do(ctx, "delete", k, true, func(c *memcache.Client) error { return c.Delete(k) })
 	if err != nil && err != memcache.ErrCacheMiss {
 		return opError("delete", key, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"strings"
@@ -170,13 +171,29 @@ type Options struct {
 	// cache.MaxIndexMembers; it must not be negative. A smaller bound is
 	// for tests.
 	MaxIndexMembers int
+	// ServerFailureThreshold is the number of consecutive failures that
+	// mark one server of a pool (two servers or more) down: its keys are
+	// then skipped, without a network round trip, for ServerCoolDown, after
+	// which one operation probes it (see the package documentation). 0
+	// means DefaultServerFailureThreshold; it must not be negative.
+	ServerFailureThreshold int
+	// ServerCoolDown is how long a server marked down is skipped before a
+	// probe. 0 means DefaultServerCoolDown; it must not be negative.
+	ServerCoolDown time.Duration
+	// Logger receives a Warn line when a server fails (at most one per
+	// server every DefaultServerLogInterval, with the number of failures
+	// not logged since) and when a server of a pool is marked down, and an
+	// Info line when it is back. nil logs nothing. Open uses the cache's
+	// logger.
+	Logger *slog.Logger
 }
 
 // Backend is a cache.Backend over memcached servers, compatible with
 // Django's PyMemcacheCache. Create it with New or Open; it is safe for
 // concurrent use.
 type Backend struct {
-	client    *memcache.Client
+	servers   []*server // in the order of sel.nodes
+	breakers  breakerConfig
 	sel       *selector
 	now       func() time.Time
 	hashKeys  bool
@@ -213,6 +230,12 @@ func New(opts Options) (*Backend, error) {
 	if opts.MaxIndexMembers < 0 {
 		return nil, fmt.Errorf("%w: memcached MaxIndexMembers %d is negative", cache.ErrInvalidOption, opts.MaxIndexMembers)
 	}
+	if opts.ServerFailureThreshold < 0 || opts.ServerFailureThreshold > 1<<30 {
+		return nil, fmt.Errorf("%w: memcached ServerFailureThreshold %d: want 1 to %d, or 0 for the default", cache.ErrInvalidOption, opts.ServerFailureThreshold, 1<<30)
+	}
+	if opts.ServerCoolDown < 0 {
+		return nil, fmt.Errorf("%w: memcached ServerCoolDown %v is negative", cache.ErrInvalidOption, opts.ServerCoolDown)
+	}
 	if opts.Selector != SelectorDjango && opts.Selector != SelectorGomemcache {
 		return nil, fmt.Errorf("%w: memcached %v", cache.ErrInvalidOption, opts.Selector)
 	}
@@ -241,6 +264,18 @@ func New(opts Options) (*Backend, error) {
 		maxIndex:  opts.MaxIndexMembers,
 		dial:      opts.DialContext,
 		conns:     map[*trackedConn]struct{}{},
+		breakers: breakerConfig{
+			threshold: int32(opts.ServerFailureThreshold),
+			coolDown:  opts.ServerCoolDown,
+			logEvery:  DefaultServerLogInterval,
+			logger:    opts.Logger,
+		},
+	}
+	if b.breakers.threshold == 0 {
+		b.breakers.threshold = DefaultServerFailureThreshold
+	}
+	if b.breakers.coolDown == 0 {
+		b.breakers.coolDown = DefaultServerCoolDown
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -249,16 +284,9 @@ func New(opts Options) (*Backend, error) {
 		var d net.Dialer // gomemcache's ctx carries the connect timeout
 		b.dial = d.DialContext
 	}
-	b.client = memcache.NewFromSelector(sel)
-	b.client.MaxIdleConns = opts.MaxIdleConns
-	if b.client.MaxIdleConns == 0 {
-		b.client.MaxIdleConns = DefaultMaxIdleConns
+	for _, n := range sel.nodes {
+		b.servers = append(b.servers, b.newServer(n, &opts, len(sel.nodes) > 1))
 	}
-	b.client.Timeout = opts.Timeout
-	if b.client.Timeout == 0 {
-		b.client.Timeout = DefaultTimeout
-	}
-	b.client.DialContext = b.dialTracked
 	return b, nil
 }
 
@@ -495,29 +523,6 @@ func staleConn(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// retry runs op, an idempotent command, and if it failed on a connection
-// the server had closed, drops all idle connections (a restarted server
-// has closed them all) and runs op once more on a new one. Without it each
-// idle connection would fail one request after a restart.
-func (b *Backend) retry(op func() error) error {
-	err := op()
-	if err != nil && staleConn(err) && !b.closed.Load() {
-		b.client.Close() // idle connections only; the client stays usable
-		err = op()
-	}
-	return err
-}
-
-// noRetry runs op, a command that must not run twice (add, incr), and
-// drops the idle connections if it failed on a closed one.
-func (b *Backend) noRetry(op func() error) error {
-	err := op()
-	if err != nil && staleConn(err) && !b.closed.Load() {
-		b.client.Close()
-	}
-	return err
-}
-
 // Get implements cache.Backend. A Python pickle (FlagPickle) of a str, a
 // SafeString, bytes or an int reads as its text, bytes or digits; any other
 // pickle, and a value with flags the backend does not read, is a
@@ -531,7 +536,7 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	var it *memcache.Item
-	err = b.retry(func() (err error) { it, err = b.client.Get(k); return err })
+	err = b.do(ctx, "get", k, true, func(c *memcache.Client) (err error) { it, err = c.Get(k); return err })
 	if err != nil {
 		if err == memcache.ErrCacheMiss {
 			return nil, false, nil
@@ -557,7 +562,7 @@ func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, erro
 		return cache.Raw{}, false, err
 	}
 	var it *memcache.Item
-	err = b.retry(func() (err error) { it, err = b.client.Get(k); return err })
+	err = b.do(ctx, "get", k, true, func(c *memcache.Client) (err error) { it, err = c.Get(k); return err })
 	if err != nil {
 		if err == memcache.ErrCacheMiss {
 			return cache.Raw{}, false, nil
@@ -586,7 +591,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, timeout cac
 		return err
 	}
 	it := memcache.Item{Key: k, Value: value, Flags: b.flags(value), Expiration: b.expiration(timeout)}
-	return opError("set", key, b.retry(func() error { return b.client.Set(&it) }))
+	return opError("set", key, b.doWrite(ctx, "set", k, true, func(c *memcache.Client) error { return c.Set(&it) }))
 }
 
 // Add implements cache.Backend with memcached's add. With an expired
@@ -599,13 +604,13 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, timeout cac
 	if err != nil {
 		return false, err
 	}
-	return b.add(&memcache.Item{Key: k, Value: value, Flags: b.flags(value), Expiration: b.expiration(timeout)}, key)
+	return b.add(ctx, &memcache.Item{Key: k, Value: value, Flags: b.flags(value), Expiration: b.expiration(timeout)}, key)
 }
 
 // add sends add for it (whose made key is key, for messages): true when
 // stored, false when the key exists.
-func (b *Backend) add(it *memcache.Item, key string) (bool, error) {
-	switch err := b.noRetry(func() error { return b.client.Add(it) }); err {
+func (b *Backend) add(ctx context.Context, it *memcache.Item, key string) (bool, error) {
+	switch err := b.doWrite(ctx, "add", it.Key, false, func(c *memcache.Client) error { return c.Add(it) }); err {
 	case nil:
 		return true, nil
 	case memcache.ErrNotStored:
@@ -624,7 +629,7 @@ func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	switch err := b.retry(func() error { return b.client.Delete(k) }); err {
+	switch err := b.doWrite(ctx, "delete", k, true, func(c *memcache.Client) error { return c.Delete(k) }); err {
 	case nil:
 		return true, nil
 	case memcache.ErrCacheMiss:
@@ -645,7 +650,7 @@ func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	switch err := b.retry(func() error { _, err := b.client.Get(k); return err }); err {
+	switch err := b.do(ctx, "get", k, true, func(c *memcache.Client) error { _, err := c.Get(k); return err }); err {
 	case nil:
 		return true, nil
 	case memcache.ErrCacheMiss:
@@ -666,7 +671,7 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 		return false, err
 	}
 	exp := b.expiration(timeout)
-	switch err := b.retry(func() error { return b.client.Touch(k, exp) }); err {
+	switch err := b.doWrite(ctx, "touch", k, true, func(c *memcache.Client) error { return c.Touch(k, exp) }); err {
 	case nil:
 		return true, nil
 	case memcache.ErrCacheMiss:
@@ -693,11 +698,11 @@ func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, err
 		return 0, err
 	}
 	var n uint64
-	err = b.noRetry(func() (err error) {
+	err = b.do(ctx, "incr", k, false, func(c *memcache.Client) (err error) {
 		if delta >= 0 {
-			n, err = b.client.Increment(k, uint64(delta))
+			n, err = c.Increment(k, uint64(delta))
 		} else {
-			n, err = b.client.Decrement(k, uint64(-(delta+1))+1)
+			n, err = c.Decrement(k, uint64(-(delta+1))+1)
 		}
 		return err
 	})
@@ -744,7 +749,7 @@ func (b *Backend) AcquireLease(ctx context.Context, key, token string, ttl time.
 	if ttl <= 0 {
 		return false, fmt.Errorf("%w: memcached: lease ttl %v is not positive", cache.ErrInvalidOption, ttl)
 	}
-	return b.add(&memcache.Item{Key: leaseKey(key), Value: []byte(token), Flags: FlagBytes, Expiration: b.leaseExpiration(ttl)}, key)
+	return b.add(ctx, &memcache.Item{Key: leaseKey(key), Value: []byte(token), Flags: FlagBytes, Expiration: b.leaseExpiration(ttl)}, key)
 }
 
 // ReleaseLease implements cache.Leaser: gets, then, if the lease holds
@@ -759,7 +764,7 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 	}
 	k := leaseKey(key)
 	var it *memcache.Item
-	err := b.retry(func() (err error) { it, err = b.client.Get(k); return err })
+	err := b.do(ctx, "gets", k, true, func(c *memcache.Client) (err error) { it, err = c.Get(k); return err })
 	switch {
 	case err == memcache.ErrCacheMiss:
 		return false, nil
@@ -769,7 +774,7 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 		return false, nil
 	}
 	it.Expiration = -1
-	switch err := b.noRetry(func() error { return b.client.CompareAndSwap(it) }); err {
+	switch err := b.do(ctx, "cas", k, false, func(c *memcache.Client) error { return c.CompareAndSwap(it) }); err {
 	case nil:
 		return true, nil
 	case memcache.ErrCASConflict, memcache.ErrNotStored, memcache.ErrCacheMiss:
@@ -781,12 +786,14 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 
 // Clear implements cache.Backend with flush_all on every server. Like
 // Django's, it empties the servers whatever the cache's key prefix, and so
-// removes other applications' data on a shared server too.
+// removes other applications' data on a shared server too. A server of a
+// pool that the flush does not reach makes Clear fail, and is flushed
+// when it answers again, before its keys are served.
 func (b *Backend) Clear(ctx context.Context) error {
 	if err := b.ready(ctx); err != nil {
 		return err
 	}
-	if err := b.retry(b.client.FlushAll); err != nil {
+	if err := b.eachServer(ctx, "flush_all", true, (*memcache.Client).FlushAll); err != nil {
 		return fmt.Errorf("memcached: flush_all: %w", err)
 	}
 	return nil
@@ -797,7 +804,7 @@ func (b *Backend) Ping(ctx context.Context) error {
 	if err := b.ready(ctx); err != nil {
 		return err
 	}
-	if err := b.retry(b.client.Ping); err != nil {
+	if err := b.eachServer(ctx, "version", false, (*memcache.Client).Ping); err != nil {
 		return fmt.Errorf("memcached: ping: %w", err)
 	}
 	return nil
@@ -805,7 +812,12 @@ func (b *Backend) Ping(ctx context.Context) error {
 
 // GetMany implements cache.ManyGetter with one multi-get per server, the
 // servers queried concurrently: a round trip per server, whatever the
-// number of keys.
+// number of keys. When some servers of a pool fail (or are marked down,
+// or do not answer before ctx is done) while others answer, it returns
+// the hits of those that answered with an error satisfying
+// errors.Is(err, cache.ErrPartialOutage) that names the failed servers: a
+// fail-open wrapper then serves the hits, and only the failed servers'
+// keys miss.
 func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	if err := b.ready(ctx); err != nil {
 		return nil, err
@@ -829,29 +841,33 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte
 			orig[k] = key
 		}
 	}
-	var items map[string]*memcache.Item
-	err := b.retry(func() (err error) { items, err = b.client.GetMulti(wire); return err })
-	if err != nil {
+	items, err := b.getMulti(ctx, wire)
+	if err != nil && !errors.Is(err, cache.ErrPartialOutage) {
 		return nil, fmt.Errorf("memcached: get_many of %d keys: %w", len(keys), err)
+	}
+	if err != nil {
+		err = fmt.Errorf("memcached: get_many of %d keys: %w", len(keys), err)
 	}
 	for k, it := range items {
 		key := k
 		if o, ok := orig[k]; ok {
 			key = o
 		}
-		v, err := value(key, it)
-		if err != nil {
-			return nil, err
+		v, verr := value(key, it)
+		if verr != nil {
+			return nil, verr
 		}
 		out[key] = v
 	}
-	return out, nil
+	return out, err
 }
 
 // SetMany implements cache.ManySetter. gomemcache has no multi-set, so it
 // sends one set per entry, several at a time. The keys whose value the
 // server refused (too large, out of memory) are returned as failed, as
-// Django's set_many returns them; a network failure is an error.
+// Django's set_many returns them; a network failure is an error. When only
+// some servers of a pool fail, their keys are returned as failed too, with
+// an error satisfying errors.Is(err, cache.ErrPartialOutage).
 func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout cache.Timeout) ([]string, error) {
 	if err := b.ready(ctx); err != nil {
 		return nil, err
@@ -866,14 +882,20 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 		items[i] = memcache.Item{Key: k, Value: e.Value, Flags: b.flags(e.Value), Expiration: exp}
 	}
 	errs := b.each(ctx, len(items), func(i int) error {
-		return b.retry(func() error { return b.client.Set(&items[i]) })
+		return b.doWrite(ctx, "set", items[i].Key, true, func(c *memcache.Client) error { return c.Set(&items[i]) })
 	})
 	var failed []string
+	var partial error
 	for i, err := range errs {
 		switch {
 		case err == nil:
 		case refused(err):
 			failed = append(failed, entries[i].Key)
+		case errors.Is(err, cache.ErrPartialOutage):
+			failed = append(failed, entries[i].Key)
+			if partial == nil {
+				partial = opError("set", entries[i].Key, err)
+			}
 		default:
 			if ctxErr := ctx.Err(); ctxErr != nil && err == ctxErr {
 				return nil, err
@@ -881,7 +903,7 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 			return nil, opError("set", entries[i].Key, err)
 		}
 	}
-	return failed, nil
+	return failed, partial
 }
 
 // DeleteMany implements cache.ManyDeleter with one delete per key, several
@@ -907,7 +929,7 @@ func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, er
 	}
 	var deleted atomic.Int64
 	errs := b.each(ctx, len(wire), func(i int) error {
-		err := b.retry(func() error { return b.client.Delete(wire[i]) })
+		err := b.doWrite(ctx, "delete", wire[i], true, func(c *memcache.Client) error { return c.Delete(wire[i]) })
 		switch err {
 		case nil:
 			deleted.Add(1)
@@ -965,7 +987,10 @@ func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
-	err := b.client.Close()
+	var err error
+	for _, s := range b.servers {
+		err = errors.Join(err, s.client.Close())
+	}
 	b.mu.Lock()
 	conns := b.conns
 	b.conns = nil

@@ -774,6 +774,20 @@ func TestOpen(t *testing.T) {
 	if c.DefaultTimeout() != cache.Seconds(60) || c.KeyPrefix() != "app" {
 		t.Errorf("cache options not applied")
 	}
+	// The pool's breaker options apply: one failed ping marks each server
+	// down for a minute.
+	cp, err := backends.Open("memcached://127.0.0.1:1;127.0.0.1:2?server_failure_threshold=1&server_cool_down=1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := unwrapMemcached(t, cp)
+	bp.Ping(bg)
+	for _, st := range cp.Stats().Servers {
+		if st.Breaker != "open" || st.Opens != 1 || time.Until(st.OpenUntil) < 50*time.Second {
+			t.Errorf("server after one failure with server_failure_threshold=1&server_cool_down=1m: %+v", st)
+		}
+	}
+	cp.Close()
 	c0, err := backends.Open("memcached://")
 	if err != nil {
 		t.Fatal(err)
@@ -794,6 +808,11 @@ func TestOpen(t *testing.T) {
 		"memcached://user:pw@h:1",
 		"memcached://h:port",
 		"memcached://h%zz:1",
+		"memcached://h:1?server_cool_down=5s", // one server: no breaker of its own
+		"memcached://h:1?server_failure_threshold=2",
+		"memcached://h:1;h:2?server_cool_down=0",
+		"memcached://h:1;h:2?server_cool_down=-1s",
+		"memcached://h:1;h:2?server_failure_threshold=0",
 	} {
 		if c, err := backends.Open(bad); !errors.Is(err, cache.ErrInvalidOption) {
 			t.Errorf("Open(%q): %v, want ErrInvalidOption", bad, err)
@@ -806,11 +825,13 @@ func TestOpen(t *testing.T) {
 
 func TestNewOptions(t *testing.T) {
 	for name, o := range map[string]memcached.Options{
-		"negative idle":    {MaxIdleConns: -1},
-		"negative timeout": {Timeout: -1},
-		"bad selector":     {Selector: 7},
-		"duplicate":        {Servers: []string{"h:1", "h:01"}},
-		"bad server":       {Servers: []string{"h:x"}},
+		"negative idle":                     {MaxIdleConns: -1},
+		"negative timeout":                  {Timeout: -1},
+		"bad selector":                      {Selector: 7},
+		"duplicate":                         {Servers: []string{"h:1", "h:01"}},
+		"bad server":                        {Servers: []string{"h:x"}},
+		"negative server failure threshold": {ServerFailureThreshold: -1},
+		"negative server cool-down":         {ServerCoolDown: -time.Second},
 	} {
 		if _, err := memcached.New(o); !errors.Is(err, cache.ErrInvalidOption) {
 			t.Errorf("%s: %v, want ErrInvalidOption", name, err)

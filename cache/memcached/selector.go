@@ -29,7 +29,8 @@ const (
 	//
 	// pymemcache also takes a failing server out of the ring for a while
 	// (retry_attempts, dead_timeout); this selector does not, so while a
-	// server is down its keys fail rather than move.
+	// server is down its keys miss rather than move (see the package
+	// documentation, "Pools").
 	SelectorDjango Selector = iota
 	// SelectorGomemcache places keys as gomemcache's memcache.ServerList
 	// does: crc32 (IEEE) of the key modulo the number of servers, so keys
@@ -175,6 +176,9 @@ func (s *selector) pick(key string) int {
 // joined. Unlike memcache.ServerList it does not stop at the first error,
 // so that FlushAll and Ping reach every server.
 func (s *selector) Each(f func(net.Addr) error) error {
+	if len(s.nodes) == 1 { // a server's own client: the caller names it
+		return f(s.nodes[0].addr)
+	}
 	var errs []error
 	for i := range s.nodes {
 		if err := f(s.nodes[i].addr); err != nil {

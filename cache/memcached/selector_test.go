@@ -102,6 +102,7 @@ func TestSelectorMatchesPymemcache(t *testing.T) {
 		{"127.0.0.1:11211", "127.0.0.1:11212", "127.0.0.1:11213"},
 		{"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211", "cache-a.internal", "[::1]:11300"},
 		{"unix:/run/memcached/a.sock", "/run/memcached/b.sock", "localhost:11211"},
+		{"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211", "10.0.0.4:11211"},
 	}
 	keys := selectorKeys(400)
 	// The script builds HashClient's node names with pymemcache's own
@@ -118,13 +119,18 @@ for servers in req["servers"]:
     h = RendezvousHash()
     for n in names:
         h.add_node(n)
-    out.append({"names": names, "picks": [h.get_node(k) for k in req["keys"]]})
+    picks = [h.get_node(k) for k in req["keys"]]
+    # What HashClient does to a dead server: remove_node, and its keys
+    # go to the others.
+    h.remove_node(names[-1])
+    out.append({"names": names, "picks": picks, "without_last": [h.get_node(k) for k in req["keys"]]})
 json.dump(out, sys.stdout)
 `
 	in, _ := json.Marshal(map[string]any{"servers": serverLists, "keys": keys})
 	var got []struct {
-		Names []string
-		Picks []string
+		Names       []string
+		Picks       []string
+		WithoutLast []string `json:"without_last"`
 	}
 	if err := json.Unmarshal(runPython(t, python, script, in), &got); err != nil {
 		t.Fatal(err)
@@ -151,6 +157,87 @@ json.dump(out, sys.stdout)
 			t.Errorf("servers %q: keys went to %v only", servers, counts)
 		}
 		b.Close()
+		// pymemcache's ring without the last server (as HashClient
+		// leaves it while that server is dead) is this selector over the
+		// others.
+		b, err = New(Options{Servers: servers[:len(servers)-1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, k := range keys {
+			if pick := b.ServerFor(k); pick != got[i].WithoutLast[j] {
+				t.Errorf("servers %q without the last, key %q: picked %q, pymemcache %q", servers, k, pick, got[i].WithoutLast[j])
+				break
+			}
+		}
+		b.Close()
+	}
+}
+
+// TestKeyMovement measures the keys that change servers when a server is
+// added to or removed from a pool: with Django's rendezvous hashing about
+// 1/N (N the larger number of servers), and only to or from that server;
+// with gomemcache's crc32 modulo, most keys. The figures are in
+// BENCHMARKS.md ("memcached pools").
+func TestKeyMovement(t *testing.T) {
+	three := []string{"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"}
+	four := append(three[:3:3], "10.0.0.4:11211")
+	const n = 100000
+	keys := make([]string, n)
+	for i := range keys {
+		// Made keys as Django's {% cache %} writes them.
+		keys[i] = fmt.Sprintf(":1:template.cache.fragment%d.%032x", i%50, uint64(i)*0x9e3779b97f4a7c15)
+	}
+	moved := func(sel Selector, from, to []string) (frac float64, onlyNew bool) {
+		a, err := New(Options{Servers: from, Selector: sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := New(Options{Servers: to, Selector: sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		changed := 0
+		onlyNew = true
+		for _, k := range keys {
+			x, y := a.ServerFor(k), b.ServerFor(k)
+			if x != y {
+				changed++
+				// Adding: a key moves only to the new server; removing:
+				// only the removed server's keys move.
+				if y != "10.0.0.4:11211" && x != "10.0.0.4:11211" {
+					onlyNew = false
+				}
+			}
+		}
+		return float64(changed) / n, onlyNew
+	}
+	tests := []struct {
+		name     string
+		sel      Selector
+		from, to []string
+		want     float64 // expected fraction
+		tol      float64
+		onlyNew  bool
+	}{
+		{"django 3→4", SelectorDjango, three, four, 1.0 / 4, 0.015, true},
+		{"django 4→3", SelectorDjango, four, three, 1.0 / 4, 0.015, true},
+		{"gomemcache 3→4", SelectorGomemcache, three, four, 3.0 / 4, 0.015, false},
+		{"gomemcache 4→3", SelectorGomemcache, four, three, 3.0 / 4, 0.015, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frac, onlyNew := moved(tt.sel, tt.from, tt.to)
+			t.Logf("%s servers, %d keys: %.2f%% moved", tt.name, n, 100*frac)
+			if frac < tt.want-tt.tol || frac > tt.want+tt.tol {
+				t.Errorf("%.4f of the keys moved, want %.4f ± %.3f", frac, tt.want, tt.tol)
+			}
+			if tt.onlyNew && !onlyNew {
+				t.Error("keys moved between servers that were in both lists")
+			}
+		})
 	}
 }
 

@@ -32,6 +32,18 @@ import (
 //	                or 0: off (the default)
 //	local_max_bytes bound on the local copies' memory ("64MiB", the default);
 //	                only with local_ttl
+//	server_failure_threshold
+//	                Options.ServerFailureThreshold: consecutive failures that
+//	                mark one server of a pool down, from 1; default 3
+//	server_cool_down
+//	                Options.ServerCoolDown: how long a server marked down is
+//	                skipped before a probe ("5s", the default); pymemcache
+//	                calls its counterpart dead_timeout
+//
+// The two server_ options configure the breaker each server of a pool
+// (two servers or more) has; they are errors with a single server, which
+// the fail-open wrapper's breaker (failure_threshold, cool_down) covers.
+// The backend logs to the cache's logger (cache.URL.Logger).
 //
 // local_ttl trades freshness for round trips, with a plain bound: a value
 // another process (another Go process, Django, the CLI) changes or deletes
@@ -82,9 +94,22 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		cache.URLBool("django_values", &djangoValues),
 		cache.URLDuration("local_ttl", &localTTL),
 		cache.URLSize("local_max_bytes", &localMaxBytes),
+		cache.URLInt("server_failure_threshold", &opts.ServerFailureThreshold, 1, 1<<30),
+		cache.URLDuration("server_cool_down", &opts.ServerCoolDown),
 	); err != nil {
 		return nil, err
 	}
+	if u.Has("server_cool_down") && opts.ServerCoolDown == 0 {
+		return nil, u.OptionError("server_cool_down", `a positive duration such as "5s"`)
+	}
+	if len(opts.Servers) < 2 {
+		for _, name := range []string{"server_failure_threshold", "server_cool_down"} {
+			if u.Has(name) {
+				return nil, fmt.Errorf("%w: %s in a memcached cache URL with one server: it configures the breaker of each server of a pool (use failure_threshold and cool_down for the whole cache)", cache.ErrInvalidOption, name)
+			}
+		}
+	}
+	opts.Logger = u.Logger()
 	if u.Has("op_timeout") && opts.Timeout == 0 {
 		return nil, u.OptionError("op_timeout", "a positive duration")
 	}

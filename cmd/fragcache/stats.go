@@ -54,7 +54,12 @@ A backend's own lines, when it has the methods:
   fail-open wrapper (memcached:// and redis:// unless failopen=0): the
     circuit breaker's state and counters, then the wrapped backend
   redis: servers, database, and its DBSIZE (every key, whatever the prefix)
-  memcached: servers, and whether every server answers a ping
+  memcached: servers, whether every server answers a ping, then a line
+    per server: its breaker (a pool of two or more servers has one per
+    server: a failing server is marked down and only its keys miss), the
+    keys asked of it, failures, keys skipped while it was marked down,
+    writes it missed (replayed as deletes when it is back) and its last
+    error, this process only
   file: the directory, and the number and size of its cache files
   memory: entries and bytes (a memory:// cache is private to this process,
     so it is always empty here)
@@ -218,6 +223,9 @@ func describeOne(ctx context.Context, r *report, b cache.Backend) {
 		if s.LastError != "" {
 			r.line("breaker last error", "%s (at %s)", s.LastError, s.LastErrorAt.Format(time.RFC3339))
 		}
+		if s.Isolated != 0 {
+			r.line("breaker isolated", "%d (failures of some servers while others served: not counted against the breaker)", s.Isolated)
+		}
 	}
 	if rc, ok := b.(*redis.Backend); ok {
 		clients := rc.Clients()
@@ -243,6 +251,11 @@ func describeOne(ctx context.Context, r *report, b cache.Backend) {
 			r.fail("ping", err)
 		} else {
 			r.line("ping", "ok (every server answered)")
+		}
+	}
+	if sr, ok := b.(cache.ServerReporter); ok {
+		for _, s := range sr.ServerStats() {
+			r.line("server "+s.Server, "%s", serverLine(s))
 		}
 	}
 	if d, ok := b.(direr); ok {
@@ -295,6 +308,34 @@ func countCacheFiles(dir string) (n int, size int64, err error) {
 		}
 	}
 	return n, size, nil
+}
+
+// serverLine describes one server of a backend (cache.ServerStats).
+func serverLine(s cache.ServerStats) string {
+	var b strings.Builder
+	switch s.Breaker {
+	case "":
+		b.WriteString("no breaker of its own (one server: the fail-open wrapper's covers it)")
+	case "open":
+		fmt.Fprintf(&b, "marked down until %s (its keys miss)", s.OpenUntil.Format(time.RFC3339))
+	default:
+		fmt.Fprintf(&b, "breaker %s", s.Breaker)
+	}
+	fmt.Fprintf(&b, "; keys %d, failures %d, skipped %d, marked down %d times", s.Keys, s.Failures, s.ShortCircuited, s.Opens)
+	switch {
+	case s.Pending < 0:
+		b.WriteString("; missed too many writes to replay: flushed when back")
+	case s.Pending > 0:
+		fmt.Fprintf(&b, "; %d missed writes to replay when back", s.Pending)
+	}
+	if s.Replayed != 0 || s.Flushes != 0 {
+		fmt.Fprintf(&b, "; replayed %d, flushed %d times", s.Replayed, s.Flushes)
+	}
+	if s.LastError != "" {
+		fmt.Fprintf(&b, "; last error %s (at %s)", s.LastError, s.LastErrorAt.Format(time.RFC3339))
+	}
+	b.WriteString(" (this process only)")
+	return b.String()
 }
 
 // stampedeLine describes a cache's stampede protection and its counters.

@@ -6,7 +6,8 @@
 //
 // It shows every alias of the registry with its URL (passwords redacted),
 // its counters and hit rate, and the health of its backend (the circuit
-// breaker's state and failures, the latest errors); the {% cache %} tag's
+// breaker's state and failures, the latest errors) and, for a memcached
+// pool, of each of its servers; the {% cache %} tag's
 // counters and hit rate per fragment name; the page cache's counters; and
 // the latest invalidations by name. "?format=json" gives the same as JSON. The page
 // reads counters only: it costs the cache nothing. Like pprof, it tells
@@ -168,8 +169,13 @@ var page = template.Must(template.New("cache").Parse(`<!doctype html>
 </head><body>
 <h1>Caches</h1>
 <table><tr><th>alias</th><th>URL</th><th>backend</th><th>hits</th><th>misses</th><th>hit rate</th><th>sets</th><th>deletes</th><th>errors</th><th>breaker</th><th>backend failures</th><th>last error</th></tr>
-{{range .Caches}}<tr><td>{{.Alias}}</td><td>{{.URL}}</td><td>{{.Backend}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Sets}}</td><td>{{.Stats.Deletes}}</td><td>{{.Stats.Errors}}</td><td{{if eq .Stats.Backend.Breaker "open"}} class="bad"{{end}}>{{or .Stats.Backend.Breaker "none"}}</td><td>{{.Stats.Backend.Failures}} ({{.Stats.Backend.ShortCircuited}} skipped)</td><td>{{if .Stats.Backend.LastError}}{{.Stats.Backend.LastErrorAt.Format "15:04:05"}} {{.Stats.Backend.LastError}}{{end}}</td></tr>
+{{range .Caches}}<tr><td>{{.Alias}}</td><td>{{.URL}}</td><td>{{.Backend}}</td><td>{{.Stats.Hits}}</td><td>{{.Stats.Misses}}</td><td>{{.HitRate}}</td><td>{{.Stats.Sets}}</td><td>{{.Stats.Deletes}}</td><td>{{.Stats.Errors}}</td><td{{if eq .Stats.Backend.Breaker "open"}} class="bad"{{end}}>{{or .Stats.Backend.Breaker "none"}}</td><td>{{.Stats.Backend.Failures}} ({{.Stats.Backend.ShortCircuited}} skipped{{if .Stats.Backend.Isolated}}, {{.Stats.Backend.Isolated}} isolated to some servers{{end}})</td><td>{{if .Stats.Backend.LastError}}{{.Stats.Backend.LastErrorAt.Format "15:04:05"}} {{.Stats.Backend.LastError}}{{end}}</td></tr>
 {{end}}</table>
+{{$servers := false}}{{range .Caches}}{{if .Stats.Servers}}{{$servers = true}}{{end}}{{end}}
+{{if $servers}}<h1>Servers</h1>
+<table><tr><th>alias</th><th>server</th><th>breaker</th><th>keys</th><th>failures</th><th>skipped keys</th><th>marked down</th><th>missed writes</th><th>replayed</th><th>flushes</th><th>last error</th></tr>
+{{range $c := .Caches}}{{range .Stats.Servers}}<tr><td>{{$c.Alias}}</td><td>{{.Server}}</td><td{{if eq .Breaker "open"}} class="bad"{{end}}>{{if eq .Breaker "open"}}open until {{.OpenUntil.Format "15:04:05"}}{{else}}{{or .Breaker "none (one server)"}}{{end}}</td><td>{{.Keys}}</td><td>{{.Failures}}</td><td>{{.ShortCircuited}}</td><td>{{.Opens}}</td><td>{{if lt .Pending 0}}too many: flush when back{{else}}{{.Pending}}{{end}}</td><td>{{.Replayed}}</td><td>{{.Flushes}}</td><td>{{if .LastError}}{{.LastErrorAt.Format "15:04:05"}} {{.LastError}}{{end}}</td></tr>
+{{end}}{{end}}</table>{{end}}
 {{$near := false}}{{range .Caches}}{{if .Stats.Near.Mode}}{{$near = true}}{{end}}{{end}}
 {{if $near}}<h1>Near caches</h1>
 <table><tr><th>alias</th><th>mode</th><th>state</th><th>hits</th><th>misses</th><th>stale hits</th><th>invalidations</th><th>entries</th><th>bytes</th><th>max bytes</th><th>max staleness</th></tr>

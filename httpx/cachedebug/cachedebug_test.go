@@ -10,6 +10,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/memcached"
 	"github.com/fragcache/fragcache/httpx/cachedebug"
 	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/tags"
@@ -154,5 +155,38 @@ func TestHandlerStampede(t *testing.T) {
 	cachedebug.Handler(reg2).ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
 	if strings.Contains(rr.Body.String(), "Stampede protection") {
 		t.Error("a stampede table without stampede protection")
+	}
+}
+
+// TestHandlerServers checks the table of servers, on a memcached pool of
+// two servers that refuse connections.
+func TestHandlerServers(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{"default": "memory://", "pool": "memcached://127.0.0.1:1;127.0.0.1:2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	c, _ := reg.Cache("pool")
+	b, _ := cache.As[*memcached.Backend](c.Backend())
+	for range 3 {
+		b.Ping(context.Background())
+	}
+	h := cachedebug.Handler(reg)
+	rr := httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache", nil))
+	page := rr.Body.String()
+	for _, want := range []string{"<h1>Servers</h1>", `<td>pool</td><td>127.0.0.1:1</td><td class="bad">open until `, "<td>0</td><td>3</td><td>0</td><td>1</td>", "connection refused"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	rr = httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/debug/cache?format=json", nil))
+	var rep cachedebug.Report
+	if err := json.Unmarshal(rr.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Caches) != 2 || len(rep.Caches[0].Stats.Servers) != 0 || len(rep.Caches[1].Stats.Servers) != 2 || rep.Caches[1].Stats.Servers[1].Breaker != "open" {
+		t.Errorf("report %+v", rep.Caches)
 	}
 }

@@ -1,10 +1,11 @@
 // Package cachemetrics exports fragcache's counters to Prometheus (on
 // github.com/prometheus/client_golang) and to expvar: per cache alias
 // (hits, misses, sets, deletes, errors, the circuit breaker's state and
-// the backend's failures, the near cache's counters for backends with
-// one, labelled by its mode, and the stampede protection's counters for
-// caches with it or that used it), per {% cache %} fragment name, and per page
-// cache. It is a package of its own so that programs that do not import it
+// the backend's failures, each server's breaker and counters, labelled
+// server, for backends that report them (memcached), the near cache's
+// counters for backends with one, labelled by its mode, and the stampede
+// protection's counters for caches with it or that used it), per
+// {% cache %} fragment name, and per page cache. It is a package of its own so that programs that do not import it
 // do not link the Prometheus client.
 //
 //	prometheus.MustRegister(cachemetrics.NewCollector(reg,
@@ -54,7 +55,16 @@ var (
 	breakerOpen     = desc("cache_breaker_open", "1 while the circuit breaker skips the backend (open or half-open), else 0.", "alias")
 	backendFailures = desc("cache_backend_failures_total", "Backend operations that failed, timeouts included.", "alias")
 	shortCircuited  = desc("cache_short_circuited_total", "Calls the open breaker answered without the backend.", "alias")
-	nearOps         = map[string]*prometheus.Desc{
+	isolated        = desc("cache_isolated_failures_total", "Calls that failed at some of the backend's servers while others served (not counted against the breaker).", "alias")
+	serverOps       = map[string]*prometheus.Desc{
+		"keys":     desc("server_keys_total", "Keys asked of or written to one server of a backend.", "alias", "server"),
+		"failures": desc("server_failures_total", "Operations that failed at one server, timeouts included.", "alias", "server"),
+		"skipped":  desc("server_short_circuited_total", "Keys skipped while their server was marked down.", "alias", "server"),
+		"opens":    desc("server_marked_down_total", "Times a server was marked down by its own breaker.", "alias", "server"),
+		"replayed": desc("server_replayed_writes_total", "Missed writes replayed as deletes on a server back from an outage.", "alias", "server"),
+	}
+	serverDown = desc("server_breaker_open", "1 while a server's own breaker skips it (open or half-open), else 0; only servers of a pool.", "alias", "server")
+	nearOps    = map[string]*prometheus.Desc{
 		"hits":          desc("near_hits_total", "Lookups the near cache (copies in process memory) answered.", "alias", "mode"),
 		"misses":        desc("near_misses_total", "Lookups the near cache passed to the server.", "alias", "mode"),
 		"stale":         desc("near_stale_hits_total", "Near-cache hits served while the backend was unreachable.", "alias", "mode"),
@@ -109,7 +119,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range []map[string]*prometheus.Desc{cacheOps, nearOps, stampedeOps, fragmentOps, pageOps} {
+	for _, m := range []map[string]*prometheus.Desc{cacheOps, nearOps, stampedeOps, fragmentOps, pageOps, serverOps} {
 		for _, d := range m {
 			ch <- d
 		}
@@ -117,6 +127,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- breakerOpen
 	ch <- backendFailures
 	ch <- shortCircuited
+	ch <- isolated
+	ch <- serverDown
 	ch <- nearEntries
 	ch <- nearBytes
 	ch <- nearMaxBytes
@@ -145,6 +157,24 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(breakerOpen, prometheus.GaugeValue, open, cr.Alias)
 			counter(backendFailures, s.Backend.Failures, cr.Alias)
 			counter(shortCircuited, s.Backend.ShortCircuited, cr.Alias)
+			counter(isolated, s.Backend.Isolated, cr.Alias)
+		}
+		for _, sv := range s.Servers {
+			sc := func(d *prometheus.Desc, v uint64) {
+				ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), cr.Alias, sv.Server)
+			}
+			sc(serverOps["keys"], sv.Keys)
+			sc(serverOps["failures"], sv.Failures)
+			sc(serverOps["skipped"], sv.ShortCircuited)
+			sc(serverOps["opens"], sv.Opens)
+			sc(serverOps["replayed"], sv.Replayed)
+			if sv.Breaker != "" {
+				down := 0.0
+				if sv.Breaker != "closed" {
+					down = 1
+				}
+				ch <- prometheus.MustNewConstMetric(serverDown, prometheus.GaugeValue, down, cr.Alias, sv.Server)
+			}
 		}
 		if n := s.Near; n.Mode != "" {
 			nc := func(d *prometheus.Desc, v uint64) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/memcached"
 	"github.com/fragcache/fragcache/httpx/cachedebug"
 	"github.com/fragcache/fragcache/httpx/cachemetrics"
 	"github.com/fragcache/fragcache/httpx/pagecache"
@@ -186,5 +187,45 @@ fragcache_stampede_wait_seconds_total{alias="guarded"} 0
 		if n, err := testutil.GatherAndCount(pr, "fragcache_stampede_"+name+"_total"); err != nil || n != 1 {
 			t.Errorf("fragcache_stampede_%s_total: %d series, %v; want 1 (guarded only)", name, n, err)
 		}
+	}
+}
+
+// TestCollectorServers checks each server's metrics, on a memcached pool
+// of two servers that refuse connections (marked down after three failed
+// pings each).
+func TestCollectorServers(t *testing.T) {
+	reg, err := backends.OpenRegistry(map[string]string{"pool": "memcached://127.0.0.1:1;127.0.0.1:2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	c, _ := reg.Cache("pool")
+	b, _ := cache.As[*memcached.Backend](c.Backend())
+	for range 3 {
+		if err := b.Ping(context.Background()); err == nil {
+			t.Fatal("ping of closed ports succeeded")
+		}
+	}
+	pr := prometheus.NewPedanticRegistry()
+	if err := pr.Register(cachemetrics.NewCollector(reg)); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP fragcache_server_breaker_open 1 while a server's own breaker skips it (open or half-open), else 0; only servers of a pool.
+# TYPE fragcache_server_breaker_open gauge
+fragcache_server_breaker_open{alias="pool",server="127.0.0.1:1"} 1
+fragcache_server_breaker_open{alias="pool",server="127.0.0.1:2"} 1
+# HELP fragcache_server_failures_total Operations that failed at one server, timeouts included.
+# TYPE fragcache_server_failures_total counter
+fragcache_server_failures_total{alias="pool",server="127.0.0.1:1"} 3
+fragcache_server_failures_total{alias="pool",server="127.0.0.1:2"} 3
+# HELP fragcache_server_marked_down_total Times a server was marked down by its own breaker.
+# TYPE fragcache_server_marked_down_total counter
+fragcache_server_marked_down_total{alias="pool",server="127.0.0.1:1"} 1
+fragcache_server_marked_down_total{alias="pool",server="127.0.0.1:2"} 1
+`
+	if err := testutil.GatherAndCompare(pr, strings.NewReader(want),
+		"fragcache_server_breaker_open", "fragcache_server_failures_total", "fragcache_server_marked_down_total"); err != nil {
+		t.Error(err)
 	}
 }
