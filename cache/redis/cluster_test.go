@@ -14,6 +14,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/cache/redis"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
@@ -94,6 +95,13 @@ func TestCluster(t *testing.T) {
 
 	t.Run("Conformance", func(t *testing.T) {
 		conformance(t, func(t testing.TB, opts ...cache.Option) *cache.Cache { return openHA(t, url, opts...) })
+	})
+	t.Run("TLSAttempted", func(t *testing.T) {
+		// rediss+cluster:// speaks TLS: the plain-text nodes fail it.
+		c := openHA(t, "rediss+cluster://"+strings.Join(cl.Addrs[:3], ";")+"?read_timeout=300ms&max_retries=0&op_timeout=500ms")
+		if _, _, err := c.Get(bg, "k"); err == nil {
+			t.Error("rediss+cluster:// talked to plain-text nodes")
+		}
 	})
 	t.Run("CrossSlot", func(t *testing.T) { testClusterCrossSlot(t, cl, url) })
 	t.Run("GetManyOnePipelinePerMaster", func(t *testing.T) { testClusterGetManyPerMaster(t, cl, url) })
@@ -223,6 +231,7 @@ type pipelineCounter struct {
 	mu    sync.Mutex
 	n     map[string]int
 	inner map[string]int // commands per node
+	delay atomic.Int64   // nanoseconds each pipeline is held before it is sent
 }
 
 func (p *pipelineCounter) hook(addr string) goredis.Hook { return &nodeHook{p, addr} }
@@ -240,6 +249,7 @@ func (h *nodeHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 		h.p.n[h.addr]++
 		h.p.inner[h.addr] += len(cmds)
 		h.p.mu.Unlock()
+		time.Sleep(time.Duration(h.p.delay.Load()))
 		return next(ctx, cmds)
 	}
 }
@@ -247,8 +257,8 @@ func (h *nodeHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 // testClusterGetManyPerMaster checks that GetMany of 20 keys over 3
 // masters sends one pipeline to each master (a hook on every node client
 // counts them; each master's INFO commandstats counts the GETs it got),
-// concurrently: the whole call takes less than two sequential round trips
-// to the masters would.
+// concurrently: with each pipeline held 100ms before it is sent, the call
+// takes about 100ms, not the 300ms of one master after the other.
 func testClusterGetManyPerMaster(t *testing.T, cl *testserver.Cluster, url string) {
 	c := openHA(t, url)
 	rb := c.Backend().(*redis.Backend)
@@ -296,6 +306,18 @@ func testClusterGetManyPerMaster(t *testing.T, cl *testserver.Cluster, url strin
 	if len(want) != 3 {
 		t.Errorf("20 keys on %d masters, want 3", len(want))
 	}
+	const hold = 100 * time.Millisecond
+	pc.delay.Store(int64(hold))
+	start := time.Now()
+	got, err = c.GetMany(bg, keys)
+	took := time.Since(start)
+	pc.delay.Store(0)
+	if err != nil || len(got) != 20 {
+		t.Fatalf("GetMany with held pipelines: %d values, %v", len(got), err)
+	}
+	if took >= 2*hold {
+		t.Errorf("GetMany over 3 masters, each pipeline held %v, took %v: the pipelines are not sent concurrently", hold, took)
+	}
 }
 
 // testClusterFailover kills a master under load through the fail-open
@@ -324,6 +346,12 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 	if _, err := c.SetMany(bg, vals, cache.Forever); err != nil {
 		t.Fatal(err)
 	}
+	// With Redis's default (yes) every node refuses every key from when
+	// the master is marked failed to the end of the failover; with no,
+	// the other masters' keys keep hitting, which this test checks.
+	for _, n := range cl.Nodes {
+		must(t, direct(t, n.Addr, 0, "").ConfigSet(bg, "cluster-require-full-coverage", "no").Err())
+	}
 	// Let the replicas catch up with the writes (WAIT on each master).
 	for _, m := range cl.Masters() {
 		cm := goredis.NewClient(&goredis.Options{Addr: m.Addr})
@@ -334,7 +362,8 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 	var (
 		stop             atomic.Bool
 		errs, gets, hits atomic.Int64
-		victimHitAfterAt atomic.Int64 // unix ns of the first victim hit after the kill
+		victimHitAfterAt atomic.Int64 // unix ns of the first victim hit after a miss after the kill
+		victimMissed     atomic.Bool  // a victim key missed after the kill
 		killedAt         atomic.Int64
 		otherMissesAfter atomic.Int64
 		otherGetsDuring  atomic.Int64
@@ -364,7 +393,9 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 						if !ok {
 							otherMissesAfter.Add(1)
 						}
-					} else if ok {
+					} else if !ok {
+						victimMissed.Store(true)
+					} else if victimMissed.Load() {
 						victimHitAfterAt.CompareAndSwap(0, time.Now().UnixNano())
 					}
 				}
@@ -373,8 +404,9 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 		}()
 	}
 	time.Sleep(300 * time.Millisecond)
-	killedAt.Store(time.Now().UnixNano())
+	kill := time.Now()
 	victim.Stop()
+	killedAt.Store(kill.UnixNano())
 	// The cluster's own failover: when a replica reports itself master.
 	var promoted time.Duration
 	deadline := time.Now().Add(30 * time.Second)
@@ -399,6 +431,15 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 	t.Logf("killed master %s: a replica took over after %v (cluster-node-timeout %v), its keys hit again after %v (%v later); %d gets, %d hits; other masters' keys: %d misses of %d gets after the kill",
 		victim.Addr, promoted.Round(time.Millisecond), testserver.ClusterNodeTimeout, resumed.Round(time.Millisecond), (resumed - promoted).Round(time.Millisecond),
 		gets.Load(), hits.Load(), otherMissesAfter.Load(), otherGetsDuring.Load())
+	// The failures became misses, and were counted.
+	if br, ok := c.Backend().(failopen.Breaker); !ok || br.Stats().Failures == 0 {
+		t.Errorf("no failures counted by the fail-open wrapper (%T)", c.Backend())
+	}
+	// One breaker guards the whole cluster, but the other masters'
+	// successes keep it closed.
+	if m, n := otherMissesAfter.Load(), otherGetsDuring.Load(); n == 0 || m*4 > n {
+		t.Errorf("other masters' keys: %d misses of %d gets after the kill, want under a quarter", m, n)
+	}
 	// The goal is the cluster's failover time + 1s; the bound leaves
 	// room for a loaded CI machine.
 	if limit := promoted + 3*time.Second; resumed > limit {

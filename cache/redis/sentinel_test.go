@@ -10,6 +10,7 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/failopen"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
 
@@ -134,6 +135,10 @@ func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 	resumed := time.Duration(hitAt.Load() - killedAt.Load())
 	if errs.Load() != 0 {
 		t.Errorf("%d of %d gets returned errors (fail-open must turn them into misses)", errs.Load(), gets.Load())
+	}
+	// The failures became misses, and were counted.
+	if br, ok := c.Backend().(failopen.Breaker); !ok || br.Stats().Failures == 0 {
+		t.Errorf("no failures counted by the fail-open wrapper (%T)", c.Backend())
 	}
 	t.Logf("killed master %s: sentinels switched after %v (down-after %v), hits resumed after %v (%v later); %d gets",
 		victim.Addr, promoted.Round(time.Millisecond), testserver.SentinelDownAfter, resumed.Round(time.Millisecond), (resumed - promoted).Round(time.Millisecond), gets.Load())
