@@ -63,7 +63,9 @@ func TestSentinel(t *testing.T) {
 
 // testSentinelFailover kills the master under load through the fail-open
 // wrapper: no call returns an error, and hits resume once the sentinels
-// have promoted the replica, without reopening the cache.
+// have promoted the replica, without reopening the cache; a cache with
+// replica_reads=1 keeps reading from the replica, before and after its
+// promotion.
 func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 	c, err := backends.Open(url + "&cool_down=200ms&op_timeout=200ms")
 	if err != nil {
@@ -82,13 +84,41 @@ func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 	}
 	victim := st.Master()
 	direct(t, victim.Addr, 0, "").Do(bg, "WAIT", 1, 2000)
+	// A cache reading from the replica, through the same failover.
+	cr, err := backends.Open(url + "&replica_reads=1&cool_down=200ms&op_timeout=200ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
 
 	var (
-		stop            atomic.Bool
-		errs, gets      atomic.Int64
-		killedAt, hitAt atomic.Int64
-		wg              sync.WaitGroup
+		stop                atomic.Bool
+		errs, gets          atomic.Int64
+		killedAt, hitAt     atomic.Int64
+		rGets, rHits, rLate atomic.Int64 // replica reads: gets and hits after the kill, hits after the switch
+		switched            atomic.Bool
+		wg                  sync.WaitGroup
 	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			_, ok, err := cr.Get(bg, keys[i%len(keys)])
+			if err != nil {
+				errs.Add(1)
+			}
+			if killedAt.Load() != 0 {
+				rGets.Add(1)
+				if ok {
+					rHits.Add(1)
+					if switched.Load() {
+						rLate.Add(1)
+					}
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	for w := range 4 {
 		wg.Add(1)
 		go func() {
@@ -120,9 +150,10 @@ func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 			if a, err := st.MasterAddr(); err == nil && a != victim.Addr {
 				promoted = time.Duration(time.Now().UnixNano() - killedAt.Load())
 				hitAt.Store(0) // count only hits after the sentinels switched
+				switched.Store(true)
 			}
 		}
-		if promoted != 0 && hitAt.Load() != 0 {
+		if promoted != 0 && hitAt.Load() != 0 && rLate.Load() > 0 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -140,8 +171,11 @@ func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 	if br, ok := c.Backend().(failopen.Breaker); !ok || br.Stats().Failures == 0 {
 		t.Errorf("no failures counted by the fail-open wrapper (%T)", c.Backend())
 	}
-	t.Logf("killed master %s: sentinels switched after %v (down-after %v), hits resumed after %v (%v later); %d gets",
-		victim.Addr, promoted.Round(time.Millisecond), testserver.SentinelDownAfter, resumed.Round(time.Millisecond), (resumed - promoted).Round(time.Millisecond), gets.Load())
+	t.Logf("killed master %s: sentinels switched after %v (down-after %v), hits resumed after %v (%v later); %d gets; with replica_reads=1: %d hits of %d gets after the kill",
+		victim.Addr, promoted.Round(time.Millisecond), testserver.SentinelDownAfter, resumed.Round(time.Millisecond), (resumed - promoted).Round(time.Millisecond), gets.Load(), rHits.Load(), rGets.Load())
+	if rLate.Load() == 0 {
+		t.Error("replica_reads=1: no hit after the failover")
+	}
 	if limit := promoted + 3*time.Second; resumed > limit {
 		t.Errorf("hits resumed %v after the kill, %v after the failover, want under %v", resumed, resumed-promoted, limit)
 	}
