@@ -6,6 +6,8 @@
 //	dummy://
 //	memcached://host:11211;host2:11211?op_timeout=500ms&max_idle_conns=64&selector=django&hash_long_keys=0&text_flags=0&server_failure_threshold=3&server_cool_down=5s
 //	redis://[[user]:password@]host:6379[/db][;replica:6379…]?dial_timeout=1s&pool_size=20   (rediss:// for TLS)
+//	redis+cluster://[[user]:password@]h1:7000;h2:7001;h3:7002?pool_size=20                   (rediss+cluster:// for TLS)
+//	redis+sentinel://[[user]:password@]s1:26379;s2:26379;s3:26379[/db]?master=NAME&replica_reads=1
 //
 // sqlite:///abs/path/file.db?table=my_cache_table is in package cache/db,
 // which a program imports to use it (db.With(Schemes()), db.OpenRegistry),
@@ -45,6 +47,10 @@ func Schemes() cache.Schemes {
 		"memcached": failopen.Opener(memcached.Open),
 		"redis":     failopen.Opener(redis.Open),
 		"rediss":    failopen.Opener(redis.Open),
+
+		"redis+cluster":  failopen.Opener(redis.Open),
+		"rediss+cluster": failopen.Opener(redis.Open),
+		"redis+sentinel": failopen.Opener(redis.Open),
 	}
 }
 

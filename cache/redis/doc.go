@@ -81,6 +81,58 @@
 // random, as Django's RedisCacheClient does. Replication is Redis's business:
 // a read right after a write may miss on a lagging replica.
 //
+// # Redis Cluster
+//
+// With Options.Cluster (URL redis+cluster://h1:7000;h2:7001;h3:7002, or
+// rediss+cluster:// for TLS) the servers are seed nodes of a Redis
+// Cluster, reached through go-redis's ClusterClient, which learns the
+// slot map from them and sends each command to the master owning its
+// key's slot. Every operation keeps its single-server semantics:
+//
+//   - Single-key commands (Get, Set, Add, Delete, Has, Touch, Incr, leases,
+//     index sets) are the same commands, sent to the key's master.
+//   - GetMany, SetMany and DeleteMany send one GET, SET k v EX t or DEL
+//     per key in a go-redis cluster pipeline: one pipeline per master
+//     involved, all concurrently, so the call costs about one round trip
+//     (MGET, MSET and DEL of several keys fail across slots). SetMany is
+//     then not one transaction: every SET is sent, and an error reports
+//     the first that failed.
+//   - Clear runs FLUSHDB on every master, concurrently; DeletePattern and
+//     DeletePrefix (and so name-wide invalidations) SCAN every master in
+//     turn and delete what matches.
+//   - The database must be 0 (a Cluster has no other), and the near cache
+//     is refused: go-redis's client-side caching serves one server's
+//     connections only.
+//   - A key's side keys, its lease "{K}:lease" and freshness "{K}:fresh"
+//     (cache.SideKey), are hash-tagged by the key: Redis hashes only the
+//     part between the braces, K, so they live in K's slot, on K's
+//     master, and move with it. (A made key holding a tag of its own,
+//     "{…}", keeps its side keys without braces, hashed by the same tag.)
+//
+// go-redis reloads its slot map on MOVED and ASK replies and otherwise
+// once a minute; this backend also asks for a reload (run in the
+// background, coalesced) whenever a command fails, so that when a master
+// dies its keys hit again within a few hundred milliseconds of a replica
+// taking over, without a restart. Until then they fail, which the
+// fail-open wrapper turns into misses. With the Cluster's default
+// cluster-require-full-coverage yes, every node refuses commands from when
+// the master is marked failed until the failover ends.
+//
+// # Redis Sentinel
+//
+// With Options.Sentinel (URL
+// redis+sentinel://s1:26379;s2:26379;s3:26379[/db]?master=NAME) the
+// servers are sentinels (port 26379 by default) and commands go to the
+// master they name, through go-redis's failover client, which asks them
+// again when the master changes (it subscribes to their switch-master
+// announcements and drops the old master's connections). With
+// SentinelOptions.ReplicaReads (replica_reads=1) reads go to a replica
+// through a second failover client reading from replicas only (the
+// master when none is up), as Django's multi-server cache reads from
+// replicas. The near cache is refused. Credentials in the URL's user part
+// are the data servers'; sentinel_username and sentinel_password are the
+// sentinels'.
+//
 // # Near cache
 //
 // With Options.Near (URL near_cache=1, with near_max_bytes and
@@ -148,7 +200,8 @@
 //
 // # URLs
 //
-// Open is the cache.Opener for redis:// and rediss:// (TLS) URLs; see Open.
+// Open is the cache.Opener for redis:// and rediss:// (TLS) URLs, and for
+// redis+cluster://, rediss+cluster:// and redis+sentinel:// ones; see Open.
 //
 // # go-redis's own log lines
 //

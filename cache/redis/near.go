@@ -346,7 +346,7 @@ func indexCRLF(b []byte) int {
 
 // learnExpiry records when a value just fetched into the near cache
 // expires (PTTL), so that its copy is not served past it.
-func (n *nearCache) learnExpiry(ctx context.Context, c *goredis.Client, key string) {
+func (n *nearCache) learnExpiry(ctx context.Context, c goredis.Cmdable, key string) {
 	ms, err := c.PTTL(ctx, key).Result()
 	switch {
 	case err != nil:

@@ -16,7 +16,6 @@ import (
 
 	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/cache/backends"
-	"github.com/fragcache/fragcache/cache/cachetest"
 	"github.com/fragcache/fragcache/cache/redis"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
@@ -50,20 +49,8 @@ func get(t testing.TB, c *cache.Cache, key string) string {
 
 func TestNearConformance(t *testing.T) {
 	srv := testserver.Redis(t)
-	cachetest.Run(t, cachetest.Harness{
-		New: func(t testing.TB, _ func() time.Time, opts ...cache.Option) *cache.Cache {
-			c := open(t, "redis://"+srv.Addr+"/0?near_cache=1", opts...)
-			if err := c.Clear(bg); err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-		Granularity: time.Second,
-		AtomicIncr:  true,
-		AtomicAdd:   true,
-		Leases:      true,
-		Indexes:     true,
-		Semantics:   cachetest.DjangoRedis,
+	conformance(t, func(t testing.TB, opts ...cache.Option) *cache.Cache {
+		return open(t, "redis://"+srv.Addr+"/0?near_cache=1", opts...)
 	})
 }
 

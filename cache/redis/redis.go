@@ -106,16 +106,48 @@ type Options struct {
 	// Logger receives the backend's own messages (the near cache's
 	// state). nil means slog.Default().
 	Logger *slog.Logger
+	// Cluster makes Addrs the seed nodes of a Redis Cluster, reached
+	// through go-redis's ClusterClient (see the package documentation,
+	// "Redis Cluster"). DB must be 0, Near nil and Sentinel nil.
+	Cluster bool
+	// Sentinel, if not nil, makes Addrs the addresses of Redis Sentinels
+	// (the port defaults to 26379) that name the master, reached through
+	// go-redis's failover client (see the package documentation, "Redis
+	// Sentinel"). Near must be nil.
+	Sentinel *SentinelOptions
 }
+
+// SentinelOptions configures a Backend over a master found through Redis
+// Sentinel (Options.Sentinel).
+type SentinelOptions struct {
+	// MasterName is the name the sentinels monitor the master under
+	// ("sentinel monitor NAME …"). Required.
+	MasterName string
+	// ReplicaReads sends reads (Get, GetMany, Has) to a replica the
+	// sentinels list, chosen at random per connection (the master when
+	// none is up), as Django's multi-server Redis cache reads from
+	// replicas; writes go to the master. A read right after a write may
+	// miss on a lagging replica.
+	ReplicaReads bool
+	// Username and Password authenticate on the sentinels (not on the
+	// data servers, which take Options.Username and Options.Password).
+	Username, Password string
+}
+
+// DefaultSentinelPort is the port of a sentinel address given without one.
+const DefaultSentinelPort = "26379"
 
 // Backend is the Redis backend. It implements cache.Backend and the
 // optional cache.ManyGetter, cache.ManySetter, cache.ManyDeleter,
 // cache.Incrementer and cache.Leaser. It is safe for concurrent use.
 type Backend struct {
 	// clients[0] takes writes; reads go to clients[0] if it is alone,
-	// otherwise to clients[1:].
-	clients   []*goredis.Client
-	names     []string // server addresses for messages
+	// otherwise to clients[1:]. Over a Cluster, clients holds the one
+	// *goredis.ClusterClient, also in cluster; otherwise each is a
+	// *goredis.Client (a failover client over Sentinel).
+	clients   []goredis.UniversalClient
+	cluster   *goredis.ClusterClient // nil unless Options.Cluster
+	names     []string               // server addresses for messages
 	opTimeout time.Duration
 	scanCount int
 	django    bool       // Options.DjangoValues
@@ -173,14 +205,11 @@ elseif redis.call('ttl', KEYS[1]) >= 0 then redis.call('expire', KEYS[1], secs, 
 return 1`
 )
 
-// New returns a Backend over the servers opts names. It does not connect:
-// connections are made by the first operations, so New succeeds while the
-// servers are down.
+// New returns a Backend over the servers opts names: one server and its
+// replicas, a Redis Cluster (Options.Cluster) or a master found through
+// Redis Sentinel (Options.Sentinel). It does not connect: connections are
+// made by the first operations, so New succeeds while the servers are down.
 func New(opts Options) (*Backend, error) {
-	addrs := opts.Addrs
-	if len(addrs) == 0 {
-		addrs = []string{"127.0.0.1:6379"}
-	}
 	if opts.DB < 0 {
 		return nil, fmt.Errorf("%w: redis: negative database number %d", cache.ErrInvalidOption, opts.DB)
 	}
@@ -190,6 +219,24 @@ func New(opts Options) (*Backend, error) {
 	if opts.ScanCount < 0 {
 		return nil, fmt.Errorf("%w: redis: negative scan count %d", cache.ErrInvalidOption, opts.ScanCount)
 	}
+	if err := opts.checkMode(); err != nil {
+		return nil, err
+	}
+	defPort := "6379"
+	if opts.Sentinel != nil {
+		defPort = DefaultSentinelPort
+	}
+	addrs := make([]string, 0, len(opts.Addrs))
+	for _, a := range opts.Addrs {
+		addr, err := normalizeAddr(a, defPort)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, addr)
+	}
+	if len(addrs) == 0 {
+		addrs = []string{joinHostPort("127.0.0.1", defPort)}
+	}
 	if opts.Near != nil {
 		near := *opts.Near
 		if err := near.check(opts.DB); err != nil {
@@ -197,12 +244,15 @@ func New(opts Options) (*Backend, error) {
 		}
 		opts.Near = &near
 	}
-	cos := make([]*goredis.Options, len(addrs))
-	for i, a := range addrs {
-		addr, err := normalizeAddr(a)
-		if err != nil {
-			return nil, err
+	if opts.Cluster || opts.Sentinel != nil {
+		var tc *tls.Config
+		if opts.TLSConfig != nil {
+			tc = opts.TLSConfig.Clone()
 		}
+		return newHABackend(addrs, &goredis.Options{Username: opts.Username, Password: opts.Password, DB: opts.DB, TLSConfig: tc}, opts), nil
+	}
+	cos := make([]*goredis.Options, len(addrs))
+	for i, addr := range addrs {
 		cos[i] = &goredis.Options{
 			Addr:     addr,
 			Username: opts.Username,
@@ -214,6 +264,31 @@ func New(opts Options) (*Backend, error) {
 		}
 	}
 	return newBackend(cos, opts), nil
+}
+
+// checkMode checks what Cluster and Sentinel require of the other options.
+func (opts *Options) checkMode() error {
+	what := ""
+	switch {
+	case opts.Cluster && opts.Sentinel != nil:
+		return fmt.Errorf("%w: redis: Cluster and Sentinel are exclusive", cache.ErrInvalidOption)
+	case opts.Cluster:
+		what = "Redis Cluster"
+		if opts.DB != 0 {
+			return fmt.Errorf("%w: redis: database %d on Redis Cluster, which has only database 0", cache.ErrInvalidOption, opts.DB)
+		}
+	case opts.Sentinel != nil:
+		what = "Redis Sentinel"
+		if opts.Sentinel.MasterName == "" {
+			return fmt.Errorf("%w: redis: Sentinel without a master name (master=NAME)", cache.ErrInvalidOption)
+		}
+	default:
+		return nil
+	}
+	if opts.Near != nil {
+		return fmt.Errorf("%w: redis: the near cache (near_cache=1) is not available over %s: go-redis's client-side caching serves one server's connections only", cache.ErrInvalidOption, what)
+	}
+	return nil
 }
 
 // NewWithClients returns a Backend over clients made by the caller: writes
@@ -230,53 +305,77 @@ func NewWithClients(primary *goredis.Client, replicas ...*goredis.Client) (*Back
 			return nil, fmt.Errorf("%w: redis: client %d is nil", cache.ErrInvalidOption, i)
 		}
 	}
-	b := &Backend{
-		clients:   clients,
+	b := newScripts(&Backend{
+		clients:   make([]goredis.UniversalClient, len(clients)),
 		names:     make([]string, len(clients)),
 		scanCount: DefaultScanCount,
-		incr:      goredis.NewScript(incrScript),
-		touch:     goredis.NewScript(persistScript),
-		release:   goredis.NewScript(releaseScript),
-		index:     goredis.NewScript(indexAddScript),
-		members:   goredis.NewScript(membersScript),
-	}
+	})
 	for i, c := range clients {
+		b.clients[i] = c
 		b.names[i] = c.Options().Addr
 	}
 	return b, nil
 }
 
-// newBackend makes the clients from per-server go-redis options, filling in
-// what opts says and the package defaults. opts.Near has been checked.
-func newBackend(cos []*goredis.Options, opts Options) *Backend {
-	b := &Backend{
-		clients:   make([]*goredis.Client, len(cos)),
-		names:     make([]string, len(cos)),
+// newScripts sets b's Lua scripts and returns b.
+func newScripts(b *Backend) *Backend {
+	b.incr = goredis.NewScript(incrScript)
+	b.touch = goredis.NewScript(persistScript)
+	b.release = goredis.NewScript(releaseScript)
+	b.index = goredis.NewScript(indexAddScript)
+	b.members = goredis.NewScript(membersScript)
+	return b
+}
+
+// newBase returns a Backend without clients, with what opts says of the
+// rest.
+func (opts *Options) newBase() *Backend {
+	b := newScripts(&Backend{
 		opTimeout: opts.OpTimeout,
 		scanCount: opts.ScanCount,
 		django:    opts.DjangoValues,
-		incr:      goredis.NewScript(incrScript),
-		touch:     goredis.NewScript(persistScript),
-		release:   goredis.NewScript(releaseScript),
-		index:     goredis.NewScript(indexAddScript),
-		members:   goredis.NewScript(membersScript),
-	}
+	})
 	if b.scanCount == 0 {
 		b.scanCount = DefaultScanCount
 	}
+	return b
+}
+
+// settings are the connection settings Options gives every client, with
+// the package's defaults filled in.
+type settings struct {
+	dial, read, write time.Duration
+	poolSize          int
+	retries           int
+}
+
+func (opts *Options) settings() settings {
+	s := settings{
+		dial:     orDefault(opts.DialTimeout, DefaultDialTimeout),
+		read:     orDefault(opts.ReadTimeout, DefaultReadTimeout),
+		write:    orDefault(opts.WriteTimeout, DefaultWriteTimeout),
+		poolSize: opts.PoolSize,
+		retries:  opts.MaxRetries,
+	}
+	switch {
+	case opts.MaxRetries == 0:
+		s.retries = DefaultMaxRetries
+	case opts.MaxRetries < 0:
+		s.retries = -1
+	}
+	return s
+}
+
+// newBackend makes the clients from per-server go-redis options, filling in
+// what opts says and the package defaults. opts.Near has been checked.
+func newBackend(cos []*goredis.Options, opts Options) *Backend {
+	b := opts.newBase()
+	b.clients = make([]goredis.UniversalClient, len(cos))
+	b.names = make([]string, len(cos))
+	set := opts.settings()
 	for _, co := range cos {
-		co.DialTimeout = orDefault(opts.DialTimeout, DefaultDialTimeout)
-		co.ReadTimeout = orDefault(opts.ReadTimeout, DefaultReadTimeout)
-		co.WriteTimeout = orDefault(opts.WriteTimeout, DefaultWriteTimeout)
-		co.PoolSize = opts.PoolSize
-		switch {
-		case opts.MaxRetries == 0:
-			co.MaxRetries = DefaultMaxRetries
-		case opts.MaxRetries < 0:
-			co.MaxRetries = -1
-		default:
-			co.MaxRetries = opts.MaxRetries
-		}
+		co.DialTimeout, co.ReadTimeout, co.WriteTimeout = set.dial, set.read, set.write
+		co.PoolSize, co.MaxRetries = set.poolSize, set.retries
 		// One dial attempt per command: go-redis would otherwise retry a
 		// refused connection five times, 100 ms apart.
 		co.DialerRetries = 1
@@ -291,14 +390,71 @@ func newBackend(cos []*goredis.Options, opts Options) *Backend {
 		}
 		b.near = newNearCache(*opts.Near, readers, opts.Logger)
 	}
+	plain := make([]*goredis.Client, len(cos))
 	for i, co := range cos {
-		b.clients[i] = goredis.NewClient(co)
+		plain[i] = goredis.NewClient(co)
+		b.clients[i] = plain[i]
 		b.names[i] = co.Addr
 	}
 	if b.near != nil {
 		for i, r := range b.near.readers {
-			r.client = b.clients[len(b.clients)-len(b.near.readers)+i]
+			r.client = plain[len(plain)-len(b.near.readers)+i]
 		}
+	}
+	return b
+}
+
+// newHABackend makes the client of a Cluster (opts.Cluster: addrs are
+// seeds) or the failover clients of a Sentinel setup (addrs are
+// sentinels): the master's, and with ReplicaReads a second one reading
+// from replicas. base holds the credentials, database and TLS settings.
+// opts has been checked (checkMode).
+func newHABackend(addrs []string, base *goredis.Options, opts Options) *Backend {
+	b := opts.newBase()
+	set := opts.settings()
+	list := strings.Join(addrs, ",")
+	if opts.Cluster {
+		b.cluster = goredis.NewClusterClient(&goredis.ClusterOptions{
+			Addrs:    addrs,
+			Username: base.Username, Password: base.Password,
+			TLSConfig:   base.TLSConfig,
+			DialTimeout: set.dial, ReadTimeout: set.read, WriteTimeout: set.write,
+			PoolSize: set.poolSize, MaxRetries: set.retries,
+			DialerRetries:         1,
+			ContextTimeoutEnabled: true,
+			// go-redis's request/response policies route keyless and
+			// multi-shard commands; every command sent through this
+			// client has a key (Clear and the SCANs go to each master
+			// explicitly), and legacy routing by the first key costs
+			// a cluster Get the same allocations as a single server's
+			// (four fewer).
+			DisableRoutingPolicies: true,
+		})
+		b.clients = []goredis.UniversalClient{b.cluster}
+		b.names = []string{"Redis Cluster " + list}
+		return b
+	}
+	s := opts.Sentinel
+	failover := func(replicas bool) *goredis.Client {
+		return goredis.NewFailoverClient(&goredis.FailoverOptions{
+			MasterName:       s.MasterName,
+			SentinelAddrs:    addrs,
+			SentinelUsername: s.Username, SentinelPassword: s.Password,
+			ReplicaOnly: replicas,
+			Username:    base.Username, Password: base.Password,
+			DB:          base.DB,
+			TLSConfig:   base.TLSConfig,
+			DialTimeout: set.dial, ReadTimeout: set.read, WriteTimeout: set.write,
+			PoolSize: set.poolSize, MaxRetries: set.retries,
+			DialerRetries:         1,
+			ContextTimeoutEnabled: true,
+		})
+	}
+	b.clients = []goredis.UniversalClient{failover(false)}
+	b.names = []string{fmt.Sprintf("master %q (sentinels %s)", s.MasterName, list)}
+	if s.ReplicaReads {
+		b.clients = append(b.clients, failover(true))
+		b.names = append(b.names, fmt.Sprintf("a replica of %q (sentinels %s)", s.MasterName, list))
 	}
 	return b
 }
@@ -315,12 +471,12 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// normalizeAddr adds the default port to a host.
-func normalizeAddr(a string) (string, error) {
+// normalizeAddr adds the default port defPort to a host.
+func normalizeAddr(a, defPort string) (string, error) {
 	if a == "" {
 		return "", fmt.Errorf("%w: redis: empty server address", cache.ErrInvalidOption)
 	}
-	host, port, err := splitHostPort(a)
+	host, port, err := splitHostPort(a, defPort)
 	if err != nil {
 		return "", fmt.Errorf("%w: redis: server address %q: %v", cache.ErrInvalidOption, a, err)
 	}
@@ -328,17 +484,30 @@ func normalizeAddr(a string) (string, error) {
 }
 
 // Clients returns the go-redis clients, the primary first, for commands
-// the Backend does not offer. The Backend owns them: do not close them.
+// the Backend does not offer: over Sentinel, the failover client of the
+// master, then with replica reads the one of the replicas. Over a Cluster
+// it returns nil: see Cluster. The Backend owns them: do not close them.
 func (b *Backend) Clients() []*goredis.Client {
-	return append([]*goredis.Client(nil), b.clients...)
+	if b.cluster != nil {
+		return nil
+	}
+	out := make([]*goredis.Client, len(b.clients))
+	for i, c := range b.clients {
+		out[i] = c.(*goredis.Client)
+	}
+	return out
 }
 
+// Cluster returns the go-redis cluster client of a Backend over a Redis
+// Cluster (Options.Cluster), else nil. The Backend owns it: do not close it.
+func (b *Backend) Cluster() *goredis.ClusterClient { return b.cluster }
+
 // writer returns the client writes go to.
-func (b *Backend) writer() *goredis.Client { return b.clients[0] }
+func (b *Backend) writer() goredis.UniversalClient { return b.clients[0] }
 
 // reader returns the client a read goes to and its index: the only server,
 // or a random one of the replicas (Django's _get_connection_pool_index).
-func (b *Backend) reader() (*goredis.Client, int) {
+func (b *Backend) reader() (goredis.UniversalClient, int) {
 	if len(b.clients) == 1 {
 		return b.clients[0], 0
 	}
@@ -365,8 +534,21 @@ func noCancel() {}
 // context.DeadlineExceeded) holds after go-redis reports the deadline as a
 // network timeout.
 func (b *Backend) fail(ctx context.Context, cmd string, i int, err error) error {
+	if b.cluster != nil && !errors.Is(err, goredis.ErrClosed) {
+		// go-redis reloads the slot map on MOVED and ASK replies, and
+		// otherwise once a minute: a master that died keeps its slots,
+		// and its keys keep failing, after a replica took over. Any
+		// failure asks for a reload, which go-redis runs in the
+		// background, at most one at a time and 200ms apart.
+		b.cluster.ReloadState(ctx)
+	}
+	return failOn(ctx, cmd, b.names[i], err)
+}
+
+// failOn is fail for a server named name.
+func failOn(ctx context.Context, cmd, name string, err error) error {
 	if errors.Is(err, goredis.ErrClosed) {
-		return fmt.Errorf("redis %s on %s: %w (%w)", cmd, b.names[i], cache.ErrClosed, err)
+		return fmt.Errorf("redis %s on %s: %w (%w)", cmd, name, cache.ErrClosed, err)
 	}
 	ctxErr := ctx.Err()
 	if ctxErr == nil {
@@ -377,9 +559,9 @@ func (b *Backend) fail(ctx context.Context, cmd string, i int, err error) error 
 		}
 	}
 	if ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("redis %s on %s: %w (%w)", cmd, b.names[i], ctxErr, err)
+		return fmt.Errorf("redis %s on %s: %w (%w)", cmd, name, ctxErr, err)
 	}
-	return fmt.Errorf("redis %s on %s: %w", cmd, b.names[i], err)
+	return fmt.Errorf("redis %s on %s: %w", cmd, name, err)
 }
 
 // seconds maps a timeout reaching the backend to Django's
@@ -454,6 +636,9 @@ func (b *Backend) GetRaw(ctx context.Context, key string) (cache.Raw, bool, erro
 func (b *Backend) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	if b.near != nil {
 		return b.getManyNear(ctx, keys)
+	}
+	if b.cluster != nil {
+		return b.getManyCluster(ctx, keys)
 	}
 	out := make(map[string][]byte, len(keys))
 	if len(keys) == 0 {
@@ -572,21 +757,15 @@ func (b *Backend) Delete(ctx context.Context, key string) (bool, error) {
 	return n > 0, nil
 }
 
-// DeleteMany removes the keys with one DEL.
+// DeleteMany removes the keys with one DEL (over a Cluster, one DEL per
+// key, pipelined to each master concurrently).
 func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
-	defer b.near.drop(keys...)
-	if len(keys) == 0 {
-		return nil
-	}
-	ctx, cancel := b.ctx(ctx)
-	defer cancel()
-	if err := b.writer().Del(ctx, keys...).Err(); err != nil {
-		return b.fail(ctx, "DEL", 0, err)
-	}
-	return nil
+	_, err := b.DeleteManyCounted(ctx, keys)
+	return err
 }
 
-// DeleteManyCounted implements cache.ManyDeleteCounter with one DEL.
+// DeleteManyCounted implements cache.ManyDeleteCounter with one DEL (over a
+// Cluster, as DeleteMany does).
 func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, error) {
 	defer b.near.drop(keys...)
 	if len(keys) == 0 {
@@ -594,6 +773,9 @@ func (b *Backend) DeleteManyCounted(ctx context.Context, keys []string) (int, er
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
+	if b.cluster != nil {
+		return b.delCluster(ctx, b.cluster, keys)
+	}
 	n, err := b.writer().Del(ctx, keys...).Result()
 	if err != nil {
 		return 0, b.fail(ctx, "DEL", 0, err)
@@ -636,12 +818,25 @@ func (b *Backend) Touch(ctx context.Context, key string, timeout cache.Timeout) 
 	return ok, nil
 }
 
-// Clear removes every key of the database (FLUSHDB on the write server),
-// whatever the key prefix, as Django does.
+// Clear removes every key of the database (FLUSHDB on the write server;
+// over a Cluster on every master, concurrently), whatever the key prefix,
+// as Django does.
 func (b *Backend) Clear(ctx context.Context) error {
 	defer b.near.dropAll()
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
+	if b.cluster != nil {
+		err := b.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			if err := c.FlushDB(ctx).Err(); err != nil {
+				return fmt.Errorf("master %s: %w", c.Options().Addr, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return b.fail(ctx, "FLUSHDB", 0, err)
+		}
+		return nil
+	}
 	if err := b.writer().FlushDB(ctx).Err(); err != nil {
 		return b.fail(ctx, "FLUSHDB", 0, err)
 	}
@@ -649,7 +844,10 @@ func (b *Backend) Clear(ctx context.Context) error {
 }
 
 // SetMany stores the entries in one transaction: MSET, then EXPIRE per key
-// (none for Forever), as Django's set_many does. With a timeout under a
+// (none for Forever), as Django's set_many does. Over a Cluster, where a
+// transaction cannot span slots, it sends SET k v EX t per key, pipelined
+// to each master concurrently: all are sent, and an error reports the
+// first that failed. With a timeout under a
 // second or expired the keys are deleted, which is what MSET followed by
 // EXPIRE 0 leaves. It never reports failed keys: it stores all or returns an
 // error.
@@ -673,10 +871,17 @@ func (b *Backend) SetMany(ctx context.Context, entries []cache.Entry, timeout ca
 		for i, e := range entries {
 			keys[i] = e.Key
 		}
+		if b.cluster != nil {
+			_, err := b.delCluster(ctx, b.cluster, keys)
+			return nil, err
+		}
 		if err := c.Del(ctx, keys...).Err(); err != nil {
 			return nil, b.fail(ctx, "DEL", 0, err)
 		}
 		return nil, nil
+	}
+	if b.cluster != nil {
+		return nil, b.setManyCluster(ctx, entries, time.Duration(secs)*time.Second)
 	}
 	pairs := make([]any, 0, 2*len(entries))
 	for _, e := range entries {
@@ -755,7 +960,8 @@ func (b *Backend) ReleaseLease(ctx context.Context, key, token string) (bool, er
 
 // DeletePattern deletes the keys matching a Redis glob pattern on made keys,
 // as django-redis's delete_pattern does, and returns how many it deleted. It
-// walks the write server's keys with SCAN MATCH pattern COUNT n (never KEYS,
+// walks the write server's keys (every master's, one after the other, over
+// a Cluster) with SCAN MATCH pattern COUNT n (never KEYS,
 // which blocks the server) and deletes them in batches of at most n, so a
 // large database is neither blocked nor loaded into memory at once.
 //
@@ -771,7 +977,16 @@ func (b *Backend) DeletePattern(ctx context.Context, pattern string) (int, error
 // scanDelete is DeletePattern deleting only the keys for which match
 // reports true (nil: every key matching pattern).
 func (b *Backend) scanDelete(ctx context.Context, pattern string, match func(string) bool) (int, error) {
-	c := b.writer()
+	if b.cluster != nil {
+		return b.scanDeleteCluster(ctx, pattern, match)
+	}
+	return b.scanDeleteOn(ctx, b.writer(), b.names[0], pattern, match)
+}
+
+// scanDeleteOn is scanDelete on one server, c, named name.
+// Over a Cluster keys are deleted one per DEL (pipelined), as a DEL of
+// keys of several slots fails.
+func (b *Backend) scanDeleteOn(ctx context.Context, c goredis.UniversalClient, name string, pattern string, match func(string) bool) (int, error) {
 	var (
 		cursor  uint64
 		deleted int
@@ -781,19 +996,32 @@ func (b *Backend) scanDelete(ctx context.Context, pattern string, match func(str
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := c.Del(ctx, batch...).Result()
-		b.near.drop(batch...)
-		if err != nil {
-			return b.fail(ctx, "DEL", 0, err)
+		var (
+			n   int
+			err error
+		)
+		if b.cluster != nil {
+			n, err = b.delCluster(ctx, c, batch)
+		} else {
+			var n64 int64
+			n64, err = c.Del(ctx, batch...).Result()
+			n = int(n64)
+			b.near.drop(batch...)
+			if err != nil {
+				err = failOn(ctx, "DEL", name, err)
+			}
 		}
-		deleted += int(n)
+		if err != nil {
+			return err
+		}
+		deleted += n
 		batch = batch[:0]
 		return nil
 	}
 	for {
 		keys, next, err := c.Scan(ctx, cursor, pattern, int64(b.scanCount)).Result()
 		if err != nil {
-			return deleted, b.fail(ctx, "SCAN", 0, err)
+			return deleted, failOn(ctx, "SCAN", name, err)
 		}
 		for _, k := range keys {
 			if match != nil && !match(k) {

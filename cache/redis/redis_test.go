@@ -59,9 +59,17 @@ func direct(t testing.TB, addr string, db int, password string) *goredis.Client 
 
 func TestConformance(t *testing.T) {
 	srv := testserver.Redis(t)
+	conformance(t, func(t testing.TB, opts ...cache.Option) *cache.Cache {
+		return open(t, "redis://"+srv.Addr+"/0", opts...)
+	})
+}
+
+// conformance runs the conformance suite on caches from open, cleared
+// before each use.
+func conformance(t *testing.T, open func(t testing.TB, opts ...cache.Option) *cache.Cache) {
 	cachetest.Run(t, cachetest.Harness{
 		New: func(t testing.TB, _ func() time.Time, opts ...cache.Option) *cache.Cache {
-			c := open(t, "redis://"+srv.Addr+"/0", opts...)
+			c := open(t, opts...)
 			if err := c.Clear(bg); err != nil {
 				t.Fatal(err)
 			}
@@ -637,41 +645,54 @@ func TestURLErrors(t *testing.T) {
 		{"redis://:" + pw + "@h:6379;h2:x", "malformed"},
 		{"redis://h1;h2/1;h3/2", "databases"},
 	} {
-		c, err := cache.Open(tc.url, schemes)
-		if err == nil {
-			c.Close()
-			t.Errorf("Open(%q) succeeded", tc.url)
-			continue
-		}
-		if !errors.Is(err, cache.ErrInvalidOption) {
-			t.Errorf("Open(%q): %v does not wrap ErrInvalidOption", tc.url, err)
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Open(%q): %v; want it to mention %q", tc.url, err, tc.want)
-		}
-		if strings.Contains(err.Error(), pw) {
-			t.Errorf("Open(%q): the message shows the password: %v", tc.url, err)
-		}
+		checkURLError(t, schemes, tc.url, tc.want, pw)
 	}
 	// Good URLs open without touching a server.
-	for _, url := range []string{
+	checkURLsOpen(t, schemes,
 		"redis://", "redis://localhost", "redis://localhost:6380/15", "redis://[::1]:6379/2",
 		"redis://u:p@h1:1,h2:2", "redis://h/20?databases=32", "rediss://h:6380",
 		"redis://h?dial_timeout=0.2&read_timeout=150ms&write_timeout=0&op_timeout=50ms&pool_size=4&max_retries=0",
 		"redis://h/1;redis://h2/1", "redis://h/;h2",
-	} {
+	)
+	if _, err := redis.New(redis.Options{Addrs: []string{"h:x"}}); !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("New with a bad address: %v", err)
+	}
+	if _, err := redis.New(redis.Options{DB: -1}); !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("New with db -1: %v", err)
+	}
+}
+
+// checkURLError checks that opening url fails with an error wrapping
+// cache.ErrInvalidOption that mentions want and does not show pw.
+func checkURLError(t *testing.T, schemes cache.Schemes, url, want, pw string) {
+	t.Helper()
+	c, err := cache.Open(url, schemes)
+	if err == nil {
+		c.Close()
+		t.Errorf("Open(%q) succeeded", url)
+		return
+	}
+	if !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("Open(%q): %v does not wrap ErrInvalidOption", url, err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Open(%q): %v; want it to mention %q", url, err, want)
+	}
+	if strings.Contains(err.Error(), pw) {
+		t.Errorf("Open(%q): the message shows the password: %v", url, err)
+	}
+}
+
+// checkURLsOpen checks that the urls open (without a server).
+func checkURLsOpen(t *testing.T, schemes cache.Schemes, urls ...string) {
+	t.Helper()
+	for _, url := range urls {
 		c, err := cache.Open(url, schemes)
 		if err != nil {
 			t.Errorf("Open(%q): %v", url, err)
 			continue
 		}
 		c.Close()
-	}
-	if _, err := redis.New(redis.Options{Addrs: []string{"h:x"}}); !errors.Is(err, cache.ErrInvalidOption) {
-		t.Errorf("New with a bad address: %v", err)
-	}
-	if _, err := redis.New(redis.Options{DB: -1}); !errors.Is(err, cache.ErrInvalidOption) {
-		t.Errorf("New with db -1: %v", err)
 	}
 }
 

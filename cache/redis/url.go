@@ -22,6 +22,9 @@ import (
 //	rediss://…                                  the same over TLS
 //	redis://host1:6379;host2:6379/1             a primary and a replica (";" or ",")
 //	redis://host1:6379/1;redis://host2:6379/1   the same, spelled as Django's LOCATION
+//	redis+cluster://h1:7000;h2:7001;h3:7002     seed nodes of a Redis Cluster (database 0 only)
+//	rediss+cluster://…                          the same over TLS (verified against the first seed's name)
+//	redis+sentinel://s1;s2;s3[/db]?master=NAME  the master Redis Sentinels name (port 26379 by default)
 //
 // An empty location is 127.0.0.1:6379 and the port defaults to 6379.
 // Credentials in a server's part apply to that server; the others take
@@ -52,21 +55,44 @@ import (
 //	                    happens (default 30s; never unbounded)
 //	near_drain_interval how often idle connections are swept for invalidations (default 20ms)
 //
+// redis+sentinel:// URLs also take:
+//
+//	master             the name the sentinels monitor the master under (required)
+//	replica_reads      1 or 0 (default 0): 1 reads from a replica (SentinelOptions.ReplicaReads)
+//	sentinel_username  ACL user name on the sentinels
+//	sentinel_password  password on the sentinels
+//
+// On redis+cluster:// and redis+sentinel:// URLs near_cache=1 is an error
+// (see the package documentation), and on redis+cluster:// a database
+// other than 0.
+//
 // The common options timeout, key_prefix, version, key_check, django and
 // jitter are the cache's (see cache.Open). Messages about a bad URL never show the
 // password (nor the value of the username option).
 func Open(u *cache.URL) (cache.Backend, error) {
 	forwardGoRedisLogs(u.Logger())
-	useTLS := false
+	var (
+		useTLS   bool
+		cluster  bool
+		sentinel *SentinelOptions
+		defPort  = "6379"
+	)
 	switch u.Scheme {
 	case "redis":
 	case "rediss":
 		useTLS = true
+	case "redis+cluster":
+		cluster = true
+	case "rediss+cluster":
+		cluster, useTLS = true, true
+	case "redis+sentinel":
+		sentinel = &SentinelOptions{}
+		defPort = DefaultSentinelPort
 	default:
-		return nil, fmt.Errorf("%w: redis: scheme %q (want redis or rediss)", cache.ErrInvalidOption, u.Scheme)
+		return nil, fmt.Errorf("%w: redis: scheme %q (want redis, rediss, redis+cluster, rediss+cluster or redis+sentinel)", cache.ErrInvalidOption, u.Scheme)
 	}
 	loc := locationForMessages(u)
-	servers, err := parseLocation(u.Scheme, u.Location, loc)
+	servers, err := parseLocation(u.Scheme, u.Location, loc, defPort)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +125,22 @@ func Open(u *cache.URL) (cache.Backend, error) {
 		cache.URLDuration("near_drain_interval", &near.DrainInterval),
 	); err != nil {
 		return nil, err
+	}
+	if sentinel != nil {
+		if err := u.Read(
+			cache.URLString("master", &sentinel.MasterName),
+			cache.URLBool("replica_reads", &sentinel.ReplicaReads),
+			cache.URLSecret("sentinel_username", &sentinel.Username),
+			cache.URLSecret("sentinel_password", &sentinel.Password),
+		); err != nil {
+			return nil, err
+		}
+		if sentinel.MasterName == "" {
+			return nil, fmt.Errorf("%w: redis+sentinel cache URL %s: master=NAME is required (the name the sentinels monitor)", cache.ErrInvalidOption, loc)
+		}
+	}
+	if nearOn && (cluster || sentinel != nil) {
+		return nil, fmt.Errorf("%w: %s cache URL %s: near_cache=1 is not available over Redis %s: go-redis's client-side caching serves one server's connections only", cache.ErrInvalidOption, u.Scheme, loc, map[bool]string{true: "Cluster", false: "Sentinel"}[cluster])
 	}
 	if !nearOn {
 		for _, name := range []string{"near_max_bytes", "near_max_staleness", "near_drain_interval"} {
@@ -143,6 +185,9 @@ func Open(u *cache.URL) (cache.Backend, error) {
 	if db < 0 {
 		db = 0
 	}
+	if cluster && db != 0 {
+		return nil, fmt.Errorf("%w: %s cache URL %s: database %d: Redis Cluster has only database 0", cache.ErrInvalidOption, u.Scheme, loc, db)
+	}
 	if db >= databases {
 		return nil, fmt.Errorf("%w: redis cache URL %s: database %d is out of range: want 0 to %d (set databases=N for a server configured with more)", cache.ErrInvalidOption, loc, db, databases-1)
 	}
@@ -162,6 +207,21 @@ func Open(u *cache.URL) (cache.Backend, error) {
 				break
 			}
 		}
+	}
+	if cluster || sentinel != nil {
+		opts.Addrs = make([]string, len(servers))
+		for i, s := range servers {
+			opts.Addrs[i] = s.addr
+		}
+		opts.Username, opts.Password, opts.DB = defUser, defPass, db
+		opts.Cluster, opts.Sentinel = cluster, sentinel
+		if useTLS {
+			// Cluster nodes are announced by address: verify them
+			// against the name of the first seed.
+			host, _, _ := net.SplitHostPort(servers[0].addr)
+			opts.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		}
+		return New(opts)
 	}
 	cos := make([]*goredis.Options, len(servers))
 	for i, s := range servers {
@@ -188,9 +248,9 @@ type server struct {
 
 // parseLocation splits a location into servers. msgLoc is the location as
 // messages may show it.
-func parseLocation(scheme, location, msgLoc string) ([]server, error) {
+func parseLocation(scheme, location, msgLoc, defPort string) ([]server, error) {
 	if location == "" {
-		return []server{{addr: "127.0.0.1:6379", db: -1}}, nil
+		return []server{{addr: joinHostPort("127.0.0.1", defPort), db: -1}}, nil
 	}
 	parts := strings.FieldsFunc(location, func(r rune) bool { return r == ';' || r == ',' })
 	if len(parts) == 0 {
@@ -247,7 +307,7 @@ func parseLocation(scheme, location, msgLoc string) ([]server, error) {
 		if hostport == "" {
 			hostport = "127.0.0.1"
 		}
-		host, port, err := splitHostPort(hostport)
+		host, port, err := splitHostPort(hostport, defPort)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
@@ -258,8 +318,8 @@ func parseLocation(scheme, location, msgLoc string) ([]server, error) {
 }
 
 // splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port",
-// defaulting the port to 6379.
-func splitHostPort(hp string) (host, port string, err error) {
+// defaulting the port to defPort.
+func splitHostPort(hp, defPort string) (host, port string, err error) {
 	switch {
 	case strings.HasPrefix(hp, "["):
 		end := strings.IndexByte(hp, ']')
@@ -269,7 +329,7 @@ func splitHostPort(hp string) (host, port string, err error) {
 		host, rest := hp[1:end], hp[end+1:]
 		switch {
 		case rest == "":
-			return host, "6379", nil
+			return host, defPort, nil
 		case strings.HasPrefix(rest, ":"):
 			port = rest[1:]
 		default:
@@ -281,7 +341,7 @@ func splitHostPort(hp string) (host, port string, err error) {
 	}
 	host, port, hasPort := strings.Cut(hp, ":")
 	if !hasPort {
-		port = "6379"
+		port = defPort
 	}
 	if host == "" {
 		host = "127.0.0.1"

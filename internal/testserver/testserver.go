@@ -59,6 +59,7 @@ type Server struct {
 	kind kind
 	bin  string
 	args []string // extra arguments from the caller
+	conf string   // a sentinel's initial configuration file
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -73,10 +74,11 @@ const (
 	memcachedTCP kind = iota
 	memcachedUnix
 	redisTCP
+	redisSentinel
 )
 
 func (k kind) name() string {
-	if k == redisTCP {
+	if k == redisTCP || k == redisSentinel {
 		return "redis-server"
 	}
 	return "memcached"
@@ -88,14 +90,14 @@ func (k kind) name() string {
 // RequireEnv).
 func Memcached(t testing.TB, args ...string) *Server {
 	t.Helper()
-	return start(t, memcachedTCP, args)
+	return start(t, memcachedTCP, args, "")
 }
 
 // MemcachedUnix is Memcached listening on a Unix socket in a temporary
 // directory instead of TCP; Addr is the socket's path.
 func MemcachedUnix(t testing.TB, args ...string) *Server {
 	t.Helper()
-	return start(t, memcachedUnix, args)
+	return start(t, memcachedUnix, args, "")
 }
 
 // Redis starts redis-server on 127.0.0.1 on a free port without persistence
@@ -105,23 +107,33 @@ func MemcachedUnix(t testing.TB, args ...string) *Server {
 // (see RequireEnv).
 func Redis(t testing.TB, args ...string) *Server {
 	t.Helper()
-	return start(t, redisTCP, args)
+	return start(t, redisTCP, args, "")
 }
 
-func start(t testing.TB, k kind, args []string) *Server {
+// lookPath returns the path of the binary name, skipping t when it is not
+// installed (failing it with RequireEnv=1).
+func lookPath(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath(k.name())
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%s not installed but %s=1", k.name(), RequireEnv)
+			t.Fatalf("%s not installed but %s=1", name, RequireEnv)
 		}
-		t.Skipf("%s not installed (set %s=1 to fail instead): %v", k.name(), RequireEnv, err)
+		t.Skipf("%s not installed (set %s=1 to fail instead): %v", name, RequireEnv, err)
 	}
+	return bin
+}
+
+// start starts a server of kind k; conf is a sentinel's configuration,
+// written to sentinel.conf in its directory before it first starts.
+func start(t testing.TB, k kind, args []string, conf string) *Server {
+	t.Helper()
 	s := &Server{
 		t:    t,
 		kind: k,
-		bin:  bin,
+		bin:  lookPath(t, k.name()),
 		args: append([]string(nil), args...),
+		conf: conf,
 		Dir:  t.TempDir(),
 	}
 	s.logPath = filepath.Join(s.Dir, k.name()+".log")
@@ -302,6 +314,19 @@ func (s *Server) argv() ([]string, error) {
 			"--dir", s.Dir, "--daemonize", "no",
 		}
 		return append(a, s.args...), nil
+	case redisSentinel:
+		// The configuration file comes first, and must be writable: a
+		// sentinel rewrites it with what it learns. It is written once,
+		// so that a restarted sentinel keeps what it learnt.
+		conf := filepath.Join(s.Dir, "sentinel.conf")
+		if _, err := os.Stat(conf); err != nil {
+			if err := os.WriteFile(conf, []byte(s.conf), 0o600); err != nil {
+				return nil, err
+			}
+		}
+		host, port, _ := net.SplitHostPort(s.Addr)
+		a := []string{conf, "--sentinel", "--bind", host, "--port", port, "--dir", s.Dir, "--daemonize", "no"}
+		return append(a, s.args...), nil
 	}
 	return nil, fmt.Errorf("unknown server kind %d", s.kind)
 }
@@ -348,7 +373,7 @@ func (s *Server) ping() error {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
 	req, want := "version\r\n", "VERSION "
-	if s.kind == redisTCP {
+	if s.kind == redisTCP || s.kind == redisSentinel {
 		req, want = "PING\r\n", "+PONG"
 	}
 	if _, err := conn.Write([]byte(req)); err != nil {
