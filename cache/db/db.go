@@ -413,6 +413,9 @@ func decode(key string, column any) ([]byte, error) {
 	if err != nil {
 		return nil, &ForeignValueError{Key: key, Err: fmt.Errorf("bad base64: %w", err)}
 	}
+	if out, ok := pickle.PlainPayload(raw[:n]); ok {
+		return out, nil // a str or bytes, the common case: no copy
+	}
 	v, err := pickle.Decode(raw[:n])
 	if err != nil {
 		return nil, &ForeignValueError{Key: key, Err: err}

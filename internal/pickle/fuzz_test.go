@@ -20,6 +20,14 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, n, err := DecodePrefix(data)
 		whole, wholeErr := Decode(data)
+		if payload, ok := PlainPayload(data); ok {
+			if wholeErr != nil {
+				t.Fatalf("PlainPayload accepted what Decode refuses (%v)", wholeErr)
+			}
+			if b, plain := whole.PlainBytes(); !plain || string(b) != string(payload) {
+				t.Fatalf("PlainPayload = %q, Decode's PlainBytes = %q, %v", payload, b, plain)
+			}
+		}
 		if err != nil {
 			if errors.Is(err, ErrMalformed) == errors.Is(err, ErrUnsupported) {
 				t.Fatalf("error wraps neither or both sentinels: %v", err)

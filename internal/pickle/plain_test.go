@@ -37,3 +37,38 @@ func TestPlainBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainPayload(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+		want string
+		ok   bool
+	}{
+		{"str5", "\x80\x05\x95\x07\x00\x00\x00\x00\x00\x00\x00\x8c\x03h\xc3\xa9\x94.", "h\xc3\xa9", true},
+		{"str unframed", "\x80\x04\x8c\x01a\x94.", "a", true},
+		{"binunicode", "\x80\x03X\x02\x00\x00\x00ab.", "ab", true},
+		{"bytes", "\x80\x05C\x02\xff\x00\x94.", "\xff\x00", true},
+		{"binbytes", "\x80\x05B\x01\x00\x00\x00z.", "z", true},
+		{"no proto", "\x8c\x01a.", "a", true},
+		{"surrogate", "\x80\x04\x8c\x03\xed\xa0\x80\x94.", "", false},
+		{"trailing", "\x80\x04\x8c\x01a\x94.x", "", false},
+		{"short", "\x80\x04\x8c\x05a.", "", false},
+		{"int", "\x80\x04K\x2a.", "", false},
+		{"class", "\x80\x05\x8c\x08__main__\x94\x8c\x03Foo\x94\x93\x94)\x81\x94.", "", false},
+		{"frame too long", "\x80\x05\x95\xff\x00\x00\x00\x00\x00\x00\x00\x8c\x01a.", "", false},
+		{"proto 6", "\x80\x06\x8c\x01a.", "", false},
+	} {
+		got, ok := PlainPayload([]byte(tc.data))
+		if ok != tc.ok || string(got) != tc.want {
+			t.Errorf("%s: PlainPayload = %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+		if ok {
+			v, err := Decode([]byte(tc.data))
+			b, plain := v.PlainBytes()
+			if err != nil || !plain || string(b) != tc.want {
+				t.Errorf("%s: Decode disagrees: %q, %v, %v", tc.name, b, plain, err)
+			}
+		}
+	}
+}
