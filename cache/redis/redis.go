@@ -498,6 +498,12 @@ func (b *Backend) Clients() []*goredis.Client {
 	return out
 }
 
+// Servers describes where the backend sends commands, for people: each
+// server's address; "Redis Cluster h1:7000, …" (the seed nodes) over a
+// Cluster; `master "NAME" (sentinels …)` over Sentinel, then the replica
+// reads when ReplicaReads.
+func (b *Backend) Servers() []string { return append([]string(nil), b.names...) }
+
 // Cluster returns the go-redis cluster client of a Backend over a Redis
 // Cluster (Options.Cluster), else nil. The Backend owns it: do not close it.
 func (b *Backend) Cluster() *goredis.ClusterClient { return b.cluster }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
@@ -19,6 +20,7 @@ import (
 	"github.com/fragcache/fragcache/cache/memory"
 	"github.com/fragcache/fragcache/cache/near"
 	"github.com/fragcache/fragcache/cache/redis"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 func statsCommand() *command {
@@ -228,22 +230,38 @@ func describeOne(ctx context.Context, r *report, b cache.Backend) {
 		}
 	}
 	if rc, ok := b.(*redis.Backend); ok {
-		clients := rc.Clients()
-		addrs := make([]string, len(clients))
-		for i, cl := range clients {
-			addrs[i] = cl.Options().Addr
-		}
-		if len(addrs) > 0 {
-			r.line("servers", "%s", strings.Join(addrs, ", "))
+		r.line("servers", "%s", strings.Join(rc.Servers(), "; "))
+		if cl := rc.Cluster(); cl != nil {
+			// DBSIZE of every master, summed: the Cluster's keys.
+			var (
+				mu    sync.Mutex
+				total int64
+				addrs []string
+			)
+			err := cl.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+				n, err := m.DBSize(ctx).Result()
+				mu.Lock()
+				defer mu.Unlock()
+				total += n
+				addrs = append(addrs, m.Options().Addr)
+				return err
+			})
+			if err != nil {
+				r.fail("keys in the cluster", err)
+			} else {
+				sort.Strings(addrs)
+				r.line("masters", "%s", strings.Join(addrs, ", "))
+				r.line("keys in the cluster", "%d (DBSIZE of every master: every key, whatever the prefix)", total)
+			}
+		} else if clients := rc.Clients(); len(clients) > 0 {
 			r.line("database", "%d", clients[0].Options().DB)
 			if n, err := clients[0].DBSize(ctx).Result(); err != nil {
 				r.fail("keys in database", err)
 			} else {
-				r.line("keys in database", "%d (DBSIZE on %s: every key, whatever the prefix)", n, addrs[0])
+				r.line("keys in database", "%d (DBSIZE on %s: every key, whatever the prefix)", n, rc.Servers()[0])
 			}
 		}
-	}
-	if s, ok := b.(serverer); ok {
+	} else if s, ok := b.(serverer); ok {
 		r.line("servers", "%s", strings.Join(s.Servers(), ", "))
 	}
 	if p, ok := b.(pinger); ok {
