@@ -22,6 +22,23 @@ type asset struct {
 	etag    string    // strong, quoted
 	ctype   string
 	gz, br  []byte // compressed copies, nil when none is smaller
+
+	// Header values, made once (finish).
+	cacheControl, ctypeHdr, etagHdr, etagGz, etagBr []string
+}
+
+// finish makes the header values of a.
+func (a *asset) finish(unhashedCacheControl string) *asset {
+	if a.hashed {
+		a.cacheControl = []string{ImmutableCacheControl}
+	} else {
+		a.cacheControl = []string{unhashedCacheControl}
+	}
+	a.ctypeHdr = []string{a.ctype}
+	a.etagHdr = []string{a.etag}
+	a.etagGz = []string{a.etag[:len(a.etag)-1] + `-gz"`}
+	a.etagBr = []string{a.etag[:len(a.etag)-1] + `-br"`}
+	return a
 }
 
 // maxCompressBytes bounds the files New compresses.
@@ -82,6 +99,9 @@ func (s *Storage) buildAssets(names []string, files map[string]*fileInfo, rewrit
 			ha.gz, ha.br = variants(h, out, a.ctype, false)
 		}
 		assets[h] = &ha
+	}
+	for _, a := range assets {
+		a.finish(s.maxAgeHdr)
 	}
 	return assets
 }

@@ -27,7 +27,10 @@ root = tempfile.mkdtemp()
 kw = dict(DEBUG=False, STATIC_URL="/static/", STATIC_ROOT=root, STATICFILES_DIRS=[src],
           INSTALLED_APPS=["django.contrib.staticfiles"],
           TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates"}])
-kw["STORAGES"] = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+if django.VERSION >= (4, 2):
+    kw["STORAGES"] = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+else:
+    kw["STATICFILES_STORAGE"] = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 settings.configure(**kw)
 django.setup()
 from django.core.management import call_command
@@ -69,7 +72,13 @@ type collected struct {
 // names, static(name).
 func collectWithDjango(t *testing.T, dir string, names []string) collected {
 	t.Helper()
-	d := testserver.NewDjango(t, "6.1")
+	return collectWith(t, "6.1", dir, names)
+}
+
+// collectWith is collectWithDjango with another Django release.
+func collectWith(t *testing.T, version, dir string, names []string) collected {
+	t.Helper()
+	d := testserver.NewDjango(t, version)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -206,27 +215,83 @@ func TestDjangoErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			mfs := fstest.MapFS{}
-			for name, content := range tc.files {
-				p := filepath.Join(dir, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				mfs[name] = &fstest.MapFile{Data: []byte(content)}
-			}
+			dir := writeTree(t, tc.files)
 			c := collectWithDjango(t, dir, nil)
 			if c.Error == "" {
 				t.Fatalf("collectstatic succeeded; the case is wrong")
 			}
-			_, err := New(mfs, Options{})
+			_, err := New(os.DirFS(dir), Options{})
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.ours) {
 				t.Fatalf("New: %v; want %v containing %q (Django: %s)", err, tc.want, tc.ours, c.Error)
 			}
 			t.Logf("Django: %s; New: %v", c.Error, err)
 		})
 	}
+}
+
+// TestDjango32Manifest reads the staticfiles.json (version 1.0) that
+// Django 3.2's collectstatic writes, with the collected files, and gives
+// the URLs Django 3.2's static() gives.
+func TestDjango32Manifest(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"css/site.css": "@import 'base.css';\nbody { background: url(../img/a.png) }\n",
+		"css/base.css": "p { background: url('../img/a.png#x') }\n",
+		"img/a.png":    "\x89PNG fake",
+	})
+	names := []string{"css/site.css", "css/base.css", "img/a.png", "img/a.png?v=1#f", "missing.css"}
+	c := collectWith(t, "3.2", dir, names)
+	if c.Error != "" {
+		t.Fatal(c.Error)
+	}
+	if !strings.Contains(c.Manifest, `"version": "1.0"`) {
+		t.Fatalf("Django 3.2's manifest: %s", c.Manifest)
+	}
+	root := fstest.MapFS{}
+	for name, b64 := range c.Files {
+		b, _ := base64.StdEncoding.DecodeString(b64)
+		root[name] = &fstest.MapFile{Data: b}
+	}
+	st, err := New(root, Options{Manifest: ManifestName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		got, err := st.URL(name)
+		if want := c.URLs[name]; strings.HasPrefix(want, "ValueError") {
+			if err == nil {
+				t.Errorf("URL(%q) = %q; want an error (%s)", name, got, want)
+			}
+		} else if err != nil || got != want {
+			t.Errorf("URL(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	// The names computed here are the ones Django 3.2 wrote too.
+	computed, err := New(os.DirFS(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names[:3] {
+		a, _ := computed.HashedName(name)
+		b, _ := st.HashedName(name)
+		if a != b {
+			t.Errorf("%s: computed %q, Django 3.2 %q", name, a, b)
+		}
+	}
+}
+
+// writeTree writes the files (name → content) into a new temporary folder
+// and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -32,6 +32,13 @@ func (s *Storage) Handler() http.Handler { return handler{s} }
 
 type handler struct{ s *Storage }
 
+var (
+	nosniff = []string{"nosniff"}
+	encBr   = []string{"br"}
+	encGzip = []string{"gzip"}
+	varyAE  = []string{"Accept-Encoding"}
+)
+
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -43,30 +50,32 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// The header values are built once per file at New (shared slices
+	// that net/http only reads): no allocation for them per request.
 	hdr := w.Header()
-	if a.hashed {
-		hdr.Set("Cache-Control", ImmutableCacheControl)
-	} else {
-		hdr.Set("Cache-Control", h.s.maxAgeHdr)
-	}
-	hdr.Set("Content-Type", a.ctype)
-	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr["Cache-Control"] = a.cacheControl
+	hdr["Content-Type"] = a.ctypeHdr
+	hdr["X-Content-Type-Options"] = nosniff
 	if a.gz != nil || a.br != nil {
-		hdr.Add("Vary", "Accept-Encoding")
+		if len(hdr["Vary"]) == 0 {
+			hdr["Vary"] = varyAE
+		} else {
+			hdr.Add("Vary", "Accept-Encoding")
+		}
 		switch httpheader.PreferredEncoding(r.Header.Values("Accept-Encoding"), a.br != nil, a.gz != nil) {
 		case "br":
-			hdr.Set("Content-Encoding", "br")
-			hdr.Set("ETag", a.etag[:len(a.etag)-1]+`-br"`)
+			hdr["Content-Encoding"] = encBr
+			hdr["Etag"] = a.etagBr
 			http.ServeContent(w, r, "", a.modTime, bytes.NewReader(a.br))
 			return
 		case "gzip":
-			hdr.Set("Content-Encoding", "gzip")
-			hdr.Set("ETag", a.etag[:len(a.etag)-1]+`-gz"`)
+			hdr["Content-Encoding"] = encGzip
+			hdr["Etag"] = a.etagGz
 			http.ServeContent(w, r, "", a.modTime, bytes.NewReader(a.gz))
 			return
 		}
 	}
-	hdr.Set("ETag", a.etag)
+	hdr["Etag"] = a.etagHdr
 	if a.data != nil {
 		http.ServeContent(w, r, "", a.modTime, bytes.NewReader(a.data))
 		return

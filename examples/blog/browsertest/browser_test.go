@@ -226,6 +226,11 @@ func TestBlogInChromium(t *testing.T) {
 			t.Errorf("%s: status %d (want 200 under a hashed name)", r.url, r.status)
 		}
 		kinds[filepath.Ext(r.url)] = true
+		// The handler's brotli copies, made at start-up: Chromium asks
+		// for br.
+		if r.encoding != "br" {
+			t.Errorf("%s: Content-Encoding %q, want br", r.url, r.encoding)
+		}
 	}
 	for _, ext := range []string{".css", ".js", ".svg"} {
 		if !kinds[ext] {
