@@ -83,6 +83,9 @@ func collectWith(t *testing.T, version, dir string, names []string) collected {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if names == nil {
+		names = []string{}
+	}
 	list, _ := json.Marshal(names)
 	out := d.Run(t, collectScript, []byte(abs+"\n"+string(list)+"\n"))
 	var c collected
@@ -294,4 +297,30 @@ func writeTree(t *testing.T, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// TestDjangoLargeCSS: a large comment, string and unterminated url( —
+// beyond regexp2's default backtracking bound — give Django's output.
+func TestDjangoLargeCSS(t *testing.T) {
+	big := "/* " + strings.Repeat("license text url(x.png) ", 3000) + " */\n" +
+		"a { content: \"" + strings.Repeat("x", 120000) + "\" }\n" +
+		strings.Repeat("b { background: url(i.png) }\n", 500) +
+		"c { background: url(" + strings.Repeat("y", 60000) + "\n"
+	dir := writeTree(t, map[string]string{"a.css": big, "i.png": "png"})
+	c := collectWithDjango(t, dir, nil)
+	if c.Error != "" {
+		t.Fatal(c.Error)
+	}
+	st, err := New(os.DirFS(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(st.Manifest()); got != c.Manifest {
+		t.Fatalf("staticfiles.json:\n got %s\nwant %s", got, c.Manifest)
+	}
+	h, _ := st.HashedName("a.css")
+	want, _ := base64.StdEncoding.DecodeString(c.Files[h])
+	if got := st.assets[h].data; string(got) != string(want) {
+		t.Errorf("%s differs from Django's (%d and %d bytes)", h, len(got), len(want))
+	}
 }

@@ -34,16 +34,21 @@ type rewritePattern struct {
 	ignored  *regexp2.Regexp
 }
 
+// unbounded lifts regexp2's bound on the backtracking stack, which a large
+// comment or string in a CSS file exceeds (Python's re has none; the stack
+// grows with the file, which New reads whole anyway).
+var unbounded = regexp2.OptionMaxBacktrackingStackSize(-1)
+
 func mustCompile(expr string) *regexp2.Regexp {
-	return regexp2.MustCompile(expr, regexp2.IgnoreCase)
+	return regexp2.MustCompile(expr, regexp2.IgnoreCase, unbounded)
 }
 
 var (
 	// cssIgnored is _css_ignored_re (compiled with re.DOTALL, without
 	// re.IGNORECASE).
-	cssIgnored = regexp2.MustCompile(`/\*.*?\*/|\\.|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"`, regexp2.Singleline)
+	cssIgnored = regexp2.MustCompile(`/\*.*?\*/|\\.|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"`, regexp2.Singleline, unbounded)
 	// jsIgnored is _js_ignored_re.
-	jsIgnored = regexp2.MustCompile("/\\*.*?\\*/|//[^\\n]*|\\\\.|'(?:[^'\\\\\\n]|\\\\.)*'|\"(?:[^\"\\\\\\n]|\\\\.)*\"|`(?:[^`\\\\]|\\\\.)*`", regexp2.Singleline)
+	jsIgnored = regexp2.MustCompile("/\\*.*?\\*/|//[^\\n]*|\\\\.|'(?:[^'\\\\\\n]|\\\\.)*'|\"(?:[^\"\\\\\\n]|\\\\.)*\"|`(?:[^`\\\\]|\\\\.)*`", regexp2.Singleline, unbounded)
 
 	cssPatterns = []rewritePattern{
 		{mustCompile(`(?<matched>url\((?<quote>['"]{0,1})\s*(?<url>.*?)\k<quote>\))`), `url("%(url)s")`, cssIgnored},
@@ -54,7 +59,7 @@ var (
 		{mustCompile(`(?m)^(?<matched>//# (?-i:sourceMappingURL)=(?<url>.*))$`), `//# sourceMappingURL=%(url)s`, jsIgnored},
 	}
 	// schemeRe is the converter's r'^[a-z]+:' (case-sensitive).
-	schemeRe = regexp2.MustCompile(`^[a-z]+:`, regexp2.None)
+	schemeRe = regexp2.MustCompile(`^[a-z]+:`, regexp2.None, unbounded)
 )
 
 // patternsFor returns the patterns that rewrite a file, as
