@@ -99,6 +99,7 @@ func collectWith(t *testing.T, version, dir string, names []string) collected {
 // staticfiles.json and the rewritten CSS and JS with those Django 6.1's
 // collectstatic writes for the same tree, and URL with Django's static().
 func TestDjangoCollectstatic(t *testing.T) {
+	t.Parallel()
 	const dir = "testdata/site"
 	names := []string{"css/site.css", "img/café.svg", "img/logo.png?v=2", "css/font.eot?#iefix",
 		"img/logo.png#top", "css/", "missing.css", "js/app.js"}
@@ -203,6 +204,7 @@ func escapePath(name string) string {
 // TestDjangoErrors checks that the trees collectstatic refuses are refused
 // by New too: a reference to a missing file, and a cycle.
 func TestDjangoErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		files map[string]string
@@ -218,6 +220,7 @@ func TestDjangoErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := writeTree(t, tc.files)
 			c := collectWithDjango(t, dir, nil)
 			if c.Error == "" {
@@ -236,6 +239,7 @@ func TestDjangoErrors(t *testing.T) {
 // Django 3.2's collectstatic writes, with the collected files, and gives
 // the URLs Django 3.2's static() gives.
 func TestDjango32Manifest(t *testing.T) {
+	t.Parallel()
 	dir := writeTree(t, map[string]string{
 		"css/site.css": "@import 'base.css';\nbody { background: url(../img/a.png) }\n",
 		"css/base.css": "p { background: url('../img/a.png#x') }\n",
@@ -302,6 +306,7 @@ func writeTree(t *testing.T, files map[string]string) string {
 // TestDjangoLargeCSS: a large comment, string and unterminated url( —
 // beyond regexp2's default backtracking bound — give Django's output.
 func TestDjangoLargeCSS(t *testing.T) {
+	t.Parallel()
 	big := "/* " + strings.Repeat("license text url(x.png) ", 3000) + " */\n" +
 		"a { content: \"" + strings.Repeat("x", 120000) + "\" }\n" +
 		strings.Repeat("b { background: url(i.png) }\n", 500) +
