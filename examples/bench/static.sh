@@ -108,7 +108,7 @@ done
 g=$(printf '%s\n' "${go_rps[@]}" | median)
 n=$(printf '%s\n' "${nginx_rps[@]}" | median)
 
-echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`examples/bench/static.sh $ARGS\`, $(nginx -v 2>&1 | sed 's/.*: //'), $(go version | cut -d' ' -f3), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`examples/bench/static.sh${ARGS:+ $ARGS}\`, $(nginx -v 2>&1 | sed 's/.*: //'), $(go version | cut -d' ' -f3), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| server | 100 KB hashed asset, req/s (median of $ROUNDS) | rounds | vs nginx |"
 echo "|---|--:|---|--:|"
