@@ -25,7 +25,13 @@
 // written @import url("x.css"), CSS that references other CSS hashed after
 // its targets, in Django's passes), and the sourceMappingURL comments of
 // CSS and JavaScript files; and staticfiles.json (Manifest). No build step
-// is needed. Files and directories whose names start with "." or end with
+// is needed. Django's quirks are kept, so that the bytes stay Django's: a
+// reference is written url("…") whatever its quotes, percent-escapes in it
+// are decoded, and a reference with a query to a CSS file that itself
+// references others (url(other.css?v=1)) gets the hash of that file's
+// original content, a name no file has (as in Django). File names with %, ?
+// or #, which Django's storage mangles, are refused. Files and directories
+// whose names start with "." or end with
 // "~", and CVS directories, are left out, as collectstatic leaves them out.
 //
 // A reference to a missing file fails New with ErrMissingReference, naming

@@ -292,6 +292,11 @@ func TestOptions(t *testing.T) {
 	if w := get(st.Handler(), "GET", strings.TrimPrefix(u, "https://cdn.example.com")); w.Code != 200 {
 		t.Errorf("served under the URL's path: %d", w.Code)
 	}
+	for _, name := range []string{"a%20b.css", "a?.css", "a#b.css"} {
+		if _, err := New(fstest.MapFS{name: {Data: []byte("x")}}, Options{}); err == nil || !strings.Contains(err.Error(), "mangles") {
+			t.Errorf("file name %q: %v", name, err)
+		}
+	}
 	if _, err := New(fstest.MapFS{"m.json": {Data: []byte(`{"paths": {}, "version": "2.0"}`)}}, Options{Manifest: "m.json"}); err == nil {
 		t.Error("manifest version 2.0 accepted")
 	}

@@ -153,7 +153,7 @@ func New(fsys fs.FS, opts Options) (*Storage, error) {
 	} else {
 		for _, n := range names {
 			if strings.ContainsAny(n, "%?#") {
-				return nil, fmt.Errorf("staticfiles: file name %q: Django's storage does not keep names with %%, ? or # as they are", n)
+				return nil, fmt.Errorf("staticfiles: file name %q: Django's storage mangles names with %%, ? or #", n)
 			}
 		}
 		b := &builder{staticURL: s.prefix, names: names, content: map[string][]byte{}}
