@@ -355,6 +355,10 @@ func (s *Storage) URL(name string) (string, error) {
 	return u, nil
 }
 
+// Prefix returns the prefix of the URLs (Options.URL, Django's
+// STATIC_URL), for {% get_static_prefix %}.
+func (s *Storage) Prefix() string { return s.prefix }
+
 // HashedName returns the hashed name of the file name ("css/site.css" →
 // "css/site.55e7cbb9ba48.css"), from the manifest; false when there is none.
 func (s *Storage) HashedName(name string) (string, bool) {

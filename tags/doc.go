@@ -384,6 +384,10 @@
 // StaticNode escapes it (a variable gets the escaped URL, marked safe). A
 // name the storage does not know, a missing variable (the empty name), and
 // a template set without Options.Static are render errors.
+// {% get_static_prefix [as var] %} writes the storage's prefix (STATIC_URL)
+// as it is, unescaped as Django writes it, when Options.Static has a
+// Prefix method (StaticPrefixer; *staticfiles.Storage has one).
+// {% get_media_prefix %} is not provided.
 //
 // Two differences in safe handling are not the filters' doing, and
 // DjangoNames (which render.Renderer applies to every template) fixes

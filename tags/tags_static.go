@@ -18,8 +18,58 @@ type StaticURLer interface {
 	URL(name string) (string, error)
 }
 
+// StaticPrefixer is implemented by a StaticURLer that knows its URL
+// prefix, Django's STATIC_URL, which {% get_static_prefix %} writes:
+// *staticfiles.Storage does.
+type StaticPrefixer interface {
+	// Prefix returns the prefix of the URLs, ending with "/".
+	Prefix() string
+}
+
 func init() {
 	replaceTag(StaticTagName, parseStaticTag)
+	replaceTag("get_static_prefix", parseStaticPrefixTag)
+}
+
+// staticPrefixNode is a parsed {% get_static_prefix [as var] %}.
+type staticPrefixNode struct {
+	start *pongo2.Token
+	asVar string
+}
+
+// parseStaticPrefixTag parses PrefixNode.handle_token's syntax.
+func parseStaticPrefixTag(_ *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
+	n := &staticPrefixNode{start: start}
+	if args.Remaining() == 0 {
+		return n, nil
+	}
+	if args.Current().Val != "as" {
+		return nil, builtinError("get_static_prefix", args.Error("First argument in 'get_static_prefix' must be 'as'", args.Current()))
+	}
+	if args.Remaining() != 2 || args.Get(1).Typ != pongo2.TokenIdentifier {
+		return nil, builtinError("get_static_prefix", args.Error("'get_static_prefix' takes 'as variable'", start))
+	}
+	n.asVar = args.Get(1).Val
+	return n, nil
+}
+
+// Execute writes the prefix as it is (Django's PrefixNode does not escape
+// it) or stores it, unescaped, in the variable.
+func (n *staticPrefixNode) Execute(ec *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
+	f, _ := ec.Public[ContextKey].(*Fragments)
+	var p StaticPrefixer
+	if f != nil {
+		p, _ = f.static.(StaticPrefixer)
+	}
+	if p == nil {
+		return builtinError("get_static_prefix", ec.Error("fragcache: {% get_static_prefix %} needs a tags.Options.Static with a Prefix method (a *staticfiles.Storage)", n.start))
+	}
+	if n.asVar != "" {
+		ec.Private[n.asVar] = p.Prefix()
+		return nil
+	}
+	_, _ = w.WriteString(p.Prefix())
+	return nil
 }
 
 // staticNode is a parsed {% static path [as var] %}.

@@ -70,6 +70,8 @@ func TestDjangoStaticTag(t *testing.T) {
 		`{% load static %}{% static "css/" %}`,
 		`{% load static %}{% static "nope.css" %}`,
 		`{% load static %}{% static missing_variable %}`,
+		`{% load static %}[{% get_static_prefix %}]`,
+		`{% load static %}{% get_static_prefix as p %}[{{ p }}css/site.css]`,
 	}
 	d := testserver.NewDjango(t, "6.1")
 	list, _ := json.Marshal(templates)
@@ -114,6 +116,9 @@ func TestStaticTagErrors(t *testing.T) {
 		{`{% static "a" as "b" %}`, "'as' must be followed by a variable name", true},
 		{`{% static 3 %}`, "'static' path must be a string, got int", true},
 		{`{% static "a.css" %}`, "without tags.Options.Static", false},
+		{`{% get_static_prefix foo %}`, "First argument in 'get_static_prefix' must be 'as'", true},
+		{`{% get_static_prefix as %}`, "'get_static_prefix' takes 'as variable'", true},
+		{`{% get_static_prefix %}`, "needs a tags.Options.Static with a Prefix method", false},
 	} {
 		opts := Options{}
 		if tc.static {
