@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 type asset struct {
 	hashed  bool      // served under its hashed name: immutable
 	src     string    // the file in the file system, streamed when data is nil
-	data    []byte    // the content, when it is not the file's (rewritten CSS)
+	data    []byte    // the content in memory: rewritten CSS, or a small file (memoryBudget); nil: streamed
 	size    int64     // of the content
 	modTime time.Time // the file's
 	etag    string    // strong, quoted
@@ -25,7 +26,16 @@ type asset struct {
 
 	// Header values, made once (finish).
 	cacheControl, ctypeHdr, etagHdr, etagGz, etagBr []string
+	lastModified, lenHdr, lenGz, lenBr              []string
 }
+
+// Files held in memory to be served without opening them: at most
+// maxMemoryFile bytes each, memoryBudget in all (the first files found
+// under the bound); the others are streamed from the file system.
+const (
+	maxMemoryFile = 256 << 10
+	memoryBudget  = 64 << 20
+)
 
 // finish makes the header values of a.
 func (a *asset) finish(unhashedCacheControl string) *asset {
@@ -38,6 +48,12 @@ func (a *asset) finish(unhashedCacheControl string) *asset {
 	a.etagHdr = []string{a.etag}
 	a.etagGz = []string{a.etag[:len(a.etag)-1] + `-gz"`}
 	a.etagBr = []string{a.etag[:len(a.etag)-1] + `-br"`}
+	if !a.modTime.IsZero() && a.modTime.Unix() != 0 {
+		a.lastModified = []string{a.modTime.UTC().Format(http.TimeFormat)}
+	}
+	a.lenHdr = []string{strconv.FormatInt(a.size, 10)}
+	a.lenGz = []string{strconv.Itoa(len(a.gz))}
+	a.lenBr = []string{strconv.Itoa(len(a.br))}
 	return a
 }
 
@@ -79,10 +95,15 @@ func (s *Storage) buildAssets(names []string, files map[string]*fileInfo, rewrit
 		}
 		return gz, br
 	}
+	budget := memoryBudget
 	for _, n := range names {
 		fi := files[n]
 		a := &asset{hashed: hashedNames[n], src: n, size: int64(len(fi.content)), modTime: fi.modTime,
 			etag: `"` + fileHash(fi.content) + `"`, ctype: contentType(n, fi.content)}
+		if len(fi.content) <= maxMemoryFile && len(fi.content) <= budget {
+			a.data = fi.content
+			budget -= len(fi.content)
+		}
 		a.gz, a.br = variants(n, fi.content, a.ctype, true)
 		assets[n] = a
 		h, ok := s.paths[n]

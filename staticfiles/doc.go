@@ -57,6 +57,7 @@
 // chooses (br when q(br) > 0 and q(br) >= q(gzip), else gzip when
 // q(gzip) > 0, else identity), with Vary: Accept-Encoding. Only the files
 // New found are served: anything else, hidden files, "..", encoded or not,
-// NUL bytes, is 404. Files are streamed from the file system; the
-// rewritten CSS and the compressed copies are held in memory.
+// NUL bytes, is 404. Files up to 256 KiB (64 MiB in all), the rewritten
+// CSS and the compressed copies are held in memory and sent with one
+// write; larger files are streamed from the file system.
 package staticfiles

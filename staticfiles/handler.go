@@ -25,9 +25,9 @@ const ImmutableCacheControl = "public, max-age=31536000, immutable"
 // copies (when they are smaller), chosen by Accept-Encoding, with Vary:
 // Accept-Encoding. Only the files New found are served: any other path,
 // including paths with "..", ".", empty or hidden segments, backslashes or
-// NUL bytes, is 404. Files are streamed from the file system, except the
-// CSS files whose hashed copies were rewritten and the compressed copies,
-// which are in memory.
+// NUL bytes, is 404. Files up to 256 KiB (64 MiB in all) are held in
+// memory, with the rewritten CSS and the compressed copies, and sent with
+// one write; larger files are streamed from the file system.
 func (s *Storage) Handler() http.Handler { return handler{s} }
 
 type handler struct{ s *Storage }
@@ -37,6 +37,8 @@ var (
 	encBr   = []string{"br"}
 	encGzip = []string{"gzip"}
 	varyAE  = []string{"Accept-Encoding"}
+
+	acceptRanges = []string{"bytes"}
 )
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -66,18 +68,18 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "br":
 			hdr["Content-Encoding"] = encBr
 			hdr["Etag"] = a.etagBr
-			http.ServeContent(w, r, "", a.modTime, bytes.NewReader(a.br))
+			serveBytes(w, r, a, a.br, a.lenBr)
 			return
 		case "gzip":
 			hdr["Content-Encoding"] = encGzip
 			hdr["Etag"] = a.etagGz
-			http.ServeContent(w, r, "", a.modTime, bytes.NewReader(a.gz))
+			serveBytes(w, r, a, a.gz, a.lenGz)
 			return
 		}
 	}
 	hdr["Etag"] = a.etagHdr
 	if a.data != nil {
-		http.ServeContent(w, r, "", a.modTime, bytes.NewReader(a.data))
+		serveBytes(w, r, a, a.data, a.lenHdr)
 		return
 	}
 	f, err := h.s.fsys.Open(a.src)
@@ -94,6 +96,33 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rs = &forwardOnly{r: f, size: a.size}
 	}
 	http.ServeContent(w, r, "", a.modTime, rs)
+}
+
+// conditionalHeaders are the request headers that http.ServeContent
+// evaluates.
+var conditionalHeaders = []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"}
+
+// serveBytes serves b, a's content in memory or one of its compressed
+// copies (whose length header is length): a plain GET or HEAD is answered
+// directly, with one write; a conditional or Range request goes through
+// http.ServeContent.
+func serveBytes(w http.ResponseWriter, r *http.Request, a *asset, b []byte, length []string) {
+	for _, k := range conditionalHeaders {
+		if _, ok := r.Header[k]; ok {
+			http.ServeContent(w, r, "", a.modTime, bytes.NewReader(b))
+			return
+		}
+	}
+	hdr := w.Header()
+	if a.lastModified != nil {
+		hdr["Last-Modified"] = a.lastModified
+	}
+	hdr["Accept-Ranges"] = acceptRanges
+	hdr["Content-Length"] = length
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
 }
 
 // lookup returns the file the request path names, or nil.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -189,6 +190,15 @@ func TestHandlerConditional(t *testing.T) {
 	w = get(h, "HEAD", "/static/big.txt")
 	if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") != "1048576" {
 		t.Errorf("HEAD: %d, %d bytes, Content-Length %q", w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
+	}
+	w = get(h, "HEAD", "/static/site.css", "Accept-Encoding", "br")
+	if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") != strconv.Itoa(len(st.assets["site.css"].br)) ||
+		w.Header().Get("Last-Modified") == "" || w.Header().Get("Accept-Ranges") != "bytes" {
+		t.Errorf("HEAD, br: %d, %d bytes, %v", w.Code, w.Body.Len(), w.Header())
+	}
+	w = get(h, "GET", "/static/site.css", "Range", "bytes=0-3")
+	if w.Code != 206 || w.Body.String() != css[:4] {
+		t.Errorf("Range on a file in memory: %d %q", w.Code, w.Body.String())
 	}
 	w = get(h, "GET", "/static/big.txt", "Range", "bytes=16-31")
 	if w.Code != 206 || w.Body.String() != "0123456789abcdef" || w.Header().Get("Content-Range") != "bytes 16-31/1048576" {
