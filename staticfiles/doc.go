@@ -55,7 +55,8 @@
 // (andybalholm/brotli) copies at New, kept when smaller, or use the
 // site.css.gz and site.css.br files found beside them; Accept-Encoding
 // chooses (br when q(br) > 0 and q(br) >= q(gzip), else gzip when
-// q(gzip) > 0, else identity), with Vary: Accept-Encoding. Only the files
+// q(gzip) > 0, else identity; "*" is not asking: httpx.Compress's rule),
+// with Vary: Accept-Encoding. Only the files
 // New found are served: anything else, hidden files, "..", encoded or not,
 // NUL bytes, is 404. Files up to 256 KiB (64 MiB in all), the rewritten
 // CSS and the compressed copies are held in memory and sent with one

@@ -64,13 +64,13 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			hdr.Add("Vary", "Accept-Encoding")
 		}
-		switch httpheader.PreferredEncoding(r.Header.Values("Accept-Encoding"), a.br != nil, a.gz != nil) {
-		case "br":
+		switch httpheader.NegotiateEncoding(r.Header["Accept-Encoding"], a.br != nil, a.gz != nil) {
+		case httpheader.Brotli:
 			hdr["Content-Encoding"] = encBr
 			hdr["Etag"] = a.etagBr
 			serveBytes(w, r, a, a.br, a.lenBr)
 			return
-		case "gzip":
+		case httpheader.Gzip:
 			hdr["Content-Encoding"] = encGzip
 			hdr["Etag"] = a.etagGz
 			serveBytes(w, r, a, a.gz, a.lenGz)
