@@ -286,85 +286,10 @@ func (c *compressor) brotliWriter(dst io.Writer) *brotli.Writer {
 }
 
 // negotiate chooses the encoding for the Accept-Encoding header lines (see
-// Compress). It does not allocate.
+// Compress; the rule is httpheader.NegotiateEncoding's, which staticfiles
+// uses too). It does not allocate.
 func negotiate(lines []string, brotliOK bool) encoding {
-	qgz, qbr := -1, -1
-	for _, line := range lines {
-		for len(line) > 0 {
-			var elem string
-			if i := strings.IndexByte(line, ','); i >= 0 {
-				elem, line = line[:i], line[i+1:]
-			} else {
-				elem, line = line, ""
-			}
-			coding, params, _ := strings.Cut(elem, ";")
-			coding = trimOWS(coding)
-			var q int
-			switch {
-			case strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "x-gzip"):
-				q = qOf(params)
-				qgz = max(qgz, q)
-			case strings.EqualFold(coding, "br"):
-				q = qOf(params)
-				qbr = max(qbr, q)
-			}
-		}
-	}
-	switch {
-	case brotliOK && qbr > 0 && qbr >= qgz:
-		return encBrotli
-	case qgz > 0:
-		return encGzip
-	}
-	return encIdentity
-}
-
-// qOf returns the q parameter of an Accept-Encoding element's parameters
-// in thousandths: 1000 without one, -1 when it is malformed.
-func qOf(params string) int {
-	q := 1000
-	for params != "" {
-		var p string
-		p, params, _ = strings.Cut(params, ";")
-		name, value, ok := strings.Cut(p, "=")
-		if !ok || !strings.EqualFold(trimOWS(name), "q") {
-			continue
-		}
-		q = parseQ(trimOWS(value))
-	}
-	return q
-}
-
-// parseQ parses an RFC 9110 qvalue ("0", "0.5", "1.000") into thousandths,
-// or -1.
-func parseQ(s string) int {
-	if s == "" || (s[0] != '0' && s[0] != '1') {
-		return -1
-	}
-	v := int(s[0]-'0') * 1000
-	if len(s) == 1 {
-		return v
-	}
-	if s[1] != '.' || len(s) > 5 {
-		return -1
-	}
-	scale := 100
-	for i := 2; i < len(s); i++ {
-		if !httpheader.IsDigit(s[i]) {
-			return -1
-		}
-		v += int(s[i]-'0') * scale
-		scale /= 10
-	}
-	if v > 1000 {
-		return -1
-	}
-	return v
-}
-
-// trimOWS strips spaces and tabs (HTTP's optional whitespace).
-func trimOWS(s string) string {
-	return strings.Trim(s, " \t")
+	return encoding(httpheader.NegotiateEncoding(lines, brotliOK, true))
 }
 
 // skipCompression reports whether a response is left alone whatever its

@@ -71,7 +71,8 @@ type Options struct {
 	// has not set one; "" means DefaultContentType.
 	ContentType string
 
-	// TagOptions configures the {% cache %} tag. A nil TagOptions.Logger
+	// TagOptions configures the {% cache %} tag, and {% static %}
+	// (TagOptions.Static, a *staticfiles.Storage). A nil TagOptions.Logger
 	// defaults to Logger, or to slog.Default() when Logger is nil too (the
 	// tag logs cache backend errors, at most once a second per fragment).
 	// Debug sets TagOptions.StrictVaryOn.

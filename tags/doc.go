@@ -2,7 +2,8 @@
 // pongo2 v6, with keys byte-identical to Django's, so that Go and Django
 // processes can share one cache; and Django's versions of the pongo2
 // built-ins that differ from Django's or keep state between renders (see
-// "pongo2 v6 traps" below), {% load i18n %} and {% load humanize %}.
+// "pongo2 v6 traps" below), {% load i18n %}, {% load humanize %} and
+// {% load static %}.
 //
 //	{% cache timeout fragment_name [vary_on …] [using="alias"] %}
 //	    … expensive part of the page …
@@ -375,6 +376,18 @@
 // get_current_language ("en-us"), get_current_language_bidi and language,
 // registered at import: messages are not translated, the source text is
 // the output (Django with no catalog for the language).
+//
+// {% load static %} provides Django's {% static path %} and
+// {% static path as var %}: the URL of a static file from Options.Static
+// (a *staticfiles.Storage gives the hashed names of Django's
+// ManifestStaticFilesStorage), escaped in autoescape mode as Django's
+// StaticNode escapes it (a variable gets the escaped URL, marked safe). A
+// name the storage does not know, a missing variable (the empty name), and
+// a template set without Options.Static are render errors.
+// {% get_static_prefix [as var] %} writes the storage's prefix (STATIC_URL)
+// as it is, unescaped as Django writes it, when Options.Static has a
+// Prefix method (StaticPrefixer; *staticfiles.Storage has one).
+// {% get_media_prefix %} is not provided.
 //
 // Two differences in safe handling are not the filters' doing, and
 // DjangoNames (which render.Renderer applies to every template) fixes

@@ -117,6 +117,10 @@ type Options struct {
 	// SetIncludeLoader of the set Install binds (render.Renderer passes its
 	// template cache).
 	IncludeLoader IncludeLoader
+	// Static gives the URLs of {% static "css/site.css" %} ({% load static
+	// %}): a *staticfiles.Storage, with the hashed names of Django's
+	// ManifestStaticFilesStorage. Nil makes the tag a render error.
+	Static StaticURLer
 }
 
 // Fragments binds a cache.Registry to pongo2 templates: Install it in a
@@ -141,6 +145,7 @@ type Fragments struct {
 	strictTags bool          // Options.StrictTags
 	// stampede is Options.Stampede (nil: every fragment takes its cache's).
 	stampede map[string]cache.Stampede
+	static   StaticURLer // Options.Static
 
 	// includes is the IncludeLoader of Options, or that of the first set
 	// Install bound; installMu serializes Install.
@@ -209,7 +214,8 @@ func New(reg *cache.Registry, opts Options) (*Fragments, error) {
 		}
 	}
 	f := &Fragments{reg: reg, logger: opts.Logger, maxBytes: opts.MaxFragmentBytes, strict: opts.StrictVaryOn,
-		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede), digests: opts.TemplateDigests, strictTags: opts.StrictTags}
+		wait: opts.CoalescingWait, stampede: maps.Clone(opts.Stampede), digests: opts.TemplateDigests, strictTags: opts.StrictTags,
+		static: opts.Static}
 	if opts.IncludeLoader != nil {
 		f.includes.Store(&includeBinding{loader: opts.IncludeLoader})
 	}

@@ -18,6 +18,7 @@ var libraries = []struct {
 	{"cache", false},
 	{"humanize", true},
 	{"i18n", false},
+	{"static", false},
 }
 
 // libraryList is the list in the unknown-library error, as Django gives it.

@@ -19,7 +19,8 @@ func TestLoadTag(t *testing.T) {
 		{`{% load i18n cache %}z`, "z", ""},
 		{`{% load humanize %}h`, "h", ""},
 		{`{% load intcomma from humanize %}i`, "i", ""},
-		{`{% load static %}`, "", "'static' is not a registered tag library. Must be one of:\ncache\nhumanize\ni18n"},
+		{`{% load static %}s`, "s", ""},
+		{`{% load nope %}`, "", "'nope' is not a registered tag library. Must be one of:\ncache\nhumanize\ni18n\nstatic"},
 		{`{% load intcomma from nope %}`, "", "'nope' is not a registered tag library"},
 	} {
 		tpl, err := set.FromString(tc.src)

@@ -24,6 +24,7 @@ import (
 	"github.com/fragcache/fragcache/httpx/cachedebug"
 	"github.com/fragcache/fragcache/httpx/pagecache"
 	"github.com/fragcache/fragcache/render"
+	"github.com/fragcache/fragcache/staticfiles"
 	"github.com/fragcache/fragcache/tags"
 )
 
@@ -67,6 +68,8 @@ type App struct {
 	caches *cache.Registry
 	rd     *render.Renderer
 	frags  *tags.Fragments
+	// static serves static/ under hashed names ({% static %} gives them).
+	static *staticfiles.Storage
 	counts cache.Typed[int]
 	// pageOptions configure the page cache of the author pages.
 	pageOptions []pagecache.Option
@@ -126,6 +129,17 @@ func NewApp(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The static files get their hashed names here, once, from the
+	// embedded files (Django's ManifestStaticFilesStorage, without
+	// collectstatic): blog.css → blog.<md5>.css, its url(img/logo.svg)
+	// rewritten to the logo's hashed name.
+	staticFS, err := fs.Sub(files, "static")
+	if err != nil {
+		return nil, err
+	}
+	if a.static, err = staticfiles.New(staticFS, staticfiles.Options{URL: "/static/", Logger: a.log}); err != nil {
+		return nil, fmt.Errorf("blog: %w", err)
+	}
 	a.rd, err = render.New(render.Options{
 		FS:       templates,
 		Registry: cfg.Caches,
@@ -141,7 +155,7 @@ func NewApp(cfg Config) (*App, error) {
 		// so a deploy that edits a template never serves fragments
 		// rendered from the old one. (Keys then differ from Django's: this
 		// site shares no fragment with a Django app.)
-		TagOptions: tags.Options{TemplateDigests: true},
+		TagOptions: tags.Options{TemplateDigests: true, Static: a.static},
 	})
 	if err != nil {
 		return nil, err
@@ -199,9 +213,10 @@ func (a *App) routesHandler() http.Handler {
 	mux.Handle("GET /debug/fragcache", cachedebug.Handler(a.caches, cachedebug.WithFragments(a.frags)))
 	a.handle(mux, "/", "not found", a.notFound, compress)
 
-	static, _ := fs.Sub(files, "static")
-	mux.Handle("GET /static/", httpx.CacheControl(httpx.Public(), httpx.MaxAge(3600))(
-		http.StripPrefix("/static/", http.FileServerFS(static))))
+	// Hashed names are cached by browsers for a year (immutable), the
+	// others for a minute, with ETags; gzip and brotli copies made at
+	// start-up.
+	a.handle(mux, "GET /static/", "static files", a.static.Handler().ServeHTTP)
 
 	return a.timed(mux)
 }
@@ -446,8 +461,9 @@ func (a *App) editForm(w http.ResponseWriter, r *http.Request) {
 // renderForm renders the edit form with the given values and errors.
 func (a *App) renderForm(w http.ResponseWriter, r *http.Request, status int, art Article, title, body string, errs []string) {
 	a.render(w, r, status, "edit.html", pongo2.Context{
-		"article": articleView(art),
-		"form":    map[string]any{"title": title, "body": body, "errors": errs},
+		"article":  articleView(art),
+		"form":     map[string]any{"title": title, "body": body, "errors": errs},
+		"max_body": maxBody,
 	})
 }
 

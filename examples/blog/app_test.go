@@ -833,3 +833,57 @@ func TestCompression(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticFiles: the pages link the CSS, the script and the logo under
+// their hashed names, which are served immutable (compressed when asked),
+// and the CSS references the logo by its hashed name too.
+func TestStaticFiles(t *testing.T) {
+	s := newSite(t, "memory://")
+	c := s.client("")
+	resp, err := c.Get(s.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	hashed := regexp.MustCompile(`"(/static/[^"]+\.[0-9a-f]{12}\.(css|js|svg))"`)
+	links := map[string]string{}
+	for _, m := range hashed.FindAllStringSubmatch(string(page), -1) {
+		links[m[2]] = m[1]
+	}
+	if len(links) != 3 {
+		t.Fatalf("hashed static links %v in the page", links)
+	}
+	for ext, link := range links {
+		req, _ := http.NewRequest("GET", s.srv.URL+link, nil)
+		req.Header.Set("Accept-Encoding", "br") // the client then leaves the body to us
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("%s: %d, Cache-Control %q", link, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+		if ext != "js" && resp.Header.Get("Content-Encoding") != "br" { // the script is too small to compress
+			t.Errorf("%s: Content-Encoding %q, want br", link, resp.Header.Get("Content-Encoding"))
+		}
+		if ext == "css" {
+			resp, err := c.Get(s.srv.URL + link) // Go's client asks for gzip and decodes it
+			if err != nil {
+				t.Fatal(err)
+			}
+			css, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			logo := strings.TrimPrefix(links["svg"], "/static/")
+			if !strings.Contains(string(css), `url("`+logo+`")`) {
+				t.Errorf("the CSS does not reference %s", logo)
+			}
+		}
+	}
+	// The route is counted like the pages.
+	if !strings.Contains(s.get(c, "/debug/cache", http.StatusOK), "static files") {
+		t.Error("/debug/cache does not list the static files route")
+	}
+}

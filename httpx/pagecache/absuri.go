@@ -103,7 +103,7 @@ func (c *keyConfig) appendAbsoluteURI(dst []byte, r *http.Request, s *keyInputs)
 
 	path, raw, origin, query := requestTarget(r)
 	if raw {
-		s.path = appendUnquote(s.path[:0], path)
+		s.path = httpheader.AppendUnquote(s.path[:0], path)
 	} else {
 		s.path = append(s.path[:0], path...)
 	}
@@ -208,35 +208,6 @@ func requestTarget(r *http.Request) (path string, raw, origin bool, query string
 	}
 	path, query, _ = strings.Cut(uri, "?")
 	return path, true, origin, query
-}
-
-// appendUnquote appends Python's unquote_to_bytes(s): %XX sequences are
-// decoded, anything else (including a % not followed by two hex httpheader.Digits) is
-// kept.
-func appendUnquote(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		dst = append(dst, s[i])
-	}
-	return dst
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }
 
 const upperHex = "0123456789ABCDEF"

@@ -1,0 +1,3 @@
+console.log("app");
+// a comment: //# sourceMappingURL=nothing.map
+//# sourceMappingURL=app.js.map
