@@ -143,6 +143,7 @@ type response struct {
 type recorder struct {
 	mu        sync.Mutex
 	responses []response
+	pages     []response // every response that is not a static file
 	cached    map[network.RequestID]bool
 	urls      map[network.RequestID]string
 }
@@ -160,8 +161,12 @@ func (r *recorder) listen(ev any) {
 		if enc == "" {
 			enc, _ = e.Response.Headers["content-encoding"].(string)
 		}
-		r.responses = append(r.responses, response{url: e.Response.URL, status: e.Response.Status,
-			fromCache: e.Response.FromDiskCache || e.Response.FromPrefetchCache || r.cached[e.RequestID], encoding: enc})
+		resp := response{url: e.Response.URL, status: e.Response.Status,
+			fromCache: e.Response.FromDiskCache || e.Response.FromPrefetchCache || r.cached[e.RequestID], encoding: enc}
+		r.responses = append(r.responses, resp)
+		if !strings.Contains(resp.url, "/static/") {
+			r.pages = append(r.pages, resp)
+		}
 	}
 }
 
@@ -239,6 +244,16 @@ func TestBlogInChromium(t *testing.T) {
 	}
 	if served := b.staticRequests(mark); len(served) == 0 {
 		t.Errorf("the blog served no static file on the first visit")
+	}
+	// The page itself came compressed on the wire (httpx.Compress: br for
+	// Chromium, which lists it).
+	rec.mu.Lock()
+	pages := append([]response(nil), rec.pages...)
+	rec.mu.Unlock()
+	if len(pages) == 0 || pages[0].url != b.url+"/" || pages[0].status != 200 {
+		t.Errorf("the first visit's page: %+v", pages)
+	} else if enc := pages[0].encoding; enc != "br" && enc != "gzip" {
+		t.Errorf("%s came with Content-Encoding %q, want br or gzip", pages[0].url, enc)
 	}
 
 	// Second visit (another page with the same files): the browser's
