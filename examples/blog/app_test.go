@@ -11,12 +11,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/fragcache/fragcache/cache"
 	"github.com/fragcache/fragcache/internal/testserver"
 	"github.com/fragcache/fragcache/tags"
 )
@@ -885,5 +887,26 @@ func TestStaticFiles(t *testing.T) {
 	// The route is counted like the pages.
 	if !strings.Contains(s.get(c, "/debug/cache", http.StatusOK), "static files") {
 		t.Error("/debug/cache does not list the static files route")
+	}
+}
+
+// TestDatabaseCache: the blog opens a sqlite:// cache, creating its table.
+func TestDatabaseCache(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "blog.db") + "?table=blog_cache"
+	reg, err := openCaches(url, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	frags, err := reg.Fragments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := frags.Set(ctx, "k", []byte("v"), cache.Seconds(60)); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := frags.Get(ctx, "k"); err != nil || !ok || string(v) != "v" {
+		t.Errorf("Get = %q, %v, %v; want the value (the table was not created?)", v, ok, err)
 	}
 }

@@ -24,12 +24,12 @@ import (
 	"time"
 
 	"github.com/fragcache/fragcache/cache"
-	"github.com/fragcache/fragcache/cache/backends"
+	"github.com/fragcache/fragcache/cache/db"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8000", "address to listen on")
-	cacheURL := flag.String("cache", "memory://", "cache URL: memory://, file:///dir, memcached://host:11211, redis://host:6379, dummy://")
+	cacheURL := flag.String("cache", "memory://", "cache URL: memory://, file:///dir, memcached://host:11211, redis://host:6379, sqlite:///abs/file.db?table=T, postgres://user:pw@host/db?table=T, dummy://")
 	fragmentsURL := flag.String("fragments-cache", "", "cache URL for template fragments (default: the -cache URL)")
 	delay := flag.Duration("db-delay", 2*time.Millisecond, "simulated latency of each store query")
 	debug := flag.Bool("debug", false, "log every request and show template errors in 500 pages")
@@ -92,10 +92,32 @@ func openCaches(cacheURL, fragmentsURL string, logger *slog.Logger) (*cache.Regi
 	if fragmentsURL == "" {
 		fragmentsURL = cacheURL
 	}
-	// The logger reaches the fail-open wrappers: an unreachable memcached or
-	// Redis is logged (rate-limited, without the password).
-	return backends.OpenRegistry(map[string]string{
+	// The logger reaches the fail-open wrappers: an unreachable memcached,
+	// Redis or database is logged (rate-limited, without the password).
+	// db.OpenRegistry opens the built-in backends and the database ones
+	// (sqlite://, postgres://).
+	reg, err := db.OpenRegistry(map[string]string{
 		cache.DefaultAlias:   cacheURL,
 		cache.FragmentsAlias: fragmentsURL,
 	}, cache.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	// A database cache's table is created when missing, as
+	// fragcache createcachetable would.
+	for _, alias := range []string{cache.DefaultAlias, cache.FragmentsAlias} {
+		c, err := reg.Cache(alias)
+		if err != nil {
+			continue
+		}
+		if b, ok := cache.As[*db.Backend](c.Backend()); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := b.CreateTable(ctx)
+			cancel()
+			if err != nil {
+				logger.Warn("creating the cache table failed; the cache fails open", "alias", alias, "error", err)
+			}
+		}
+	}
+	return reg, nil
 }
