@@ -72,18 +72,7 @@ func TestWrongTable(t *testing.T) {
 	if _, err := b.DB().Exec(`CREATE TABLE wrong (k text primary key, v text, e datetime)`); err != nil {
 		t.Fatal(err)
 	}
-	for op, f := range map[string]func() error{
-		"get":   func() error { _, _, err := b.Get(bg, ":1:k"); return err },
-		"set":   func() error { return b.Set(bg, ":1:k", []byte("v"), cache.Forever) },
-		"add":   func() error { _, err := b.Add(bg, ":1:k", []byte("v"), cache.Forever); return err },
-		"has":   func() error { _, err := b.Has(bg, ":1:k"); return err },
-		"touch": func() error { _, err := b.Touch(bg, ":1:k", cache.Forever); return err },
-		"del":   func() error { _, err := b.Delete(bg, ":1:k"); return err },
-	} {
-		if err := f(); err == nil || !strings.Contains(err.Error(), `table "wrong"`) {
-			t.Errorf("wrong columns: %s = %v, want an error naming table \"wrong\"", op, err)
-		}
-	}
+	wantTableErrors(t, b)
 	c, err := cache.Open("sqlite://"+path+"?table=wrong", db.Schemes())
 	if err != nil {
 		t.Fatal(err)
@@ -111,5 +100,24 @@ func TestLongKeys(t *testing.T) {
 	var n int
 	if err := b.DB().QueryRow(`SELECT COUNT(*) FROM my_cache_table`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("rows = %d, %v; want 1", n, err)
+	}
+}
+
+// wantTableErrors checks that every operation on b's table, which has the
+// wrong columns, fails with an error naming the table.
+func wantTableErrors(t *testing.T, b *db.Backend) {
+	t.Helper()
+	for op, f := range map[string]func() error{
+		"get":   func() error { _, _, err := b.Get(bg, ":1:k"); return err },
+		"set":   func() error { return b.Set(bg, ":1:k", []byte("v"), cache.Forever) },
+		"add":   func() error { _, err := b.Add(bg, ":1:k", []byte("v"), cache.Forever); return err },
+		"has":   func() error { _, err := b.Has(bg, ":1:k"); return err },
+		"touch": func() error { _, err := b.Touch(bg, ":1:k", cache.Forever); return err },
+		"del":   func() error { _, err := b.Delete(bg, ":1:k"); return err },
+	} {
+		want := `table "` + b.Table() + `"`
+		if err := f(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("wrong columns: %s = %v, want an error naming %s", op, err, want)
+		}
 	}
 }

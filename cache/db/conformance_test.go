@@ -31,30 +31,30 @@ func newSQLite(t testing.TB, o db.Options) *db.Backend {
 	return b
 }
 
-func conformanceCache(t testing.TB, o db.Options, opts []cache.Option) *cache.Cache {
-	t.Helper()
-	c, err := cache.New(newSQLite(t, o), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// TestConformance runs the shared suite on a temporary SQLite file:
+// runConformance runs the shared suite on the backends newBackend opens:
 // Django's database cache semantics (alive at the exact deadline, culling
-// by key order, Incr a get and a set), with an atomic Add.
-func TestConformance(t *testing.T) {
+// by key order, Incr a get and a set), with an atomic Add; noNUL for a
+// database whose text cannot hold a NUL (PostgreSQL).
+func runConformance(t *testing.T, newBackend func(testing.TB, db.Options) *db.Backend, noNUL bool) {
+	newCache := func(t testing.TB, o db.Options, opts []cache.Option) *cache.Cache {
+		t.Helper()
+		c, err := cache.New(newBackend(t, o), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
 	cachetest.Run(t, cachetest.Harness{
 		New: func(t testing.TB, now func() time.Time, opts ...cache.Option) *cache.Cache {
-			return conformanceCache(t, db.Options{Now: now}, opts)
+			return newCache(t, db.Options{Now: now}, opts)
 		},
 		NewCulling: func(t testing.TB, now func() time.Time, maxEntries, cullFrequency int, opts ...cache.Option) *cache.Cache {
 			o := db.Options{Now: now, MaxEntries: maxEntries, CullFrequency: cullFrequency}
 			if cullFrequency == 0 {
 				o.CullFrequency = db.CullAll
 			}
-			return conformanceCache(t, o, opts)
+			return newCache(t, o, opts)
 		},
 		Clock:     true,
 		AtomicAdd: true,
@@ -65,6 +65,10 @@ func TestConformance(t *testing.T) {
 			IncrExpiry:   cachetest.IncrResetsExpiry,
 			CullOverMax:  true,
 			MaxKeyLength: db.MaxKeyLength,
+			NoNULKeys:    noNUL,
 		},
 	})
 }
+
+// TestConformance runs the shared suite on a temporary SQLite file.
+func TestConformance(t *testing.T) { runConformance(t, newSQLite, false) }

@@ -165,18 +165,7 @@ func TestWrongTablePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.DB().Exec(`DROP TABLE wrong_pg`)
-	for op, f := range map[string]func() error{
-		"get":   func() error { _, _, err := b.Get(bg, ":1:k"); return err },
-		"set":   func() error { return b.Set(bg, ":1:k", []byte("v"), cache.Forever) },
-		"add":   func() error { _, err := b.Add(bg, ":1:k", []byte("v"), cache.Forever); return err },
-		"has":   func() error { _, err := b.Has(bg, ":1:k"); return err },
-		"touch": func() error { _, err := b.Touch(bg, ":1:k", cache.Forever); return err },
-		"del":   func() error { _, err := b.Delete(bg, ":1:k"); return err },
-	} {
-		if err := f(); err == nil || !strings.Contains(err.Error(), `table "wrong_pg"`) {
-			t.Errorf("wrong columns: %s = %v, want an error naming table \"wrong_pg\"", op, err)
-		}
-	}
+	wantTableErrors(t, b)
 	c, err := db.Open(strings.Replace(dsn, "?", "?table=wrong_pg&", 1))
 	if err != nil {
 		t.Fatal(err)

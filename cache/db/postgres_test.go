@@ -7,10 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/fragcache/fragcache/cache"
-	"github.com/fragcache/fragcache/cache/cachetest"
 	"github.com/fragcache/fragcache/cache/db"
 	"github.com/fragcache/fragcache/internal/testserver"
 )
@@ -43,39 +41,7 @@ func newPostgres(t testing.TB, o db.Options) *db.Backend {
 }
 
 // TestConformancePostgres runs the shared suite on a real PostgreSQL.
-func TestConformancePostgres(t *testing.T) {
-	newCache := func(t testing.TB, o db.Options, opts []cache.Option) *cache.Cache {
-		c, err := cache.New(newPostgres(t, o), opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	cachetest.Run(t, cachetest.Harness{
-		New: func(t testing.TB, now func() time.Time, opts ...cache.Option) *cache.Cache {
-			return newCache(t, db.Options{Now: now}, opts)
-		},
-		NewCulling: func(t testing.TB, now func() time.Time, maxEntries, cullFrequency int, opts ...cache.Option) *cache.Cache {
-			o := db.Options{Now: now, MaxEntries: maxEntries, CullFrequency: cullFrequency}
-			if cullFrequency == 0 {
-				o.CullFrequency = db.CullAll
-			}
-			return newCache(t, o, opts)
-		},
-		Clock:     true,
-		AtomicAdd: true,
-		Leases:    true,
-		Semantics: cachetest.Semantics{
-			Deadline:     cachetest.AliveAtDeadline,
-			IncrMissing:  cachetest.RawKey,
-			IncrExpiry:   cachetest.IncrResetsExpiry,
-			CullOverMax:  true,
-			MaxKeyLength: db.MaxKeyLength,
-			NoNULKeys:    true,
-		},
-	})
-}
+func TestConformancePostgres(t *testing.T) { runConformance(t, newPostgres, true) }
 
 // TestPostgresURL opens postgres:// and postgresql:// URLs with a
 // password full of URL-special characters, percent-encoded, and every
