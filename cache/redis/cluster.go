@@ -37,19 +37,36 @@ func (b *Backend) getManyCluster(ctx context.Context, keys []string) (map[string
 	// Exec's error is the first command's error, goredis.Nil for a miss
 	// included: each command is judged below.
 	_, _ = p.Exec(ctx)
+	var (
+		firstErr error
+		failed   int
+	)
 	for i, cmd := range cmds {
 		v, err := cmd.Result()
 		switch {
 		case err == goredis.Nil:
 			continue
 		case err != nil:
-			return nil, b.fail(ctx, "GET", 0, err)
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		d, err := b.decode(keys[i], readOnlyBytes(v))
 		if err != nil {
 			return nil, err
 		}
 		out[keys[i]] = d
+	}
+	switch {
+	case failed == len(keys):
+		return nil, b.fail(ctx, "GET", 0, firstErr)
+	case failed > 0:
+		// Some masters answered (a master dying, its slots not yet
+		// taken over): their hits, and an error fail-open answers as
+		// a partial outage, not counted against the whole Cluster.
+		return out, fmt.Errorf("%w: %d of %d keys: %w", cache.ErrPartialOutage, failed, len(keys), b.fail(ctx, "GET", 0, firstErr))
 	}
 	return out, nil
 }

@@ -403,6 +403,7 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 			}
 		}()
 	}
+	stopPages := pageLoad(t, c)
 	time.Sleep(300 * time.Millisecond)
 	kill := time.Now()
 	victim.Stop()
@@ -418,6 +419,11 @@ func testClusterFailover(t *testing.T, cl *testserver.Cluster, url string) {
 	}
 	stop.Store(true)
 	wg.Wait()
+	if pages, bad, first := stopPages(); pages == 0 || bad != 0 {
+		t.Errorf("pages rendered during the failover: %d of %d not a 200 with every fragment (first: %s)", bad, pages, first)
+	} else {
+		t.Logf("%d pages of 12 fragments rendered during the failover, every one a 200", pages)
+	}
 	resumed := time.Duration(victimHitAfterAt.Load() - killedAt.Load())
 	if victimHitAfterAt.Load() == 0 {
 		t.Fatalf("the dead master's keys never hit again within 30s")

@@ -114,7 +114,11 @@
 // background, coalesced) whenever a command fails, so that when a master
 // dies its keys hit again within a few hundred milliseconds of a replica
 // taking over, without a restart. Until then they fail, which the
-// fail-open wrapper turns into misses. With the Cluster's default
+// fail-open wrapper turns into misses. A GetMany (a page's fragment
+// prefetch) whose keys live partly on the dead master returns the other
+// masters' hits with an error wrapping cache.ErrPartialOutage, which the
+// wrapper answers with those hits without counting it against the
+// Cluster's one breaker: the other masters' fragments keep hitting. With the Cluster's default
 // cluster-require-full-coverage yes, every node refuses commands from when
 // the master is marked failed until the failover ends.
 //

@@ -137,6 +137,7 @@ func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 			}
 		}()
 	}
+	stopPages := pageLoad(t, c)
 	time.Sleep(300 * time.Millisecond)
 	killedAt.Store(time.Now().UnixNano())
 	victim.Stop()
@@ -160,6 +161,11 @@ func testSentinelFailover(t *testing.T, st *testserver.Sentinel, url string) {
 	}
 	stop.Store(true)
 	wg.Wait()
+	if pages, bad, first := stopPages(); pages == 0 || bad != 0 {
+		t.Errorf("pages rendered during the failover: %d of %d not a 200 with every fragment (first: %s)", bad, pages, first)
+	} else {
+		t.Logf("%d pages of 12 fragments rendered during the failover, every one a 200", pages)
+	}
 	if promoted == 0 || hitAt.Load() == 0 {
 		t.Fatalf("no failover or no hits within 30s (promoted after %v)", promoted)
 	}
