@@ -99,16 +99,7 @@ func TestHelperProcessStampede(t *testing.T) {
 		return n
 	}
 	start := time.Unix(0, num(envStStart))
-	reg, err := backends.OpenRegistry(map[string]string{"default": url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	rdr, err := render.New(render.Options{Registry: reg, FS: fstest.MapFS{"page.html": {Data: []byte(stTemplate)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Close()
+	rdr, reg := stRenderer(t, url)
 	c, _ := reg.Default()
 	mode := os.Getenv(envStMode)
 	work := &stWork{c: c, counter: os.Getenv(envStCounter), victim: mode == "victim"}
@@ -450,16 +441,7 @@ func stampedeGraceAcrossProcesses(t *testing.T, srv stServers) {
 			counter := "renders.grace"
 			c := counterOf(t, url, counter)
 			// The first render, in this process.
-			reg, err := backends.OpenRegistry(map[string]string{"default": url})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer reg.Close()
-			rdr, err := render.New(render.Options{Registry: reg, FS: fstest.MapFS{"page.html": {Data: []byte(stTemplate)}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rdr.Close()
+			rdr, _ := stRenderer(t, url)
 			b, err := rdr.RenderBytes(httptest.NewRequest("GET", "/", nil), "page.html", pongo2.Context{"work": &stWork{c: c, counter: counter}, "timeout": 1})
 			if err != nil {
 				t.Fatal(err)
@@ -551,16 +533,7 @@ func stampedeGraceUnderLoad(t *testing.T, srv stServers) {
 		t.Run(name, func(t *testing.T) {
 			counter := "renders.graceload"
 			c := counterOf(t, url, counter)
-			reg, err := backends.OpenRegistry(map[string]string{"default": url})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer reg.Close()
-			rdr, err := render.New(render.Options{Registry: reg, FS: fstest.MapFS{"page.html": {Data: []byte(stTemplate)}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rdr.Close()
+			rdr, _ := stRenderer(t, url)
 			if _, err := rdr.RenderBytes(httptest.NewRequest("GET", "/", nil), "page.html", pongo2.Context{"work": &stWork{c: c, counter: counter}, "timeout": 1}); err != nil {
 				t.Fatal(err)
 			}
@@ -718,4 +691,21 @@ func stampedeDjangoShares(t *testing.T, srv stServers) {
 			}
 		})
 	}
+}
+
+// stRenderer returns a Renderer of stTemplate as page.html over a registry
+// whose default cache is url, both closed when t ends.
+func stRenderer(t *testing.T, url string) (*render.Renderer, *cache.Registry) {
+	t.Helper()
+	reg, err := backends.OpenRegistry(map[string]string{"default": url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	rdr, err := render.New(render.Options{Registry: reg, FS: fstest.MapFS{"page.html": {Data: []byte(stTemplate)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdr.Close() })
+	return rdr, reg
 }
