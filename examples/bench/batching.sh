@@ -44,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MC_PORT=$(free_port)
 memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 128 -t 2 -u "$(id -un)" &
@@ -81,13 +81,11 @@ rps() {
 		-templates "$HERE/templates" -data "$HERE/data/articles.json" "$@" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 0.1; done
-	wrk -t2 -c32 -d2s "http://127.0.0.1:$port$path" >/dev/null
-	wrk -t2 -c32 -d"$DURATION" "http://127.0.0.1:$port$path" | awk '/Requests\/sec/ { printf "%d", $2 }'
+	measure "http://127.0.0.1:$port$path"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`examples/bench/batching.sh $ARGS\`, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -10,17 +10,8 @@
 # Prints Markdown tables.
 set -euo pipefail
 
-DURATION=5s
-ROUNDS=3
-ARGS="$*"
-while (($#)); do
-	case $1 in
-	-d) DURATION=$2; shift ;;
-	-r) ROUNDS=$2; shift ;;
-	*) echo "usage: $0 [-d DURATION] [-r ROUNDS]" >&2; exit 2 ;;
-	esac
-	shift
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_options "$@"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -28,7 +19,6 @@ WORK=$(mktemp -d)
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 (cd "$REPO" && go build -o "$WORK/server" ./examples/bench/server)
 
@@ -41,13 +31,11 @@ rps() {
 		-templates "$HERE/templates" -data "$HERE/data/articles.json" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 0.1; done
-	wrk -t2 -c32 -d2s "http://127.0.0.1:$port$path" >/dev/null
-	wrk -t2 -c32 -d"$DURATION" "http://127.0.0.1:$port$path" | awk '/Requests\/sec/ { printf "%d", $2 }'
+	measure "http://127.0.0.1:$port$path"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`examples/bench/dbcache.sh $ARGS\`, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -12,17 +12,8 @@
 # Prints a Markdown table.
 set -euo pipefail
 
-DURATION=5s
-ROUNDS=3
-ARGS="$*"
-while (($#)); do
-	case $1 in
-	-d) DURATION=$2; shift ;;
-	-r) ROUNDS=$2; shift ;;
-	*) echo "usage: $0 [-d DURATION] [-r ROUNDS]" >&2; exit 2 ;;
-	esac
-	shift
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_options "$@"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -35,7 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # The asset: 100 KB of script-like text.
 mkdir -p "$WORK/src" "$WORK/root/static" "$WORK/tmp"
@@ -94,16 +84,11 @@ wait_up "http://127.0.0.1:$GO_PORT$URL"
 wait_up "http://127.0.0.1:$NGINX_PORT$URL"
 cmp <(curl -s "http://127.0.0.1:$GO_PORT$URL") <(curl -s "http://127.0.0.1:$NGINX_PORT$URL")
 
-rps() {
-	wrk -t2 -c32 -d2s "$1" >/dev/null
-	wrk -t2 -c32 -d"$DURATION" "$1" | awk '/Requests\/sec/ { printf "%d", $2 }'
-}
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 go_rps=() nginx_rps=()
 for _ in $(seq "$ROUNDS"); do
-	go_rps+=("$(rps "http://127.0.0.1:$GO_PORT$URL")")
-	nginx_rps+=("$(rps "http://127.0.0.1:$NGINX_PORT$URL")")
+	go_rps+=("$(measure "http://127.0.0.1:$GO_PORT$URL")")
+	nginx_rps+=("$(measure "http://127.0.0.1:$NGINX_PORT$URL")")
 done
 g=$(printf '%s\n' "${go_rps[@]}" | median)
 n=$(printf '%s\n' "${nginx_rps[@]}" | median)
