@@ -271,16 +271,18 @@ func (p *Postgres) logTail() string {
 	return "\nserver output:\n" + string(b)
 }
 
-// Stop shuts the server down at once (immediate shutdown: clients see
-// their connections closed) and waits for it to exit. Restart starts it
-// again on the same port, with the same data.
+// Stop shuts the server down (fast shutdown: clients see their
+// connections closed at once, and what was committed is kept, which an
+// immediate shutdown would not promise with synchronous_commit off) and
+// waits for it to exit. Restart starts it again on the same port, with
+// the same data.
 func (p *Postgres) Stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-p.exited:
 	case <-time.After(10 * time.Second):
